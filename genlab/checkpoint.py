@@ -1,0 +1,168 @@
+"""Checkpoints: one safetensors file whose header carries the JSON description, plus a readable
+``.json`` copy beside it. Writes are atomic (temporary file + rename); loading validates the
+header, the config and every tensor's name and shape, and never unpickles anything.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import struct
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+from genlab import __version__
+from genlab.models import ConfigError, GenerativeModel, ModelConfig, build_model
+
+FORMAT = "genlab-checkpoint/1"
+SUFFIX = ".safetensors"
+MAX_HEADER = 50 * 1024**2
+MAX_FILE = 2 * 1024**3
+
+
+class CheckpointError(ValueError):
+    """A checkpoint could not be read or written; the message says why and what to do."""
+
+
+def checkpoint_path(path: str | os.PathLike) -> Path:
+    p = Path(path).expanduser()
+    return p if p.suffix == SUFFIX else p.with_name(p.name + SUFFIX)
+
+
+def _atomic_write(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def versions() -> dict:
+    import safetensors
+    return {"genlab": __version__, "torch": torch.__version__, "safetensors": safetensors.__version__,
+            "python": platform.python_version()}
+
+
+def downsample(rows: list[dict], limit: int = 1000) -> list[dict]:
+    if len(rows) <= limit:
+        return list(rows)
+    stride = len(rows) / limit
+    return [rows[int(i * stride)] for i in range(limit - 1)] + [rows[-1]]
+
+
+def save_checkpoint(path: str | os.PathLike, model: GenerativeModel, **meta) -> Path:
+    """Write ``model`` and ``meta`` (dataset, train, history, test, metrics, ...) atomically."""
+    target = checkpoint_path(path)
+    info = {"format": FORMAT, "name": target.stem, "model": model.config.to_dict(),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "versions": versions(), **meta}
+    if "history" in info:
+        info["history"] = downsample(info["history"])
+    text = json.dumps(info, allow_nan=False, default=_jsonable)
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    _atomic_write(target, st_save(tensors, metadata={"genlab": text}))
+    _atomic_write(target.with_suffix(".json"), json.dumps(json.loads(text), indent=1).encode())
+    return target
+
+
+def _jsonable(o):
+    if isinstance(o, (tuple, set)):
+        return list(o)
+    if hasattr(o, "item"):
+        return o.item()
+    return str(o)
+
+
+def _read(path: Path) -> tuple[bytes, dict]:
+    if not path.exists():
+        raise CheckpointError(f"No checkpoint at {path}.")
+    size = path.stat().st_size
+    if size > MAX_FILE:
+        raise CheckpointError(f"{path.name} is {size / 1024**3:.1f} GB; that is not a GenLab model.")
+    data = path.read_bytes()
+    if data[:1] == b"\x80" or data[:2] == b"PK":
+        raise CheckpointError(
+            f"{path.name} is a PyTorch pickle (torch.save), not safetensors. GenLab never unpickles "
+            "files because unpickling can run arbitrary code; save the weights with safetensors.")
+    if len(data) < 8:
+        raise CheckpointError(f"{path.name} is empty or truncated; it is not a GenLab checkpoint.")
+    (n,) = struct.unpack("<Q", data[:8])
+    if n > MAX_HEADER or 8 + n > len(data):
+        raise CheckpointError(f"{path.name} is truncated or not a safetensors file.")
+    try:
+        header = json.loads(data[8:8 + n])
+        meta = json.loads(header.get("__metadata__", {}).get("genlab", "null"))
+    except (ValueError, AttributeError, TypeError) as exc:
+        raise CheckpointError(f"{path.name} has an unreadable header ({exc}).") from exc
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path.name} is a safetensors file but not a GenLab checkpoint "
+                              "(its header has no GenLab description).")
+    return data, meta
+
+
+def read_meta(path: str | os.PathLike) -> dict:
+    """The JSON description of a checkpoint, validated, without building the model."""
+    p = checkpoint_path(path)
+    _, meta = _read(p)
+    try:
+        ModelConfig.from_dict(meta.get("model"))
+    except ConfigError as exc:
+        raise CheckpointError(f"{p.name}: {exc}") from exc
+    return meta
+
+
+def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu"
+                    ) -> tuple[GenerativeModel, dict]:
+    """Rebuild the model from its config and load its weights; (model in eval mode, meta)."""
+    p = checkpoint_path(path)
+    data, meta = _read(p)
+    try:
+        model = build_model(ModelConfig.from_dict(meta.get("model")))
+    except ConfigError as exc:
+        raise CheckpointError(f"{p.name}: {exc}") from exc
+    try:
+        tensors = st_load(data)
+    except Exception as exc:  # malformed tensor table
+        raise CheckpointError(f"{p.name} has corrupt tensor data ({exc}).") from exc
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    extra = sorted(set(tensors) - set(expected))
+    if missing or extra:
+        raise CheckpointError(f"{p.name} does not match its config: missing {missing[:3]}, "
+                              f"unexpected {extra[:3]}.")
+    for k, v in expected.items():
+        if tensors[k].shape != v.shape or tensors[k].dtype != v.dtype:
+            raise CheckpointError(f"{p.name}: tensor {k} is {tuple(tensors[k].shape)} "
+                                  f"{tensors[k].dtype}, the config needs {tuple(v.shape)} {v.dtype}.")
+    model.load_state_dict(tensors)
+    return model.to(device).eval(), meta
+
+
+def update_meta(path: str | os.PathLike, **updates) -> dict:
+    """Merge ``updates`` into a checkpoint's description (e.g. metrics), atomically."""
+    p = checkpoint_path(path)
+    model, meta = load_checkpoint(p)
+    meta.update(updates)
+    meta = {k: v for k, v in meta.items() if k not in ("format", "model", "versions")}
+    save_checkpoint(p, model, **{k: v for k, v in meta.items() if k not in ("name", "created")},
+                    created=meta.get("created"))
+    return read_meta(p)
+
+
+def safe_name(name: str) -> str:
+    """A user-given model name reduced to a safe file stem (no folders, no dots in front)."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", str(name)).strip(".-")[:80]
+    if not stem:
+        raise CheckpointError("Give the model a name made of letters, digits, '-', '_' or '.'.")
+    return stem

@@ -1,0 +1,181 @@
+"""A folder or .zip of the user's own images -> ImageDataset.
+
+Class subfolders are optional (``faces/happy/1.png`` -> class ``happy``). Zip members are read
+in memory and never extracted, so no path in an archive can write anywhere. Unsafe names,
+unreadable or non-image files and images over the pixel cap are skipped and counted.
+"""
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from collections import Counter
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from genlab.data.dataset import (
+    DataError, ImageDataset, cache_key, from_arrays, load_arrays, save_arrays, split_indices)
+
+EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
+SIZES = (28, 32, 64)
+MAX_FILES = int(os.environ.get("GENLAB_MAX_FILES", 200_000))
+MAX_TOTAL_BYTES = int(os.environ.get("GENLAB_MAX_BYTES", 2 * 1024**3))  # uncompressed, all files
+MAX_FILE_BYTES = 64 * 1024**2
+MAX_PIXELS = 40_000_000  # per image, before decoding (decompression bombs)
+
+
+def _decode(data: bytes, size: int, channels: int) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as im:
+        w, h = im.size
+        if w * h > MAX_PIXELS:
+            raise ValueError("too many pixels")
+        im.draft("L" if channels == 1 else "RGB", (size * 2, size * 2))  # fast JPEG downscale
+        im = ImageOps.exif_transpose(im)
+        if im.mode in ("P", "LA", "RGBA", "PA"):
+            im = im.convert("RGBA")
+            bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
+            im = Image.alpha_composite(bg, im)
+        im = ImageOps.fit(im.convert("L" if channels == 1 else "RGB"), (size, size),
+                          Image.Resampling.BILINEAR, reducing_gap=2.0)
+        arr = np.asarray(im, dtype=np.uint8)
+    return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
+
+
+def _label_parts(names: list[str]) -> list[str]:
+    """Class of each relative path: its first folder, after dropping a folder all share."""
+    parts = [PurePosixPath(n).parts for n in names]
+    while parts and all(len(p) > 1 for p in parts) and len({p[0] for p in parts}) == 1:
+        parts = [p[1:] for p in parts]
+    return [p[0] if len(p) > 1 else "" for p in parts]
+
+
+def _entries_folder(root: Path, skipped: Counter):
+    count = 0
+    total = 0
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for fn in sorted(filenames):
+            if fn.startswith("."):
+                continue
+            path = Path(dirpath) / fn
+            if path.suffix.lower() not in EXTENSIONS or path.is_symlink():
+                skipped["not an image file"] += 1
+                continue
+            count += 1
+            if count > MAX_FILES:
+                raise DataError(f"{root} holds more than {MAX_FILES:,} images; use a smaller folder.")
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                skipped["too large"] += 1
+                continue
+            total += size
+            if total > MAX_TOTAL_BYTES:
+                raise DataError(f"{root} holds more than {MAX_TOTAL_BYTES / 1024**3:.1f} GB of images.")
+            yield path.relative_to(root).as_posix(), path.read_bytes
+
+
+def _entries_zip(zf: zipfile.ZipFile, skipped: Counter):
+    infos = [i for i in zf.infolist() if not i.is_dir()]
+    if len(infos) > MAX_FILES:
+        raise DataError(f"The zip holds {len(infos):,} files; the limit is {MAX_FILES:,}.")
+    budget = [MAX_TOTAL_BYTES]
+
+    def reader(info: zipfile.ZipInfo):
+        def read() -> bytes:
+            cap = min(MAX_FILE_BYTES, budget[0])
+            with zf.open(info) as fh:  # read at most cap+1 bytes whatever the header claims
+                data = fh.read(cap + 1)
+            if len(data) > cap:
+                if budget[0] <= MAX_FILE_BYTES:
+                    raise DataError("The zip unpacks to more than "
+                                    f"{MAX_TOTAL_BYTES / 1024**3:.1f} GB (a zip bomb?); refused.")
+                raise ValueError("too large")
+            budget[0] -= len(data)
+            return data
+        return read
+
+    for info in sorted(infos, key=lambda i: i.filename):
+        name = info.filename.replace("\\", "/")
+        p = PurePosixPath(name)
+        if name.startswith("/") or ".." in p.parts or (p.parts and ":" in p.parts[0]):
+            skipped["unsafe path"] += 1
+            continue
+        if any(part.startswith(".") or part == "__MACOSX" for part in p.parts):
+            continue
+        if p.suffix.lower() not in EXTENSIONS:
+            skipped["not an image file"] += 1
+            continue
+        yield name, reader(info)
+
+
+def load_image_source(path: Path, size: int = 28, channels: int = 1,
+                      test_fraction: float = 0.1) -> ImageDataset:
+    if size not in SIZES:
+        raise DataError(f"Image size must be one of {SIZES}, not {size}.")
+    if channels not in (1, 3):
+        raise DataError("Images are loaded as gray (1 channel) or RGB (3 channels).")
+    path = Path(path)
+    is_zip = path.is_file()
+    stat = path.stat()
+    key = cache_key("images-v1", path.resolve(), stat.st_size, stat.st_mtime_ns, size, channels,
+                    test_fraction)
+    if not is_zip:  # a folder's cache entry depends on its files too
+        key = cache_key(key, *sorted((str(p), p.stat().st_mtime_ns) for p in path.rglob("*")
+                                     if p.is_file()))
+    name = path.stem if is_zip else path.name
+    arrays = load_arrays(key)
+    if arrays is None:
+        arrays = _decode_all(path, is_zip, size, channels, test_fraction)
+        save_arrays(key, **arrays)
+    classes = [str(c) for c in arrays["classes"]]
+    skipped = {str(r): int(n) for r, n in zip(arrays["skip_reasons"], arrays["skip_counts"])}
+    kind = "zip" if is_zip else "folder"
+    n = len(arrays["x"]) + len(arrays["tx"])
+    source = f"your {kind} {path} ({n:,} images, {size}x{size} {'gray' if channels == 1 else 'RGB'})"
+    return from_arrays(name, arrays["x"], arrays["y"], arrays["tx"], arrays["ty"], classes,
+                       source, skipped)
+
+
+def _decode_all(path: Path, is_zip: bool, size: int, channels: int, test_fraction: float) -> dict:
+    skipped: Counter = Counter()
+    images, names = [], []
+    if is_zip:
+        try:
+            zf = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise DataError(f"{path.name} is not a readable zip file ({exc}).") from exc
+        with zf:
+            _collect(_entries_zip(zf, skipped), size, channels, images, names, skipped)
+    else:
+        _collect(_entries_folder(path, skipped), size, channels, images, names, skipped)
+    if not images:
+        detail = ", ".join(f"{n} {r}" for r, n in sorted(skipped.items())) or "no files"
+        raise DataError(f"No readable image in {path.name} ({detail}). Use png, jpg, bmp, gif or "
+                        "webp files, optionally in one subfolder per class.")
+    labels = _label_parts(names)
+    classes = sorted(set(labels))
+    y = np.array([classes.index(lb) for lb in labels], dtype=np.int64)
+    classes = [c or "all" for c in classes]
+    x = np.stack(images)
+    train, test = split_indices(len(x), test_fraction, seed=0)
+    if len(test) == 0:  # a single image: evaluate on it too
+        test = train
+    reasons = sorted(skipped)
+    return {"x": x[train], "y": y[train], "tx": x[test], "ty": y[test],
+            "classes": np.array(classes, dtype=str), "skip_reasons": np.array(reasons, dtype=str),
+            "skip_counts": np.array([skipped[r] for r in reasons], dtype=np.int64)}
+
+
+def _collect(entries, size, channels, images, names, skipped: Counter) -> None:
+    for name, read in entries:
+        try:
+            images.append(_decode(read(), size, channels))
+            names.append(name)
+        except DataError:
+            raise
+        except (ValueError, Image.DecompressionBombError) as exc:
+            skipped["too large" if "too" in str(exc) or "pixels" in str(exc) else "unreadable"] += 1
+        except Exception:  # any decoder failure: a broken or hostile file
+            skipped["unreadable"] += 1

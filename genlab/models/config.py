@@ -1,0 +1,87 @@
+"""The dataclass config stored with every model's weights; it rebuilds the model exactly."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+KINDS = ("ae", "vae", "gan")
+ARCHS = ("mlp", "conv")
+LOSS_NAMES = {
+    "ae": ("mse",),
+    "vae": ("recon", "kl", "total"),
+    "gan": ("d_loss", "g_loss", "d_x", "d_g_z"),
+}
+DEFAULT_HIDDEN = {("mlp", "ae"): (400,), ("mlp", "vae"): (400,), ("mlp", "gan"): (256, 512),
+                  ("conv", "ae"): (32,), ("conv", "vae"): (32,), ("conv", "gan"): (64,)}
+
+
+class ConfigError(ValueError):
+    """A model configuration that cannot be built; the message says what to change."""
+
+
+@dataclass
+class ModelConfig:
+    kind: str = "vae"  # ae | vae | gan
+    arch: str = "conv"  # mlp | conv
+    channels: int = 1
+    image_size: int = 28
+    latent_dim: int = 32
+    # mlp: widths of the hidden layers; conv: channels of the first conv layer (doubles per layer)
+    hidden: tuple[int, ...] = field(default_factory=tuple)
+    beta: float = 1.0  # VAE: weight of the KL term
+
+    def __post_init__(self) -> None:
+        self.hidden = tuple(int(h) for h in (self.hidden or DEFAULT_HIDDEN.get(
+            (self.arch, self.kind), (64,))))
+
+    def validate(self) -> "ModelConfig":
+        if self.kind not in KINDS:
+            raise ConfigError(f"Model kind must be one of {', '.join(KINDS)}, not {self.kind!r}.")
+        if self.arch not in ARCHS:
+            raise ConfigError(f"Architecture must be 'mlp' or 'conv', not {self.arch!r}.")
+        if self.channels not in (1, 3):
+            raise ConfigError("Images must have 1 (gray) or 3 (RGB) channels.")
+        if not 4 <= int(self.image_size) <= 256:
+            raise ConfigError(f"Image size {self.image_size} is out of range (4 to 256 pixels).")
+        if self.arch == "conv" and (self.image_size % 4 or self.image_size < 8):
+            raise ConfigError("Conv models need an image size of 8 or more, divisible by 4 "
+                              "(28, 32 or 64); use the MLP architecture for other sizes.")
+        if not 1 <= int(self.latent_dim) <= 4096:
+            raise ConfigError(f"Latent size must be between 1 and 4096, not {self.latent_dim}.")
+        if not self.hidden or any(h < 1 or h > 8192 for h in self.hidden):
+            raise ConfigError("Hidden sizes must be whole numbers between 1 and 8192.")
+        if self.arch == "conv" and len(self.hidden) != 1:
+            raise ConfigError("A conv model takes one hidden size: the width of its first layer.")
+        if not (0.0 <= float(self.beta) <= 1000.0):
+            raise ConfigError(f"β must be between 0 and 1000, not {self.beta}.")
+        return self
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return (self.channels, self.image_size, self.image_size)
+
+    @property
+    def loss_names(self) -> tuple[str, ...]:
+        return LOSS_NAMES[self.kind]
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["hidden"] = list(self.hidden)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        if not isinstance(d, dict):
+            raise ConfigError("The model config must be a JSON object.")
+        names = {f.name for f in fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ConfigError(f"Unknown model config keys: {', '.join(sorted(unknown))}.")
+        try:
+            cfg = cls(kind=str(d.get("kind", "vae")), arch=str(d.get("arch", "conv")),
+                      channels=int(d.get("channels", 1)), image_size=int(d.get("image_size", 28)),
+                      latent_dim=int(d.get("latent_dim", 32)),
+                      hidden=tuple(int(h) for h in d.get("hidden") or ()),
+                      beta=float(d.get("beta", 1.0)))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"The model config has a value of the wrong type: {exc}.") from exc
+        return cfg.validate()

@@ -1,0 +1,7 @@
+"""Training: one trainer for the CLI and the app, with events and stop/pause control."""
+from genlab.train.control import TrainConfig, TrainControl, TrainEvent, TrainResult
+from genlab.train.device import describe_device, select_device
+from genlab.train.loop import evaluate, fit, preview_grid, to_float
+
+__all__ = ["TrainConfig", "TrainControl", "TrainEvent", "TrainResult", "describe_device",
+           "evaluate", "fit", "preview_grid", "select_device", "to_float"]

@@ -1,0 +1,100 @@
+"""Settings, events and the thread-safe control object of a training run."""
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float | None = None  # None: 1e-3 for AE/VAE, 2e-4 for GAN
+    betas: tuple[float, float] | None = None  # None: (0.9, 0.999) AE/VAE, (0.5, 0.999) GAN
+    seed: int = 1
+    device: str = "auto"
+    log_every: int = 50  # steps between reads of the losses (host syncs)
+    progress_every_s: float = 0.5  # ... or this often, whichever comes first
+    grid_every_s: float | None = None  # also send a sample grid this often (the app uses 1 s)
+    amp: bool = True  # bf16 autocast on CUDA
+    test_every_epoch: bool = True
+
+    def resolved(self, kind: str) -> "TrainConfig":
+        gan = kind == "gan"
+        lr = self.lr if self.lr is not None else (2e-4 if gan else 1e-3)
+        betas = self.betas or ((0.5, 0.999) if gan else (0.9, 0.999))
+        return TrainConfig(**{**asdict(self), "lr": lr, "betas": tuple(betas)})
+
+    def validate(self, n_train: int) -> None:
+        if not 1 <= self.epochs <= 100_000:
+            raise ValueError(f"Epochs must be between 1 and 100,000, not {self.epochs}.")
+        if self.batch_size < 1:
+            raise ValueError(f"Batch size must be at least 1, not {self.batch_size}.")
+        if self.lr is not None and not (0 < self.lr <= 1.0):
+            raise ValueError(f"Learning rate must be in (0, 1], not {self.lr}.")
+        if n_train < 2:
+            raise ValueError("Training needs at least 2 training images.")
+
+
+@dataclass
+class TrainEvent:
+    kind: str  # start | progress | epoch | done | stopped | failed
+    step: int = 0
+    total_steps: int = 0
+    epoch: float = 0.0  # fractional progress in epochs
+    epochs: int = 0
+    losses: dict[str, float] = field(default_factory=dict)  # means since the last event
+    test: dict[str, float] | None = None  # test-split metrics (epoch events)
+    images_per_s: float = 0.0
+    eta_s: float = 0.0
+    elapsed_s: float = 0.0
+    grid: np.ndarray | None = None  # (H, W, 3) uint8
+    message: str = ""
+
+
+@dataclass
+class TrainResult:
+    status: str  # done | stopped | failed
+    message: str
+    history: list[dict]  # one row per progress event: step, epoch, losses, images_per_s
+    test_history: list[dict]  # one row per epoch: epoch, test metrics
+    test: dict[str, float]
+    epochs_done: float
+    seconds: float
+    images_per_s: float
+    device: str
+    last_grid: np.ndarray | None = None
+
+
+class TrainControl:
+    """Stop / pause / resume from any thread; the trainer honours them within one batch."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()
+
+    def pause(self) -> None:
+        if not self._stop.is_set():
+            self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def wait_while_paused(self) -> None:
+        while not self._running.wait(0.05):
+            pass
