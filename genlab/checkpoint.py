@@ -24,6 +24,7 @@ FORMAT = "genlab-checkpoint/1"
 SUFFIX = ".safetensors"
 MAX_HEADER = 50 * 1024**2
 MAX_FILE = 2 * 1024**3
+FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32)
 
 
 class CheckpointError(ValueError):
@@ -62,15 +63,18 @@ def downsample(rows: list[dict], limit: int = 1000) -> list[dict]:
     return [rows[int(i * stride)] for i in range(limit - 1)] + [rows[-1]]
 
 
-def save_checkpoint(path: str | os.PathLike, model: GenerativeModel, **meta) -> Path:
-    """Write ``model`` and ``meta`` (dataset, train, history, test, metrics, ...) atomically."""
+def save_checkpoint(path: str | os.PathLike, model: GenerativeModel, *,
+                    dtype: torch.dtype | None = None, **meta) -> Path:
+    """Write ``model`` and ``meta`` (dataset, train, history, test, metrics, ...) atomically.
+    ``dtype=torch.float16`` stores floating tensors at half size (shipped weights)."""
     target = checkpoint_path(path)
     info = {"format": FORMAT, "name": target.stem, "model": model.config.to_dict(),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "versions": versions(), **meta}
     if "history" in info:
         info["history"] = downsample(info["history"])
     text = json.dumps(info, allow_nan=False, default=_jsonable)
-    tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    tensors = {k: v.detach().to("cpu", dtype if (dtype and v.is_floating_point()) else v.dtype)
+               .contiguous() for k, v in model.state_dict().items()}
     _atomic_write(target, st_save(tensors, metadata={"genlab": text}))
     _atomic_write(target.with_suffix(".json"), json.dumps(json.loads(text), indent=1).encode())
     return target
@@ -142,6 +146,8 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu"
         raise CheckpointError(f"{p.name} does not match its config: missing {missing[:3]}, "
                               f"unexpected {extra[:3]}.")
     for k, v in expected.items():
+        if v.is_floating_point() and tensors[k].dtype in FLOAT_DTYPES:
+            tensors[k] = tensors[k].to(v.dtype)  # weights may be stored at half precision
         if tensors[k].shape != v.shape or tensors[k].dtype != v.dtype:
             raise CheckpointError(f"{p.name}: tensor {k} is {tuple(tensors[k].shape)} "
                                   f"{tensors[k].dtype}, the config needs {tuple(v.shape)} {v.dtype}.")
