@@ -36,18 +36,48 @@ def checkpoint_path(path: str | os.PathLike) -> Path:
     return p if p.suffix == SUFFIX else p.with_name(p.name + SUFFIX)
 
 
+def _source(path: str | os.PathLike) -> Path:
+    """The file to read: the path as given when it is a file (``model.pt`` too), else + suffix."""
+    p = Path(path).expanduser()
+    return p if p.is_file() else checkpoint_path(p)
+
+
+STALE_TMP_S = 3600  # temporary files of a killed writer older than this are removed
+
+
 def _atomic_write(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    """Write a temporary file beside ``target``, fsync it, then rename it over ``target``: a
+    reader (or a crash at any moment) sees the old file or the new one, never a part."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.is_dir():
+            raise IsADirectoryError(f"{target} is a folder")
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise CheckpointError(f"Cannot write {target}: {exc.strerror or exc}.") from exc
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise CheckpointError(f"Cannot write {target}: {exc.strerror or exc}; the previous "
+                                  "file, if any, is unchanged.") from exc
         raise
+    try:  # make the rename itself durable, and sweep temporary files of killed writers
+        dfd = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+        for old in target.parent.glob(f".{target.name}.*.tmp"):
+            if time.time() - old.stat().st_mtime > STALE_TMP_S:
+                old.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def versions() -> dict:
@@ -72,7 +102,11 @@ def save_checkpoint(path: str | os.PathLike, model: GenerativeModel, *,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "versions": versions(), **meta}
     if "history" in info:
         info["history"] = downsample(info["history"])
-    text = json.dumps(info, allow_nan=False, default=_jsonable)
+    try:
+        text = json.dumps(info, allow_nan=False, default=_jsonable)
+    except ValueError as exc:  # NaN / infinity: refuse before anything is written
+        raise CheckpointError(f"Cannot save {target.name}: its description holds NaN or infinite "
+                              f"values ({exc}); nothing was written.") from exc
     tensors = {k: v.detach().to("cpu", dtype if (dtype and v.is_floating_point()) else v.dtype)
                .contiguous() for k, v in model.state_dict().items()}
     _atomic_write(target, st_save(tensors, metadata={"genlab": text}))
@@ -91,10 +125,15 @@ def _jsonable(o):
 def _read(path: Path) -> tuple[bytes, dict]:
     if not path.exists():
         raise CheckpointError(f"No checkpoint at {path}.")
-    size = path.stat().st_size
-    if size > MAX_FILE:
-        raise CheckpointError(f"{path.name} is {size / 1024**3:.1f} GB; that is not a GenLab model.")
-    data = path.read_bytes()
+    if not path.is_file():
+        raise CheckpointError(f"{path} is a folder, not a checkpoint file.")
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE:
+            raise CheckpointError(f"{path.name} is {size / 1024**3:.1f} GB; that is not a GenLab model.")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CheckpointError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
     if data[:1] == b"\x80" or data[:2] == b"PK":
         raise CheckpointError(
             f"{path.name} is a PyTorch pickle (torch.save), not safetensors. GenLab never unpickles "
@@ -103,12 +142,14 @@ def _read(path: Path) -> tuple[bytes, dict]:
         raise CheckpointError(f"{path.name} is empty or truncated; it is not a GenLab checkpoint.")
     (n,) = struct.unpack("<Q", data[:8])
     if n > MAX_HEADER or 8 + n > len(data):
-        raise CheckpointError(f"{path.name} is truncated or not a safetensors file.")
+        raise CheckpointError(f"{path.name} is truncated or not a safetensors file (GenLab opens "
+                              "only safetensors checkpoints, never pickles such as .pt/.pth).")
     try:
         header = json.loads(data[8:8 + n])
         meta = json.loads(header.get("__metadata__", {}).get("genlab", "null"))
-    except (ValueError, AttributeError, TypeError) as exc:
-        raise CheckpointError(f"{path.name} has an unreadable header ({exc}).") from exc
+    except (ValueError, AttributeError, TypeError, RecursionError) as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise CheckpointError(f"{path.name} has an unreadable header ({why}).") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{path.name} is a safetensors file but not a GenLab checkpoint "
                               "(its header has no GenLab description).")
@@ -117,7 +158,7 @@ def _read(path: Path) -> tuple[bytes, dict]:
 
 def read_meta(path: str | os.PathLike) -> dict:
     """The JSON description of a checkpoint, validated, without building the model."""
-    p = checkpoint_path(path)
+    p = _source(path)
     _, meta = _read(p)
     try:
         ModelConfig.from_dict(meta.get("model"))
@@ -129,17 +170,18 @@ def read_meta(path: str | os.PathLike) -> dict:
 def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu"
                     ) -> tuple[GenerativeModel, dict]:
     """Rebuild the model from its config and load its weights; (model in eval mode, meta)."""
-    p = checkpoint_path(path)
+    p = _source(path)
     data, meta = _read(p)
     try:
-        model = build_model(ModelConfig.from_dict(meta.get("model")))
+        cfg = ModelConfig.from_dict(meta.get("model"))
+        with torch.device("meta"):  # shapes only, no memory: a hostile config allocates nothing
+            expected = build_model(cfg).state_dict()
     except ConfigError as exc:
         raise CheckpointError(f"{p.name}: {exc}") from exc
     try:
         tensors = st_load(data)
     except Exception as exc:  # malformed tensor table
         raise CheckpointError(f"{p.name} has corrupt tensor data ({exc}).") from exc
-    expected = model.state_dict()
     missing = sorted(set(expected) - set(tensors))
     extra = sorted(set(tensors) - set(expected))
     if missing or extra:
@@ -151,6 +193,10 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu"
         if tensors[k].shape != v.shape or tensors[k].dtype != v.dtype:
             raise CheckpointError(f"{p.name}: tensor {k} is {tuple(tensors[k].shape)} "
                                   f"{tensors[k].dtype}, the config needs {tuple(v.shape)} {v.dtype}.")
+        if v.is_floating_point() and not bool(torch.isfinite(tensors[k]).all()):
+            raise CheckpointError(f"{p.name}: tensor {k} holds NaN or infinite values; these "
+                                  "weights cannot be used.")
+    model = build_model(cfg)
     model.load_state_dict(tensors)
     return model.to(device).eval(), meta
 
@@ -159,11 +205,21 @@ def update_meta(path: str | os.PathLike, **updates) -> dict:
     """Merge ``updates`` into a checkpoint's description (e.g. metrics), atomically."""
     p = checkpoint_path(path)
     model, meta = load_checkpoint(p)
+    stored = {t.get("dtype") for k, t in _header(p).items() if k != "__metadata__"}
+    half = {"F16": torch.float16, "BF16": torch.bfloat16}
+    dtype = half.get(next(iter(stored & set(half)), ""), None)  # keep half-precision storage
     meta.update(updates)
     meta = {k: v for k, v in meta.items() if k not in ("format", "model", "versions")}
-    save_checkpoint(p, model, **{k: v for k, v in meta.items() if k not in ("name", "created")},
+    save_checkpoint(p, model, dtype=dtype,
+                    **{k: v for k, v in meta.items() if k not in ("name", "created")},
                     created=meta.get("created"))
     return read_meta(p)
+
+
+def _header(p: Path) -> dict:
+    data, _ = _read(p)
+    (n,) = struct.unpack("<Q", data[:8])
+    return json.loads(data[8:8 + n])
 
 
 def safe_name(name: str) -> str:

@@ -26,6 +26,26 @@ class ImageDataset:
     source: str  # human-readable provenance, shown in UI and CLI
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> count (image sources)
 
+    def __post_init__(self) -> None:
+        """Refuse what the trainer cannot use: non-uint8 or NaN pixels, mismatched shapes."""
+        for split, x, y in (("training", self.train_x, self.train_y), ("test", self.test_x, self.test_y)):
+            if not isinstance(x, torch.Tensor) or x.dim() != 4:
+                raise DataError(f"The {split} images must be a 4-D tensor (N, C, H, W).")
+            if x.is_floating_point() and len(x) and not bool(torch.isfinite(x).all()):
+                bad = int((~torch.isfinite(x)).sum())
+                raise DataError(f"The {split} images contain {bad:,} NaN or infinite values; "
+                                "fix or drop those images before training.")
+            if x.dtype != torch.uint8:
+                raise DataError(f"The {split} images must be uint8 pixels 0-255, not {x.dtype}.")
+            if not isinstance(y, torch.Tensor) or y.shape != (len(x),):
+                raise DataError(f"The {split} split has {len(x):,} images but labels of shape "
+                                f"{tuple(getattr(y, 'shape', ()))}.")
+            if len(y) and (int(y.min()) < 0 or int(y.max()) >= max(len(self.classes), 1)):
+                raise DataError(f"The {split} labels must lie in 0..{len(self.classes) - 1}.")
+        if len(self.test_x) and self.test_x.shape[1:] != self.train_x.shape[1:]:
+            raise DataError(f"Training images are {tuple(self.train_x.shape[1:])} but test images "
+                            f"are {tuple(self.test_x.shape[1:])}.")
+
     @property
     def shape(self) -> tuple[int, int, int]:
         return tuple(self.train_x.shape[1:])  # type: ignore[return-value]

@@ -16,7 +16,14 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from genlab.data.dataset import (
-    DataError, ImageDataset, cache_key, from_arrays, load_arrays, save_arrays, split_indices)
+    DataError,
+    ImageDataset,
+    cache_key,
+    from_arrays,
+    load_arrays,
+    save_arrays,
+    split_indices,
+)
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 SIZES = (28, 32, 64)
@@ -26,19 +33,41 @@ MAX_FILE_BYTES = 64 * 1024**2
 MAX_PIXELS = 40_000_000  # per image, before decoding (decompression bombs)
 
 
+def _to_8bit(im: Image.Image) -> Image.Image:
+    """16-bit, 32-bit integer and float images scaled to 0..255 (``convert`` would clip them)."""
+    if im.mode not in ("I", "F") and not im.mode.startswith("I;16"):
+        return im
+    a = np.asarray(im, dtype=np.float64)
+    top = float(np.nanmax(a)) if a.size and np.isfinite(a).any() else 0.0
+    if im.mode == "F" and top <= 1.0:
+        a = a * 255.0  # float images in [0, 1]
+    elif top > 65535:
+        a = a * (255.0 / top)
+    elif top > 255:
+        a = a / 257.0  # 16-bit range
+    a = np.nan_to_num(a, nan=0.0, posinf=255.0, neginf=0.0)
+    return Image.fromarray(a.clip(0, 255).round().astype(np.uint8))
+
+
 def _decode(data: bytes, size: int, channels: int) -> np.ndarray:
+    """Any readable image (any mode, size or aspect) -> centre-cropped ``(C, size, size)`` uint8."""
     with Image.open(io.BytesIO(data)) as im:
         w, h = im.size
         if w * h > MAX_PIXELS:
             raise ValueError("too many pixels")
+        if w < 1 or h < 1:
+            raise ValueError("empty image")
         im.draft("L" if channels == 1 else "RGB", (size * 2, size * 2))  # fast JPEG downscale
-        im = ImageOps.exif_transpose(im)
-        if im.mode in ("P", "LA", "RGBA", "PA"):
+        im = _to_8bit(ImageOps.exif_transpose(im))
+        if im.mode in ("P", "LA", "RGBA", "PA", "La", "RGBa"):
             im = im.convert("RGBA")
             bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
             im = Image.alpha_composite(bg, im)
-        im = ImageOps.fit(im.convert("L" if channels == 1 else "RGB"), (size, size),
-                          Image.Resampling.BILINEAR, reducing_gap=2.0)
+        im = im.convert("L" if channels == 1 else "RGB")
+        w, h = im.size
+        side = min(w, h)  # centre square, then resize (what ImageOps.fit does)
+        box = ((w - side) / 2, (h - side) / 2, (w + side) / 2, (h + side) / 2)
+        im = im.resize((size, size), Image.Resampling.BILINEAR, box=box, reducing_gap=2.0)
         arr = np.asarray(im, dtype=np.uint8)
     return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
 
@@ -60,7 +89,10 @@ def _entries_folder(root: Path, skipped: Counter):
             if fn.startswith("."):
                 continue
             path = Path(dirpath) / fn
-            if path.suffix.lower() not in EXTENSIONS or path.is_symlink():
+            if path.is_symlink():  # a link could point anywhere on the server
+                skipped["link (not followed)"] += 1
+                continue
+            if path.suffix.lower() not in EXTENSIONS:
                 skipped["not an image file"] += 1
                 continue
             count += 1
@@ -80,6 +112,24 @@ def _entries_zip(zf: zipfile.ZipFile, skipped: Counter):
     infos = [i for i in zf.infolist() if not i.is_dir()]
     if len(infos) > MAX_FILES:
         raise DataError(f"The zip holds {len(infos):,} files; the limit is {MAX_FILES:,}.")
+    wanted = []
+    for info in sorted(infos, key=lambda i: i.filename):
+        name = info.filename.replace("\\", "/")
+        p = PurePosixPath(name)
+        if name.startswith("/") or ".." in p.parts or (p.parts and ":" in p.parts[0]):
+            skipped["unsafe path"] += 1
+        elif any(part.startswith(".") or part == "__MACOSX" for part in p.parts):
+            continue
+        elif p.suffix.lower() not in EXTENSIONS:
+            skipped["not an image file"] += 1
+        elif info.file_size > MAX_FILE_BYTES:  # zipfile never yields more than the declared size
+            skipped["too large"] += 1
+        else:
+            wanted.append((name, info))
+    declared = sum(info.file_size for _, info in wanted)
+    if declared > MAX_TOTAL_BYTES:  # refused before anything is decompressed
+        raise DataError(f"The zip unpacks to {declared / 1024**2:,.0f} MB of images, over the "
+                        f"{MAX_TOTAL_BYTES / 1024**2:,.0f} MB limit (a zip bomb?); refused.")
     budget = [MAX_TOTAL_BYTES]
 
     def reader(info: zipfile.ZipInfo):
@@ -87,26 +137,16 @@ def _entries_zip(zf: zipfile.ZipFile, skipped: Counter):
             cap = min(MAX_FILE_BYTES, budget[0])
             with zf.open(info) as fh:  # read at most cap+1 bytes whatever the header claims
                 data = fh.read(cap + 1)
-            if len(data) > cap:
-                if budget[0] <= MAX_FILE_BYTES:
-                    raise DataError("The zip unpacks to more than "
-                                    f"{MAX_TOTAL_BYTES / 1024**3:.1f} GB (a zip bomb?); refused.")
-                raise ValueError("too large")
             budget[0] -= len(data)
+            if len(data) > cap:
+                if budget[0] < 0:
+                    raise DataError("The zip unpacks to more than "
+                                    f"{MAX_TOTAL_BYTES / 1024**2:,.0f} MB (a zip bomb?); refused.")
+                raise ValueError("too large")
             return data
         return read
 
-    for info in sorted(infos, key=lambda i: i.filename):
-        name = info.filename.replace("\\", "/")
-        p = PurePosixPath(name)
-        if name.startswith("/") or ".." in p.parts or (p.parts and ":" in p.parts[0]):
-            skipped["unsafe path"] += 1
-            continue
-        if any(part.startswith(".") or part == "__MACOSX" for part in p.parts):
-            continue
-        if p.suffix.lower() not in EXTENSIONS:
-            skipped["not an image file"] += 1
-            continue
+    for name, info in wanted:
         yield name, reader(info)
 
 
@@ -119,7 +159,7 @@ def load_image_source(path: Path, size: int = 28, channels: int = 1,
     path = Path(path)
     is_zip = path.is_file()
     stat = path.stat()
-    key = cache_key("images-v1", path.resolve(), stat.st_size, stat.st_mtime_ns, size, channels,
+    key = cache_key("images-v2", path.resolve(), stat.st_size, stat.st_mtime_ns, size, channels,
                     test_fraction)
     if not is_zip:  # a folder's cache entry depends on its files too
         key = cache_key(key, *sorted((str(p), p.stat().st_mtime_ns) for p in path.rglob("*")
