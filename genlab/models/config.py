@@ -33,7 +33,7 @@ class ModelConfig:
         self.hidden = tuple(int(h) for h in (self.hidden or DEFAULT_HIDDEN.get(
             (self.arch, self.kind), (64,))))
 
-    def validate(self) -> "ModelConfig":
+    def validate(self) -> ModelConfig:
         if self.kind not in KINDS:
             raise ConfigError(f"Model kind must be one of {', '.join(KINDS)}, not {self.kind!r}.")
         if self.arch not in ARCHS:
@@ -69,7 +69,7 @@ class ModelConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ModelConfig":
+    def from_dict(cls, d: dict) -> ModelConfig:
         if not isinstance(d, dict):
             raise ConfigError("The model config must be a JSON object.")
         names = {f.name for f in fields(cls)}

@@ -21,7 +21,7 @@ class TrainConfig:
     amp: bool = True  # bf16 autocast on CUDA
     test_every_epoch: bool = True
 
-    def resolved(self, kind: str) -> "TrainConfig":
+    def resolved(self, kind: str) -> TrainConfig:
         gan = kind == "gan"
         lr = self.lr if self.lr is not None else (2e-4 if gan else 1e-3)
         betas = self.betas or ((0.5, 0.999) if gan else (0.9, 0.999))

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
-from typing import Callable
 
 import torch
 
@@ -47,7 +47,7 @@ def evaluate(model: GenerativeModel, x_u8: torch.Tensor, batch: int = 1000, seed
 
 
 @torch.no_grad()
-def preview_grid(model: GenerativeModel, fixed: torch.Tensor) -> "object":
+def preview_grid(model: GenerativeModel, fixed: torch.Tensor) -> object:
     """Reconstructions under their originals (AE/VAE) or fixed-noise samples (GAN)."""
     was_training = model.training
     model.eval()

@@ -1,0 +1,225 @@
+"""Command line: ``python -m genlab train | eval | datasets | models``.
+
+It runs the same code as the app: genlab.data -> genlab.models -> genlab.train -> genlab.checkpoint.
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from pathlib import Path
+
+EPILOG = """examples:
+  python -m genlab datasets
+  python -m genlab train --model vae --dataset mnist --epochs 2
+  python -m genlab train --model vae --arch mlp --hidden 400 --latent-dim 20 \\
+      --dataset fashion-mnist --batch-size 128 --seed 1      # = pytorch/examples vae/main.py
+  python -m genlab train --model gan --dataset ./faces.zip --image-size 64 --epochs 20
+  python -m genlab eval ~/.local/share/genlab/models/vae-mnist-conv-20260101-120000.safetensors
+"""
+
+
+def _int_in(lo: int, hi: int, what: str):
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a whole number, not {text!r}") from None
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"{what} must be between {lo:,} and {hi:,}, not {v}")
+        return v
+    return parse
+
+
+def _float_in(lo: float, hi: float, what: str, lo_open: bool = False):
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a number, not {text!r}") from None
+        if not (lo < v <= hi if lo_open else lo <= v <= hi):
+            raise argparse.ArgumentTypeError(f"{what} must be in {'(' if lo_open else '['}{lo}, {hi}], not {text}")
+        return v
+    return parse
+
+
+def _hidden(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(p) for p in text.split(",") if p.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--hidden takes whole numbers like 400 or 512,256, not {text!r}") from None
+    if not sizes or any(not 1 <= s <= 8192 for s in sizes):
+        raise argparse.ArgumentTypeError("hidden sizes must be between 1 and 8192")
+    return sizes
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m genlab", epilog=EPILOG,
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                description="GenLab: train and evaluate AEs, VAEs and GANs on real data.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    t = sub.add_parser("train", help="train a model and save a checkpoint",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    t.add_argument("--model", choices=["ae", "vae", "gan"], default="vae", help="model kind")
+    t.add_argument("--dataset", default="mnist",
+                   help="mnist, fashion-mnist, digits, or a folder / .zip of your images")
+    t.add_argument("--arch", choices=["mlp", "conv"], default="conv", help="architecture")
+    t.add_argument("--epochs", type=_int_in(1, 100_000, "--epochs"), default=10)
+    t.add_argument("--latent-dim", type=_int_in(1, 4096, "--latent-dim"), default=None,
+                   help="latent size (default 32; 100 for a GAN)")
+    t.add_argument("--hidden", type=_hidden, default=None,
+                   help="MLP: hidden widths, e.g. 400 or 512,256; conv: width of the first layer "
+                        "(default: 400 MLP, 32 conv; GAN 256,512 MLP, 64 conv)")
+    t.add_argument("--batch-size", type=_int_in(1, 65_536, "--batch-size"), default=None,
+                   help="batch size (default 128; 64 for a GAN)")
+    t.add_argument("--lr", type=_float_in(0, 1, "--lr", lo_open=True), default=None,
+                   help="Adam learning rate (default 1e-3; 2e-4 with beta1 0.5 for a GAN)")
+    t.add_argument("--beta", type=_float_in(0, 1000, "--beta"), default=1.0, help="VAE: KL weight β")
+    t.add_argument("--seed", type=_int_in(0, 2**31 - 1, "--seed"), default=1)
+    t.add_argument("--image-size", type=int, choices=[28, 32, 64], default=None,
+                   help="resize images to this size (own images default to 28)")
+    t.add_argument("--channels", type=int, choices=[1, 3], default=None, help="1 gray, 3 RGB")
+    t.add_argument("--device", default="auto", help="auto (CUDA > MPS > CPU), cpu, cuda, mps")
+    t.add_argument("--out", default=None, help="checkpoint path (default: your models folder)")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    e = sub.add_parser("eval", help="measure a checkpoint on its test split and store the metrics")
+    e.add_argument("checkpoint")
+    e.add_argument("--iwae-k", type=_int_in(1, 100_000, "--iwae-k"), default=500)
+    e.add_argument("--device", default="auto")
+    e.add_argument("--no-store", action="store_true", help="do not write the metrics into the checkpoint")
+    sub.add_parser("datasets", help="list the data sets available here and where they come from")
+    sub.add_parser("models", help="list shipped models and yours")
+    return p
+
+
+def cmd_datasets(_args) -> int:
+    from genlab.data import available_datasets
+    for d in available_datasets():
+        mark = "yes" if d["available"] else "NO "
+        print(f"{d['name']:<14} {mark}  {d['source']}")
+    print("your own:      yes  any folder or .zip of png/jpg/bmp/gif/webp images "
+          "(--dataset PATH; one subfolder per class is optional)")
+    return 0
+
+
+def cmd_models(_args) -> int:
+    from genlab.catalog import list_models
+    for m in list_models():
+        meta = m["meta"] or {}
+        cfg = meta.get("model", {})
+        what = (f"{cfg.get('kind', '?')}/{cfg.get('arch', '?')} latent {cfg.get('latent_dim', '?')} "
+                f"on {meta.get('dataset', {}).get('name', '?')}") if meta else m.get("error", "")
+        print(f"{m['origin']:<8} {m['name']:<32} {what}  ({m['path']})")
+    return 0
+
+
+def _fmt(metrics: dict) -> str:
+    return ", ".join(f"{k} {v:.4g}" for k, v in metrics.items())
+
+
+def cmd_train(args) -> int:
+    from genlab.catalog import user_models_dir
+    from genlab.checkpoint import save_checkpoint
+    from genlab.data import load_dataset
+    from genlab.models import ModelConfig, build_model
+    from genlab.train import TrainConfig, TrainControl, fit
+
+    data = load_dataset(args.dataset, image_size=args.image_size, channels=args.channels)
+    print(f"Data: {data.summary()}", file=sys.stderr)
+    c, h, _ = data.shape
+    gan = args.model == "gan"
+    cfg = ModelConfig(kind=args.model, arch=args.arch, channels=c, image_size=h,
+                      latent_dim=args.latent_dim or (100 if gan else 32), hidden=args.hidden or (),
+                      beta=args.beta).validate()
+    bs = args.batch_size or (64 if gan else 128)
+    if bs > len(data.train_x):
+        print(f"Note: batch size {bs} is larger than the {len(data.train_x)} training images; "
+              f"using {len(data.train_x)}.", file=sys.stderr)
+        bs = len(data.train_x)
+    tcfg = TrainConfig(epochs=args.epochs, batch_size=bs, lr=args.lr, seed=args.seed, device=args.device)
+    model = build_model(cfg, seed=args.seed)
+    out = Path(args.out) if args.out else user_models_dir() / (
+        f"{args.model}-{data.name}-{args.arch}-{time.strftime('%Y%m%d-%H%M%S')}")
+    control = TrainControl()
+    previous = signal.signal(signal.SIGINT, lambda *_: control.stop())
+    bar = None
+
+    def on_event(ev) -> None:
+        nonlocal bar
+        if ev.kind == "start":
+            print(f"Device: {ev.message}", file=sys.stderr)
+            if not args.quiet:
+                from tqdm import tqdm
+                bar = tqdm(total=ev.total_steps, unit="step", dynamic_ncols=True, file=sys.stderr)
+        elif bar is not None and ev.kind in ("progress", "epoch"):
+            bar.update(ev.step - bar.n)
+            post = {k: f"{v:.4g}" for k, v in ev.losses.items()}
+            if ev.kind == "progress":
+                post["img/s"] = f"{ev.images_per_s:,.0f}"
+            bar.set_postfix(post, refresh=False)
+            bar.set_description(f"epoch {min(int(ev.epoch) + 1, ev.epochs)}/{ev.epochs}")
+            if ev.kind == "epoch" and ev.test:
+                bar.write(f"epoch {int(ev.epoch)}: test {_fmt(ev.test)}")
+
+    try:
+        result = fit(model, data, tcfg, control, on_event)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if bar is not None:
+            bar.close()
+    path = save_checkpoint(
+        out, model, dataset={"name": data.name, "ref": args.dataset, "source": data.source, "classes": data.classes,
+                             "image_shape": list(data.shape)},
+        train={**tcfg.resolved(args.model).__dict__, "betas": list(tcfg.resolved(args.model).betas)},
+        epochs=result.epochs_done, history=result.history, test_history=result.test_history,
+        test=result.test, seconds=result.seconds, device=result.device, status=result.status,
+        message=result.message, images_per_s=result.images_per_s)
+    print(f"{result.status}: {result.epochs_done:.2f} epochs in {result.seconds:.1f} s "
+          f"({result.images_per_s:,.0f} images/s on {result.device})")
+    if result.message:
+        print(result.message)
+    if result.test:
+        print(f"test ({len(data.test_x):,} images): {_fmt(result.test)}")
+    print(f"saved {path}")
+    return 1 if result.status == "failed" else 0
+
+
+def cmd_eval(args) -> int:
+    from genlab.checkpoint import read_meta
+    meta = read_meta(args.checkpoint)
+    try:
+        from genlab.metrics import evaluate_checkpoint, format_report
+    except ImportError:
+        evaluate_checkpoint = None
+    if evaluate_checkpoint is not None:
+        metrics = evaluate_checkpoint(args.checkpoint, iwae_k=args.iwae_k, device=args.device,
+                                      store=not args.no_store)
+        print(format_report(metrics))
+        return 0
+    from genlab.checkpoint import load_checkpoint
+    from genlab.data import load_dataset
+    from genlab.train import evaluate, select_device
+    model, meta = load_checkpoint(args.checkpoint, select_device(args.device))
+    c, h, _ = meta["dataset"]["image_shape"]
+    ds = meta["dataset"]
+    data = load_dataset(ds.get("ref") or ds["name"], image_size=h, channels=c)
+    print(f"{meta['name']}: {meta['model']['kind']} on {data.summary()}")
+    print(f"test: {_fmt(evaluate(model, data.test_x))}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from genlab.checkpoint import CheckpointError
+    from genlab.data import DataError
+    from genlab.models import ConfigError
+    args = build_parser().parse_args(argv)
+    commands = {"train": cmd_train, "eval": cmd_eval, "datasets": cmd_datasets, "models": cmd_models}
+    try:
+        return commands[args.command](args)
+    except (DataError, ConfigError, CheckpointError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

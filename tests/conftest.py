@@ -1,0 +1,26 @@
+"""Tests run offline on real data: nothing is fetched, user folders are not touched."""
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ["GENLAB_OFFLINE"] = "1"
+os.environ.setdefault("GENLAB_MODELS", tempfile.mkdtemp(prefix="genlab-test-models-"))
+for p in (ROOT, ROOT / "bench"):
+    if str(p) not in sys.path:
+        sys.path.insert(0, str(p))
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    from genlab.data import load_dataset
+    return load_dataset("mnist")
+
+
+@pytest.fixture(scope="session")
+def digits():
+    from genlab.data import load_dataset
+    return load_dataset("digits")
