@@ -1,0 +1,25 @@
+"""GenLab: `streamlit run app.py`. Navigation and the shared sidebar; each page is in pages/."""
+import streamlit as st
+
+st.set_page_config(page_title="GenLab", page_icon=":material/science:", layout="wide")
+
+PAGES = [
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/explorer.py", title="Latent explorer", icon=":material/tune:"),
+    st.Page("pages/latent_space.py", title="Latent space", icon=":material/scatter_plot:"),
+    st.Page("pages/gan_studio.py", title="GAN studio", icon=":material/palette:"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
+]
+page = st.navigation(PAGES)
+
+from pages._ui import device_text, session_jobs  # noqa: E402  (after navigation: fast first paint)
+
+with st.sidebar:
+    st.caption(f"Device: {device_text()}")
+    job = session_jobs().current()
+    if job is not None:
+        snap = job.snapshot(max_rows=1)
+        st.caption(f"Training '{snap.name}': {snap.state}"
+                   + (f", {snap.fraction:.0%}" if snap.active and snap.total_steps else ""))
+page.run()

@@ -1,0 +1,273 @@
+"""Latent-space tools: encode a split, PCA and (cached) t-SNE, interpolation, traversals,
+manifold grids and the statistics that tell an AE's codes from a VAE's.
+
+Arrays out are NumPy float32; images out are float tensors in [0, 1] (N, C, H, W) unless a
+function says uint8.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from genlab.data import BUILTIN, DataError, ImageDataset, load_dataset
+from genlab.data.dataset import cache_dir
+from genlab.models import VAE, GenerativeModel
+from genlab.train import to_float
+
+ACTIVE_THRESHOLD = 0.01  # Burda et al. (2016): a unit is active if Var_x E[z_u | x] > 0.01
+
+
+# -- data and codes ----------------------------------------------------------------------------
+def dataset_for(meta: dict) -> ImageDataset:
+    """The data set a checkpoint was trained on, at the model's image size and channels."""
+    cfg = meta.get("model") or {}
+    ds = meta.get("dataset") or {}
+    size, ch = int(cfg.get("image_size", 28)), int(cfg.get("channels", 1))
+    name = str(ds.get("name") or "")
+    if name.lower() in BUILTIN and not ds.get("path"):
+        data = load_dataset(name.lower())
+        return load_dataset(name.lower(), image_size=size, channels=ch) if data.shape != (ch, size, size) else data
+    path = ds.get("path") or name
+    if not path or not Path(path).expanduser().exists():
+        raise DataError(f"The images this model was trained on ({name or 'unknown'}) are not on this "
+                        "computer any more, so there is no test set to show.")
+    return load_dataset(path, image_size=size, channels=ch)
+
+
+@torch.inference_mode()
+def encode_images(model: GenerativeModel, x_u8: torch.Tensor, batch: int = 1000) -> np.ndarray:
+    """Latent codes (VAE: posterior means) of uint8 images, as float32 (N, latent_dim)."""
+    if not model.has_encoder:
+        raise ValueError("A GAN has no encoder, so images cannot be mapped to codes.")
+    dev = model.device
+    out = [model.encode(to_float(x_u8[i:i + batch].to(dev))).float().cpu()
+           for i in range(0, len(x_u8), batch)]
+    return torch.cat(out).numpy() if out else np.zeros((0, model.config.latent_dim), np.float32)
+
+
+@torch.inference_mode()
+def posterior_stats(model: VAE, x_u8: torch.Tensor, batch: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior means and log-variances of a VAE, (N, d) each."""
+    dev = model.device
+    mus, lvs = [], []
+    for i in range(0, len(x_u8), batch):
+        mu, lv = model.posterior(to_float(x_u8[i:i + batch].to(dev)))
+        mus.append(mu.float().cpu())
+        lvs.append(lv.float().cpu())
+    return torch.cat(mus).numpy(), torch.cat(lvs).numpy()
+
+
+@torch.inference_mode()
+def decode(model: GenerativeModel, z: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """Images in [0, 1] for codes z (d,) or (N, d)."""
+    zt = torch.as_tensor(np.asarray(z, dtype=np.float32)).to(model.device)
+    return model.decode(zt.reshape(-1, model.config.latent_dim)).float().cpu()
+
+
+def to_uint8_image(img: torch.Tensor) -> np.ndarray:
+    """One (C, H, W) image in [0, 1] -> (H, W) or (H, W, 3) uint8."""
+    a = (img.clamp(0, 1) * 255).round().byte().numpy()
+    return a[0] if a.shape[0] == 1 else a.transpose(1, 2, 0)
+
+
+def decode_image(model: GenerativeModel, z: np.ndarray) -> np.ndarray:
+    """The fast path behind a slider: one code -> one uint8 image."""
+    return to_uint8_image(decode(model, z)[0])
+
+
+# -- projections -------------------------------------------------------------------------------
+@dataclass
+class PCA:
+    mean: np.ndarray  # (d,)
+    components: np.ndarray  # (k, d), rows are unit principal directions
+    variance: np.ndarray  # (k,) variance of the codes along each direction
+    explained: np.ndarray  # (k,) fraction of the total variance
+
+    def transform(self, z: np.ndarray) -> np.ndarray:
+        return (np.asarray(z, np.float32) - self.mean) @ self.components.T
+
+    def inverse(self, coords: np.ndarray) -> np.ndarray:
+        return self.mean + np.asarray(coords, np.float32) @ self.components
+
+    def code(self, base: np.ndarray, sd_units: np.ndarray) -> np.ndarray:
+        """``base`` with its coordinates along the top directions replaced by ``sd_units``
+        (in standard deviations of the codes); the rest of ``base`` is kept."""
+        k = len(sd_units)
+        coords = self.transform(base)
+        delta = (np.asarray(sd_units, np.float32) * np.sqrt(self.variance[:k]) - coords[:k])
+        return (base + delta @ self.components[:k]).astype(np.float32)
+
+    def sd_units(self, z: np.ndarray, k: int) -> np.ndarray:
+        return self.transform(z)[:k] / np.sqrt(np.maximum(self.variance[:k], 1e-12))
+
+
+def fit_pca(z: np.ndarray, k: int | None = None) -> PCA:
+    """PCA by SVD of the centred codes; k defaults to all directions."""
+    z = np.asarray(z, np.float32)
+    mean = z.mean(0)
+    _, s, vt = np.linalg.svd(z - mean, full_matrices=False)
+    var = s**2 / max(len(z) - 1, 1)
+    k = min(k or len(var), len(var))
+    return PCA(mean, vt[:k].astype(np.float32), var[:k].astype(np.float32),
+               (var[:k] / max(var.sum(), 1e-12)).astype(np.float32))
+
+
+def pca(z: np.ndarray, dims: int = 2) -> tuple[np.ndarray, PCA]:
+    """2-D or 3-D coordinates of the codes (padded with zeros for a 1-D latent)."""
+    p = fit_pca(z, dims)
+    coords = p.transform(z)
+    if coords.shape[1] < dims:
+        coords = np.pad(coords, ((0, 0), (0, dims - coords.shape[1])))
+    return coords, p
+
+
+def tsne_key(model_path: str | os.PathLike, n: int, seed: int, perplexity: float, **extra) -> str:
+    """Cache key of a t-SNE run: the model file's identity and every setting."""
+    p = Path(model_path)
+    st = p.stat() if p.exists() else None
+    ident = [str(p.resolve()), st.st_size if st else 0, st.st_mtime_ns if st else 0]
+    text = json.dumps([ident, n, seed, float(perplexity), sorted(extra.items())], default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def tsne_cache_path(key: str) -> Path:
+    return cache_dir() / "tsne" / f"{key}.npy"
+
+
+def tsne(z: np.ndarray, seed: int = 0, perplexity: float = 30.0, key: str | None = None
+         ) -> tuple[np.ndarray, bool]:
+    """2-D t-SNE (scikit-learn, PCA init, seeded); with ``key`` cached on disk.
+    Returns (coordinates, came_from_cache)."""
+    path = tsne_cache_path(key) if key else None
+    if path is not None and path.exists():
+        try:
+            out = np.load(path, allow_pickle=False)
+            if out.shape == (len(z), 2):
+                return out, True
+        except (OSError, ValueError):
+            path.unlink(missing_ok=True)
+    from sklearn.manifold import TSNE
+    z = np.asarray(z, np.float32)
+    if len(z) < 5:
+        raise ValueError("t-SNE needs at least 5 points.")
+    perp = float(min(perplexity, (len(z) - 1) / 3))
+    out = TSNE(2, perplexity=perp, init="pca", random_state=seed, learning_rate="auto",
+               n_jobs=min(2, os.cpu_count() or 1)).fit_transform(z).astype(np.float32)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.{time.time_ns()}.tmp.npy")
+        np.save(tmp, out)
+        os.replace(tmp, path)
+    return out, False
+
+
+# -- interpolation, traversals, grids ----------------------------------------------------------
+def lerp(z0: np.ndarray, z1: np.ndarray, n: int) -> np.ndarray:
+    t = np.linspace(0.0, 1.0, n, dtype=np.float32)[:, None]
+    return ((1 - t) * z0 + t * z1).astype(np.float32)
+
+
+def slerp(z0: np.ndarray, z1: np.ndarray, n: int) -> np.ndarray:
+    """Spherical interpolation (White, 2016); falls back to lerp for (anti)parallel codes."""
+    z0, z1 = np.asarray(z0, np.float64), np.asarray(z1, np.float64)
+    n0, n1 = np.linalg.norm(z0), np.linalg.norm(z1)
+    if n0 < 1e-8 or n1 < 1e-8:
+        return lerp(z0, z1, n)
+    omega = np.arccos(np.clip(np.dot(z0 / n0, z1 / n1), -1.0, 1.0))
+    if np.sin(omega) < 1e-6:
+        return lerp(z0, z1, n)
+    t = np.linspace(0.0, 1.0, n)[:, None]
+    out = (np.sin((1 - t) * omega) * z0 + np.sin(t * omega) * z1) / np.sin(omega)
+    return out.astype(np.float32)
+
+
+def interpolate(model: GenerativeModel, z0: np.ndarray, z1: np.ndarray, n: int = 10,
+                method: str = "linear") -> torch.Tensor:
+    if method not in ("linear", "slerp"):
+        raise ValueError("Interpolation is 'linear' or 'slerp'.")
+    return decode(model, (lerp if method == "linear" else slerp)(z0, z1, n))
+
+
+def traversal(model: GenerativeModel, z: np.ndarray, dims: list[int], span: float = 3.0,
+              steps: int = 9, center: np.ndarray | None = None,
+              scale: np.ndarray | None = None) -> torch.Tensor:
+    """One row per dimension: that coordinate of ``z`` swept over ``center ± span·scale``
+    (defaults: 0 and 1, the prior), the others fixed. Returns len(dims)*steps images."""
+    z = np.asarray(z, np.float32)
+    vals = np.linspace(-span, span, steps, dtype=np.float32)
+    codes = np.repeat(z[None], len(dims) * steps, axis=0)
+    for r, d in enumerate(dims):
+        c = 0.0 if center is None else float(center[d])
+        s = 1.0 if scale is None else float(scale[d])
+        codes[r * steps:(r + 1) * steps, d] = c + vals * s
+    return decode(model, codes)
+
+
+def manifold(model: GenerativeModel, n: int = 15, quantile: float = 0.05) -> torch.Tensor:
+    """Kingma & Welling's 2-D manifold: codes on a grid of N(0, 1) quantiles (n*n images)."""
+    if model.config.latent_dim != 2:
+        raise ValueError("The manifold grid needs a model with a 2-D latent space.")
+    q = torch.linspace(quantile, 1 - quantile, n)
+    g = torch.distributions.Normal(0.0, 1.0).icdf(q).numpy().astype(np.float32)
+    codes = np.array([[x, y] for y in g[::-1] for x in g], dtype=np.float32)
+    return decode(model, codes)
+
+
+# -- statistics --------------------------------------------------------------------------------
+def gaussian_kl(mean: np.ndarray, var: np.ndarray) -> np.ndarray:
+    """Per-dimension KL( N(mean, var) || N(0, 1) ) in nats."""
+    var = np.maximum(np.asarray(var, np.float64), 1e-12)
+    return 0.5 * (var + np.asarray(mean, np.float64) ** 2 - 1.0 - np.log(var))
+
+
+def latent_stats(model: GenerativeModel, x_u8: torch.Tensor, z: np.ndarray | None = None) -> dict:
+    """Per-dimension mean and variance of the codes, KL to the prior, active units.
+
+    ``kl_aggregate``: KL from a Gaussian fitted to all codes to N(0, I) — how far the cloud of
+    codes is from what sampling assumes (defined for AE and VAE alike). ``kl_posterior`` (VAE
+    only): the mean KL term of the ELBO, per image. Active units: dimensions whose code mean
+    varies across images by more than 0.01 (Burda et al., 2016).
+    """
+    z = encode_images(model, x_u8) if z is None else np.asarray(z, np.float32)
+    mean, var = z.mean(0), z.var(0)
+    out = {"n": len(z), "latent_dim": z.shape[1], "mean": mean, "var": var,
+           "kl_aggregate": float(gaussian_kl(mean, var).sum()),
+           "active_units": int((var > ACTIVE_THRESHOLD).sum()), "kl_posterior": None,
+           "kl_posterior_per_dim": None}
+    if isinstance(model, VAE):
+        mu, lv = posterior_stats(model, x_u8)
+        per_dim = (0.5 * (np.exp(lv) + mu**2 - 1.0 - lv)).mean(0)
+        out["kl_posterior"] = float(per_dim.sum())
+        out["kl_posterior_per_dim"] = per_dim.astype(np.float32)
+    return out
+
+
+@torch.inference_mode()
+def recon_mse(model: GenerativeModel, x_u8: torch.Tensor, batch: int = 1000) -> float:
+    """Mean squared error per pixel between test images and their reconstructions."""
+    total, count = 0.0, 0
+    for i in range(0, len(x_u8), batch):
+        x = to_float(x_u8[i:i + batch].to(model.device))
+        total += float(((model.reconstruct(x).float() - x) ** 2).sum())
+        count += x.numel()
+    return total / max(count, 1)
+
+
+def knn_accuracy(z: np.ndarray, y: np.ndarray, k: int = 5, seed: int = 0) -> float:
+    """How well a code predicts its class: k-nearest-neighbour accuracy on a 50/50 split of
+    the codes (a measure of latent structure, not of generative quality)."""
+    from sklearn.neighbors import KNeighborsClassifier
+    z, y = np.asarray(z, np.float32), np.asarray(y)
+    if len(z) < 2 * k + 2:
+        raise ValueError(f"Need at least {2 * k + 2} codes to measure class structure.")
+    perm = np.random.default_rng(seed).permutation(len(z))
+    a, b = perm[: len(z) // 2], perm[len(z) // 2:]
+    clf = KNeighborsClassifier(n_neighbors=k).fit(z[a], y[a])
+    return float((clf.predict(z[b]) == y[b]).mean())

@@ -1,0 +1,208 @@
+"""Shared page helpers: cached loaders, the model picker, Plotly figures. Render code only;
+every computation is a call into ``genlab``."""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+import torch
+from plotly.subplots import make_subplots
+
+from genlab import latent
+from genlab.catalog import list_models, user_models_dir
+from genlab.checkpoint import CheckpointError, load_checkpoint
+from genlab.data import DataError
+from genlab.jobs import SessionJobs, get_manager
+
+torch.set_grad_enabled(False)  # pages only run inference; the training thread enables its own
+
+KIND_NAMES = {"ae": "AE", "vae": "VAE", "gan": "GAN"}
+LOSS_LABELS = {"mse": "MSE per pixel", "recon": "reconstruction (nats)", "kl": "KL (nats)",
+               "total": "total = −ELBO (nats)", "d_loss": "D loss", "g_loss": "G loss",
+               "d_x": "D(x)", "d_g_z": "D(G(z))"}
+
+
+@st.cache_resource(scope="session", on_release=lambda jobs: jobs.close(), show_spinner=False)
+def session_jobs() -> SessionJobs:
+    """This browser session's jobs; released (and stopped) when the session ends."""
+    return SessionJobs(get_manager())
+
+
+def _folder_signature() -> tuple:
+    from genlab.catalog import WEIGHTS_DIR
+    sig = []
+    for d in (WEIGHTS_DIR, user_models_dir()):
+        if d.exists():
+            sig += [(str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(d.glob("*.safetensors"))]
+    return tuple(sig)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _catalog(signature: tuple) -> list[dict]:
+    return [{**m, "path": str(m["path"])} for m in list_models()]
+
+
+def catalog() -> list[dict]:
+    """Every model (shipped and yours) with its meta; re-read only when a file changes."""
+    return _catalog(_folder_signature())
+
+
+def label(entry: dict) -> str:
+    meta = entry.get("meta") or {}
+    cfg = meta.get("model") or {}
+    ds = (meta.get("dataset") or {}).get("name", "?")
+    who = "shipped" if entry["origin"] == "shipped" else "yours"
+    if entry.get("error"):
+        return f"{entry['name']} (unreadable)"
+    return (f"{entry['name']} — {KIND_NAMES.get(cfg.get('kind'), '?')} {cfg.get('arch', '')}, "
+            f"latent {cfg.get('latent_dim')}, {ds} ({who})")
+
+
+def pick_model(title: str, key: str, kinds: tuple[str, ...] = ("ae", "vae", "gan"),
+               prefer: tuple[str, ...] = ()) -> dict | None:
+    """A selectbox over readable models of ``kinds``; None (with a hint) if there is none."""
+    entries = [e for e in catalog() if e.get("meta") and e["meta"]["model"]["kind"] in kinds]
+    if not entries:
+        st.info(f"No {' / '.join(KIND_NAMES[k] for k in kinds)} model yet. Train one on the "
+                "**Train** page (or add shipped weights to `weights/`).")
+        return None
+    paths = [e["path"] for e in entries]
+    index = next((paths.index(e["path"]) for p in prefer for e in entries if e["name"] == p), 0)
+    path = st.selectbox(title, paths, index=index, key=key,
+                        format_func=lambda p: label(entries[paths.index(p)]))
+    return entries[paths.index(path)]
+
+
+def _mtime(path: str) -> int:
+    import os
+    return os.stat(path).st_mtime_ns
+
+
+@st.cache_resource(show_spinner="Loading the model...", max_entries=16)
+def _load(path: str, mtime: int):
+    model, meta = load_checkpoint(path, device="cpu")
+    return model, meta
+
+
+def load(entry: dict):
+    """(model in eval mode on CPU, meta) — shared read-only across sessions; None on error."""
+    try:
+        return _load(entry["path"], _mtime(entry["path"]))
+    except (CheckpointError, OSError) as exc:
+        st.error(f"Could not load {entry['name']}: {exc}")
+        return None
+
+
+@st.cache_resource(show_spinner="Loading the test images...", max_entries=8)
+def _data(path: str, mtime: int):
+    from genlab.checkpoint import read_meta
+    return latent.dataset_for(read_meta(path))
+
+
+def data_for(entry: dict):
+    try:
+        return _data(entry["path"], _mtime(entry["path"]))
+    except DataError as exc:
+        st.warning(str(exc))
+        return None
+
+
+@st.cache_data(show_spinner="Encoding the test images...", max_entries=16)
+def _codes(path: str, mtime: int, n: int) -> np.ndarray:
+    model, _ = _load(path, mtime)
+    return latent.encode_images(model, _data(path, mtime).test_x[:n])
+
+
+def codes(entry: dict, n: int) -> np.ndarray:
+    return _codes(entry["path"], _mtime(entry["path"]), n)
+
+
+def metrics_text(meta: dict) -> str:
+    """The issue-3 metrics stored in the checkpoint, or 'not measured yet'."""
+    m = meta.get("metrics")
+    if not m:
+        return "not measured yet"
+    parts = []
+    for k, v in m.items():
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            parts.append(f"{k} {v:.4g}")
+        elif isinstance(v, dict):
+            parts += [f"{k}.{k2} {v2:.4g}" for k2, v2 in v.items()
+                      if isinstance(v2, (int, float)) and not isinstance(v2, bool)]
+    return ", ".join(parts[:8]) or "measured (see the model's JSON)"
+
+
+def test_text(meta: dict) -> str:
+    t = meta.get("test") or {}
+    return ", ".join(f"{LOSS_LABELS.get(k, k)} {v:.4g}" for k, v in t.items()) or "—"
+
+
+def show(img: np.ndarray | torch.Tensor, caption: str | None = None, nrow: int = 8,
+         target: int = 360) -> None:
+    """A uint8 image, or a float batch (N, C, H, W) drawn as a grid, enlarged with crisp pixels
+    to about ``target`` pixels wide."""
+    from genlab.grid import make_grid
+    if isinstance(img, torch.Tensor):
+        img = make_grid(img, nrow=nrow)
+    scale = max(1, min(8, target // max(img.shape[1], 1)))
+    if scale > 1:
+        img = np.kron(img, np.ones((scale, scale, 1) if img.ndim == 3 else (scale, scale), np.uint8))
+    st.image(img, caption=caption)
+
+
+# -- figures ------------------------------------------------------------------------------------
+def curves(history: list[dict], kind: str, title: str = "", x: str = "epoch") -> go.Figure:
+    """Training curves: AE MSE; VAE recon, KL, total; GAN losses and D outputs."""
+    groups = {"ae": [["mse"]], "vae": [["recon", "total"], ["kl"]],
+              "gan": [["d_loss", "g_loss"], ["d_x", "d_g_z"]]}[kind]
+    fig = make_subplots(rows=1, cols=len(groups), horizontal_spacing=0.12)
+    xs = [r.get(x, 0) for r in history]
+    for c, keys in enumerate(groups, start=1):
+        for k in keys:
+            fig.add_trace(go.Scatter(x=xs, y=[r.get(k) for r in history], mode="lines",
+                                     name=LOSS_LABELS[k]), row=1, col=c)
+        fig.update_xaxes(title_text=x, row=1, col=c)
+    fig.update_layout(height=300, margin=dict(l=10, r=10, t=40 if title else 20, b=10),
+                      title=title or None, legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+def scatter(coords: np.ndarray, labels: np.ndarray, classes: list[str], title: str,
+            prior: np.ndarray | None = None, idx: np.ndarray | None = None) -> go.Figure:
+    """Codes colored by class; hover names the image; optional prior samples overlaid."""
+    three = coords.shape[1] == 3
+    fig = go.Figure()
+    idx = np.arange(len(coords)) if idx is None else idx
+    for c in np.unique(labels):
+        m = labels == c
+        name = classes[int(c)] if int(c) < len(classes) else str(c)
+        hover = [f"test image #{i} — {name}" for i in idx[m]]
+        kw = dict(mode="markers", name=name, text=hover, hoverinfo="text", customdata=idx[m],
+                  marker=dict(size=3 if three else 5, opacity=0.8))
+        fig.add_trace(go.Scatter3d(x=coords[m, 0], y=coords[m, 1], z=coords[m, 2], **kw) if three
+                      else go.Scattergl(x=coords[m, 0], y=coords[m, 1], **kw))
+    if prior is not None:
+        kw = dict(mode="markers", name="prior N(0, I)", hoverinfo="name",
+                  marker=dict(size=3 if three else 4, color="rgba(0,0,0,0.35)", symbol="x"))
+        fig.add_trace(go.Scatter3d(x=prior[:, 0], y=prior[:, 1], z=prior[:, 2], **kw) if three
+                      else go.Scattergl(x=prior[:, 0], y=prior[:, 1], **kw))
+    fig.update_layout(title=title, height=460, margin=dict(l=10, r=10, t=40, b=10),
+                      legend=dict(itemsizing="constant"))
+    return fig
+
+
+def bars(stats: dict, title: str) -> go.Figure:
+    d = np.arange(stats["latent_dim"])
+    fig = go.Figure([go.Bar(x=d, y=stats["mean"], name="mean"),
+                     go.Bar(x=d, y=stats["var"], name="variance")])
+    fig.add_hline(y=1.0, line_dash="dot", annotation_text="prior variance 1")
+    fig.update_layout(title=title, barmode="group", height=260, xaxis_title="latent dimension",
+                      margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.35))
+    return fig
+
+
+@st.cache_data(show_spinner=False)
+def device_text() -> str:
+    """The device training uses: GPU name, or CPU with its thread count."""
+    from genlab.train import describe_device
+    return describe_device()

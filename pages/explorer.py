@@ -1,0 +1,140 @@
+"""Latent explorer: move a code with sliders and watch the decoded image; sample, encode,
+interpolate, traverse, and (for 2-D latents) the manifold grid."""
+import hashlib
+
+import numpy as np
+import streamlit as st
+
+from genlab import latent
+from pages._ui import codes, data_for, load, pick_model, show
+
+MAX_RAW = 8  # up to this many dimensions: one slider each
+N_PC = 6  # otherwise: sliders along this many principal directions
+
+st.title("Latent explorer")
+entry = pick_model("Model", "ex_model", prefer=("mnist-vae", "mnist-vae2d", "mnist-ae"))
+loaded = load(entry) if entry else None
+if loaded is None:
+    st.stop()
+model, meta = loaded
+d = model.config.latent_dim
+tag = hashlib.sha1(entry["path"].encode()).hexdigest()[:8]
+data = data_for(entry) if model.has_encoder else None
+Z = codes(entry, min(2000, len(data.test_x))) if data is not None else None
+if Z is not None:
+    center, sd = Z.mean(0), np.maximum(Z.std(0), 1e-3)
+    lo, hi = np.minimum(center - 4 * sd, -3.0), np.maximum(center + 4 * sd, 3.0)
+else:  # GAN (or data gone): the prior N(0, I)
+    center, sd = np.zeros(d, np.float32), np.ones(d, np.float32)
+    lo, hi = np.full(d, -3.5), np.full(d, 3.5)
+pca = latent.fit_pca(Z, N_PC) if (Z is not None and d > MAX_RAW) else None
+n_pc = 0 if pca is None else len(pca.variance)
+BASE = f"ex_base_{tag}"
+if BASE not in st.session_state:
+    st.session_state[BASE] = center.astype(np.float32).copy()
+
+
+def set_base(z: np.ndarray) -> None:
+    """Make ``z`` the current code and move every slider to match it."""
+    z = np.asarray(z, np.float32)
+    st.session_state[BASE] = z
+    if pca is not None:
+        for k, v in enumerate(pca.sd_units(z, n_pc)):
+            st.session_state[f"ex_{tag}_pc{k}"] = float(np.clip(v, -4, 4))
+    for j in range(d):
+        st.session_state[f"ex_{tag}_d{j}"] = float(np.clip(z[j], lo[j], hi[j]))
+
+
+def sample_prior() -> None:
+    rng = np.random.default_rng()
+    if model.config.kind == "ae":  # no prior: a Gaussian fitted to the codes
+        set_base(center + sd * rng.standard_normal(d))
+    else:
+        set_base(rng.standard_normal(d))
+
+
+def from_image() -> None:
+    i = int(st.session_state[f"ex_img_{tag}"])
+    set_base(latent.encode_images(model, data.test_x[i:i + 1])[0])
+
+
+@st.fragment
+def explorer() -> None:
+    c1, c2, c3 = st.columns([1, 1, 2])
+    c1.button("Sample from the prior", on_click=sample_prior, key=f"ex_prior_{tag}",
+              help="AE: it has no prior, so this samples a Gaussian fitted to its codes.")
+    c2.button("Reset to the mean code", on_click=set_base, args=(center,), key=f"ex_reset_{tag}")
+    if data is not None:
+        with c3:
+            a, b = st.columns([2, 1])
+            a.number_input("Test image #", 0, len(data.test_x) - 1, 0, key=f"ex_img_{tag}")
+            b.button("Start from its code", on_click=from_image, key=f"ex_enc_{tag}")
+    base = np.asarray(st.session_state[BASE], np.float32)
+    left, right = st.columns([3, 2])
+    with left:
+        z = base.copy()
+        if pca is not None:
+            st.caption(f"{d} dimensions: sliders move the code along the top {n_pc} principal "
+                       "directions of the encoded test set (in standard deviations).")
+            units = pca.sd_units(base, n_pc)
+            vals = []
+            for k in range(n_pc):
+                st.session_state.setdefault(f"ex_{tag}_pc{k}", float(np.clip(units[k], -4, 4)))
+                vals.append(st.slider(f"PC {k + 1} ({pca.explained[k]:.0%} of variance)", -4.0,
+                                      4.0, step=0.05, key=f"ex_{tag}_pc{k}"))
+            z = pca.code(base, np.array(vals, np.float32))
+        if d > MAX_RAW:
+            raw = st.multiselect("Set raw dimensions" if pca is None else "Also set raw dimensions",
+                                 list(range(d)), default=list(range(MAX_RAW)) if pca is None else [],
+                                 key=f"ex_raw_{tag}", max_selections=MAX_RAW)
+        else:
+            raw = list(range(d))
+        for j in raw:
+            st.session_state.setdefault(f"ex_{tag}_d{j}", float(np.clip(base[j], lo[j], hi[j])))
+            z[j] = st.slider(f"z[{j}]", float(np.floor(lo[j] * 100) / 100),
+                             float(np.ceil(hi[j] * 100) / 100), step=0.01, key=f"ex_{tag}_d{j}")
+    st.session_state[f"ex_z_{tag}"] = z
+    with right:
+        show(latent.decode_image(model, z), caption="Decoded image", target=280)
+        if data is not None:
+            st.caption(f"Code norm {np.linalg.norm(z):.2f} (a typical prior sample: "
+                       f"{np.sqrt(d):.1f})")
+
+
+explorer()
+z_now = st.session_state.get(f"ex_z_{tag}", st.session_state[BASE])
+tabs = st.tabs(["Interpolate", "Traversal"] + (["Manifold"] if d == 2 else []))
+
+with tabs[0]:
+    c1, c2, c3, c4 = st.columns(4)
+    if data is not None:
+        i = c1.number_input("From test image #", 0, len(data.test_x) - 1, 0, key="ex_from")
+        j = c2.number_input("To test image #", 0, len(data.test_x) - 1, 1, key="ex_to")
+        za, zb = latent.encode_images(model, data.test_x[[int(i), int(j)]])
+    else:
+        i = c1.number_input("From noise seed", 0, 10**6, 1, key="ex_from_seed")
+        j = c2.number_input("To noise seed", 0, 10**6, 2, key="ex_to_seed")
+        za, zb = (np.random.default_rng(int(s)).standard_normal(d).astype(np.float32) for s in (i, j))
+    n = c3.slider("Steps", 3, 16, 10, key="ex_steps")
+    how = c4.radio("Path", ["linear", "slerp", "both"], horizontal=True, key="ex_how")
+    for method in (["linear", "slerp"] if how == "both" else [how]):
+        show(latent.interpolate(model, za, zb, int(n), method), caption=f"{method} interpolation",
+             nrow=int(n), target=900)
+
+with tabs[1]:
+    order = list(np.argsort(-sd)) if Z is not None else list(range(d))
+    c1, c2, c3 = st.columns([3, 1, 1])
+    dims = c1.multiselect("Dimensions (one row each)", list(range(d)),
+                          default=[int(k) for k in order[:min(8, d)]], key=f"ex_tdims_{tag}")
+    span = c2.slider("Span (± standard deviations)", 0.5, 5.0, 3.0, 0.5, key="ex_span")
+    steps = c3.slider("Steps", 3, 15, 9, key="ex_tsteps")
+    if dims:
+        show(latent.traversal(model, z_now, dims, span, int(steps), center, sd), nrow=int(steps),
+             caption="Each row sweeps one dimension of the current code; the others stay fixed.",
+             target=640)
+
+if d == 2:
+    with tabs[2]:
+        n = st.slider("Grid size", 5, 25, 15, key="ex_grid")
+        show(latent.manifold(model, int(n)), nrow=int(n), target=640,
+             caption="Codes on a grid of N(0, 1) quantiles (Kingma & Welling, Fig. 4).")

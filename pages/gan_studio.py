@@ -1,0 +1,72 @@
+"""GAN studio: samples from fixed and fresh noise, noise interpolation, training curves."""
+import numpy as np
+import streamlit as st
+import torch
+
+from genlab import latent
+from pages._ui import curves, load, pick_model, show
+
+st.title("GAN studio")
+entry = pick_model("GAN", "gs_model", kinds=("gan",), prefer=("mnist-gan", "fashion-mnist-gan"))
+loaded = load(entry) if entry else None
+if loaded is None:
+    st.stop()
+model, meta = loaded
+d = model.config.latent_dim
+
+
+def noise(seed: int, n: int) -> np.ndarray:
+    g = torch.Generator().manual_seed(int(seed))
+    return torch.randn(n, d, generator=g).numpy()
+
+
+def fresh() -> None:
+    st.session_state["gs_fresh"] = int(np.random.default_rng().integers(0, 2**31 - 1))
+
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Fixed noise")
+    seed = st.number_input("Noise seed", 0, 2**31 - 1, int((meta.get("train") or {}).get("seed", 1)),
+                           key="gs_seed", help="The same seed always gives the same 64 codes.")
+    show(latent.decode(model, noise(seed, 64)), nrow=8, target=420,
+         caption=f"64 samples from fixed noise (seed {seed})")
+with right:
+    st.subheader("Fresh noise")
+    st.button("New samples", on_click=fresh, key="gs_new", type="primary")
+    st.session_state.setdefault("gs_fresh", 12345)
+    show(latent.decode(model, noise(st.session_state["gs_fresh"], 64)), nrow=8, target=420,
+         caption=f"64 samples from fresh noise (seed {st.session_state['gs_fresh']})")
+
+st.subheader("Interpolate between two noise vectors")
+c1, c2, c3, c4 = st.columns(4)
+a = c1.number_input("From seed", 0, 2**31 - 1, 1, key="gs_a")
+b = c2.number_input("To seed", 0, 2**31 - 1, 2, key="gs_b")
+n = int(c3.slider("Steps", 3, 16, 10, key="gs_n"))
+how = c4.radio("Path", ["linear", "slerp"], index=1, horizontal=True, key="gs_how",
+               help="Slerp keeps the codes at the norm typical of N(0, I); a straight line "
+                    "passes closer to the origin, where a GAN rarely saw codes.")
+za, zb = noise(a, 1)[0], noise(b, 1)[0]
+show(latent.interpolate(model, za, zb, n, how), nrow=n, target=900,
+     caption=f"{how} interpolation from seed {a} to seed {b}")
+
+st.subheader("Training curves")
+hist = meta.get("history") or []
+if hist:
+    st.plotly_chart(curves(hist, "gan", f"{entry['name']}: losses and discriminator outputs"),
+                    key="gs_curves")
+    last = hist[-1]
+    st.caption(f"At the end: D(x) = {last.get('d_x', float('nan')):.2f}, D(G(z)) = "
+               f"{last.get('d_g_z', float('nan')):.2f}, D loss {last.get('d_loss', float('nan')):.2f}, "
+               f"G loss {last.get('g_loss', float('nan')):.2f}.")
+else:
+    st.info("This model's file has no training history.")
+with st.expander("Reading GAN curves"):
+    st.markdown(
+        "- **Balance**: D(x) a bit above 0.5 and D(G(z)) a bit below, losses that wobble without "
+        "trending, samples that improve.\n"
+        "- **The discriminator wins**: D loss near 0, D(x) ≈ 1 and D(G(z)) ≈ 0; the generator gets "
+        "no useful gradient and its loss climbs. Try a lower learning rate for D or a smaller D.\n"
+        "- **Mode collapse**: the fixed-noise grid shows the same few images for different noise; "
+        "G loss may drop suddenly. Restart with another seed, a lower learning rate or a "
+        "larger batch.")

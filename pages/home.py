@@ -1,0 +1,51 @@
+"""Home: what GenLab is, the device, the data sets and the models."""
+import streamlit as st
+
+from genlab.data import available_datasets
+from genlab.jobs import get_manager
+from pages._ui import KIND_NAMES, catalog, device_text, metrics_text, test_text
+
+st.title("GenLab")
+st.markdown(
+    "A hands-on lab for deep generative models. **Train** an autoencoder (AE), a variational "
+    "autoencoder (VAE) or a GAN on MNIST, Fashion-MNIST or your own images and watch it learn; "
+    "move through a model's **latent space** with sliders; see why a VAE's codes are organised "
+    "and an AE's are not; sample and interpolate in the **GAN studio**; **compare** models with "
+    "measured numbers. Everything runs on this computer, offline.")
+
+c1, c2 = st.columns(2)
+c1.metric("Device", device_text())
+mgr = get_manager()
+c2.metric("Training slots", f"{mgr.running_count()} of {mgr.max_jobs} busy",
+          help="How many trainings may run at once on this machine (GENLAB_MAX_JOBS).")
+
+st.subheader("Data sets")
+rows = [{"data set": d["name"], "available": "yes" if d["available"] else "no",
+         "classes": str(d["classes"]), "from": d["source"]} for d in available_datasets()]
+rows.append({"data set": "your images", "available": "yes", "classes": "by subfolder",
+             "from": "a .zip upload or a folder on this computer (Train page)"})
+st.dataframe(rows, hide_index=True)
+
+st.subheader("Models")
+models = catalog()
+if not models:
+    st.info("No models yet: the shipped weights are missing from `weights/` and you have not "
+            "trained one. Start on the **Train** page.")
+else:
+    rows = []
+    for m in models:
+        meta = m.get("meta")
+        if meta is None:
+            rows.append({"model": m["name"], "origin": m["origin"], "kind": "unreadable",
+                         "details": m.get("error", "")})
+            continue
+        cfg, ds = meta["model"], meta.get("dataset") or {}
+        rows.append({
+            "model": m["name"], "origin": m["origin"], "kind": KIND_NAMES[cfg["kind"]],
+            "details": f"{cfg['arch']}, latent {cfg['latent_dim']}"
+                       + (f", β {cfg['beta']:g}" if cfg["kind"] == "vae" else ""),
+            "data set": ds.get("name", "?"), "epochs": str(meta.get("epochs", "?")),
+            "test": test_text(meta), "metrics": metrics_text(meta)})
+    st.dataframe(rows, hide_index=True)
+    st.caption("'shipped' models come with GenLab (`weights/`); 'yours' are trained here and "
+               "kept in your model folder. Metrics are measured by `python -m genlab eval`.")

@@ -1,0 +1,119 @@
+"""Latent space: an AE and a VAE side by side on the same test images — PCA, t-SNE, prior
+overlay, per-dimension statistics; choosing a point decodes it."""
+import time
+
+import numpy as np
+import streamlit as st
+
+from genlab import latent
+from pages._ui import _load, _mtime, bars, codes, data_for, load, pick_model, scatter, show
+
+st.title("Latent space: AE vs VAE")
+st.markdown(
+    "The same test images encoded by an autoencoder and by a VAE. A VAE is trained to keep its "
+    "codes close to the prior N(0, I), so its cloud is compact, centred and overlaps the prior "
+    "samples (×); an AE's codes can sit anywhere, so decoding a prior sample often gives "
+    "nonsense. Click a point (2-D views) or type an index to decode it.")
+
+c1, c2 = st.columns(2)
+with c1:
+    ae = pick_model("Autoencoder", "ls_ae", kinds=("ae",), prefer=("mnist-ae",))
+with c2:
+    vae = pick_model("VAE", "ls_vae", kinds=("vae",), prefer=("mnist-vae",))
+sides = [(col, e) for col, e in ((c1, ae), (c2, vae)) if e is not None]
+if not sides:
+    st.stop()
+datas = {e["path"]: data_for(e) for _, e in sides}
+sides = [(col, e) for col, e in sides if datas[e["path"]] is not None]
+if not sides:
+    st.stop()
+names = {datas[e["path"]].name for _, e in sides}
+if len(names) > 1:
+    st.warning(f"The two models were trained on different data ({', '.join(sorted(names))}); "
+               "each is shown on its own test images.")
+n_max = min(len(datas[e["path"]].test_x) for _, e in sides)
+
+o1, o2, o3, o4 = st.columns([2, 2, 1, 1])
+view = o1.radio("View", ["PCA 2-D", "PCA 3-D", "t-SNE"], horizontal=True, key="ls_view")
+n = int(o2.slider("Test images", min(100, n_max), n_max, min(2000, n_max), 100, key="ls_n"))
+prior_on = o3.checkbox("Prior samples", True, key="ls_prior", disabled=view == "t-SNE",
+                       help="500 samples of N(0, I) projected with the same PCA.")
+seed = int(o4.number_input("t-SNE seed", 0, 10**6, 0, key="ls_seed", disabled=view != "t-SNE"))
+perplexity = 30.0
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _tsne(path: str, mtime: int, n: int, seed: int, perplexity: float):
+    z = codes({"path": path}, n)
+    return latent.tsne(z, seed=seed, perplexity=perplexity,
+                       key=latent.tsne_key(path, n, seed, perplexity))
+
+
+@st.cache_data(show_spinner="Computing latent statistics...", max_entries=32)
+def _stats(path: str, mtime: int, n: int) -> dict:
+    model, _ = _load(path, mtime)
+    return latent.latent_stats(model, datas[path].test_x[:n], codes({"path": path}, n))
+
+
+def run_tsne() -> None:
+    st.session_state["ls_tsne_go"] = True
+
+
+for side, (col, entry) in enumerate(sides):
+    model, meta = load(entry)
+    data = datas[entry["path"]]
+    Z = codes(entry, n)
+    y = data.test_y[:n].numpy()
+    kind = model.config.kind.upper()
+    with col:
+        coords, prior = None, None
+        if view.startswith("PCA"):
+            dims = 3 if view == "PCA 3-D" else 2
+            coords, p = latent.pca(Z, dims)
+            if prior_on:
+                pz = p.transform(np.random.default_rng(0).standard_normal((500, Z.shape[1])))
+                prior = np.pad(pz, ((0, 0), (0, max(0, dims - pz.shape[1]))))[:, :dims]
+            title = f"{kind}: PCA ({', '.join(f'{v:.0%}' for v in p.explained[:dims])} of variance)"
+        else:
+            key = latent.tsne_key(entry["path"], n, seed, perplexity)
+            if latent.tsne_cache_path(key).exists() or st.session_state.get("ls_tsne_go"):
+                t0 = time.perf_counter()
+                with st.spinner(f"t-SNE of {n:,} codes (cached afterwards)..."):
+                    coords, cached = _tsne(entry["path"], _mtime(entry["path"]), n, seed, perplexity)
+                how = "from the cache" if cached else f"computed in {time.perf_counter() - t0:.1f} s"
+                title = f"{kind}: t-SNE (seed {seed}, {how})"
+            else:
+                st.button(f"Compute t-SNE of {n:,} codes", key=f"ls_tsne_{side}", on_click=run_tsne,
+                          help="Takes seconds to a minute on a CPU; the result is cached on disk.")
+        picked = None
+        if coords is not None:
+            fig = scatter(coords, y, data.classes, title, prior)
+            if coords.shape[1] == 2:
+                event = st.plotly_chart(fig, key=f"ls_fig_{side}", on_select="rerun",
+                                        selection_mode="points")
+                pts = (event.selection.points if event and event.selection else []) or []
+                if pts:
+                    p0 = pts[0]
+                    cd = p0.get("customdata")
+                    picked = int(cd[0] if isinstance(cd, list) else cd) if cd is not None else None
+            else:
+                st.plotly_chart(fig, key=f"ls_fig3_{side}")
+        idx = int(st.number_input("Decode test image #", 0, n - 1, picked if picked is not None else 0,
+                                  key=f"ls_pick_{side}_{picked}"))
+        a, b = st.columns(2)
+        with a:
+            show(data.test_x[idx:idx + 1].float() / 255, caption=f"test image #{idx} "
+                 f"({data.classes[int(y[idx])]})", target=140)
+        with b:
+            show(latent.decode(model, Z[idx]), caption="decoded from its code", target=140)
+        s = _stats(entry["path"], _mtime(entry["path"]), n)
+        m1, m2, m3 = st.columns(3)
+        m1.metric("Active units", f"{s['active_units']} / {s['latent_dim']}",
+                  help="Dimensions whose code varies across images (variance > 0.01).")
+        m2.metric("KL(codes ‖ prior)", f"{s['kl_aggregate']:.1f} nats",
+                  help="KL from a Gaussian fitted to all codes to N(0, I): 0 means the codes "
+                       "look like the prior that sampling assumes.")
+        m3.metric("Mean posterior KL", "—" if s["kl_posterior"] is None else f"{s['kl_posterior']:.1f} nats",
+                  help="VAE only: the KL term of the ELBO, averaged over the images.")
+        st.plotly_chart(bars(s, f"{kind}: per-dimension mean and variance of the codes"),
+                        key=f"ls_bars_{side}")

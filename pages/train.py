@@ -1,0 +1,183 @@
+"""Train: pick data and a model, start / pause / stop, watch curves and images live."""
+import hashlib
+import time
+
+import streamlit as st
+
+from genlab.data import BUILTIN, DataError, load_dataset
+from genlab.data.dataset import cache_dir
+from genlab.jobs import JobSpec
+from genlab.models import ConfigError, ModelConfig
+from genlab.models.config import DEFAULT_HIDDEN
+from genlab.train import TrainConfig
+from pages._ui import KIND_NAMES, curves, session_jobs, show
+
+st.title("Train a model")
+jobs = session_jobs()
+SOURCES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "digits": "8×8 digits (tiny, fast)",
+           "upload": "Upload a .zip of images", "folder": "A folder on this computer"}
+
+
+@st.cache_resource(show_spinner="Loading the data set...", max_entries=6)
+def _builtin(name: str, size: int | None, channels: int | None):
+    return load_dataset(name, image_size=size, channels=channels)
+
+
+@st.cache_resource(show_spinner="Reading your images...", max_entries=4)
+def _images(path: str, size: int, channels: int, stamp: str):
+    return load_dataset(path, image_size=size, channels=channels)
+
+
+def _save_upload(upload) -> str:
+    data = upload.getvalue()
+    digest = hashlib.sha256(data).hexdigest()[:20]
+    target = cache_dir() / "uploads" / f"{digest}.zip"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".part")
+        tmp.write_bytes(data)
+        tmp.replace(target)
+    return str(target)
+
+
+def choose_data():
+    """(data set or None, spec fields) from the data widgets; errors shown in plain words."""
+    src = st.selectbox("Data set", list(SOURCES), format_func=SOURCES.get, key="tr_source")
+    c1, c2 = st.columns(2)
+    sizes = [8, 16, 28, 32, 64]
+    default = 8 if src == "digits" else 28
+    size = c1.selectbox("Image size", sizes, index=sizes.index(default), key=f"tr_size_{src}")
+    mode = c2.radio("Colour", ["gray", "RGB"], horizontal=True, key="tr_mode")
+    ch = 1 if mode == "gray" else 3
+    try:
+        if src in BUILTIN:
+            native = 8 if src == "digits" else 28
+            data = _builtin(src, None if size == native else size, None if ch == 1 else ch)
+            return data, {"dataset": src, "image_size": size, "channels": ch}
+        if src == "upload":
+            up = st.file_uploader("A .zip of images (class subfolders optional)", type=["zip"],
+                                  key="tr_upload")
+            if up is None:
+                st.info("Upload a .zip file of PNG/JPEG images to train on them.")
+                return None, {}
+            path = _save_upload(up)
+            data = _images(path, size, ch, path)
+            label = up.name
+        else:
+            path = st.text_input("Folder of images", key="tr_folder",
+                                 placeholder="/home/me/faces (class subfolders optional)")
+            if not path.strip():
+                st.info("Type the path of a folder of images on this computer.")
+                return None, {}
+            import os
+            stamp = str(os.stat(path).st_mtime_ns) if os.path.isdir(path) else ""
+            data = _images(path.strip(), size, ch, stamp)
+            label = path.strip()
+    except (DataError, OSError, ValueError) as exc:
+        st.error(f"That data cannot be used: {exc}")
+        return None, {}
+    st.success(data.summary())
+    return data, {"dataset": path, "image_size": size, "channels": ch, "dataset_label": label}
+
+
+def choose_model(data, fields):
+    c1, c2 = st.columns(2)
+    kind = c1.radio("Model", ["ae", "vae", "gan"], index=1, format_func=KIND_NAMES.get,
+                    horizontal=True, key="tr_kind")
+    size = data.shape[1]
+    archs = ["conv", "mlp"] if size % 4 == 0 and size >= 8 else ["mlp"]
+    arch = c2.radio("Architecture", archs, horizontal=True, key="tr_arch")
+    c1, c2, c3 = st.columns(3)
+    latent = c1.number_input("Latent size", 1, 512, 100 if kind == "gan" else 16, key=f"tr_latent_{kind}")
+    hidden = c2.text_input("Hidden sizes" if arch == "mlp" else "First conv width",
+                           ",".join(map(str, DEFAULT_HIDDEN[(arch, kind)])), key=f"tr_hidden_{arch}_{kind}")
+    beta = c3.number_input("β (KL weight)", 0.0, 100.0, 1.0, 0.1, key="tr_beta",
+                           disabled=kind != "vae", help="VAE only: β > 1 trades reconstruction "
+                           "for a more regular latent space; β = 0 is a plain (noisy) AE.")
+    c1, c2, c3, c4 = st.columns(4)
+    lr = c1.number_input("Learning rate", 1e-6, 1.0, 2e-4 if kind == "gan" else 1e-3,
+                         format="%.0e", key=f"tr_lr_{kind}")
+    batch = c2.number_input("Batch size", 1, 4096, 64 if kind == "gan" else 128, key="tr_batch")
+    epochs = c3.number_input("Epochs", 1, 1000, 5, key="tr_epochs")
+    seed = c4.number_input("Seed", 0, 2**31 - 1, 1, key="tr_seed")
+    name = st.text_input("Save the model as", f"{(fields.get('dataset_label') or data.name).split('/')[-1]}"
+                         f"-{kind}-{time.strftime('%m%d-%H%M')}", key="tr_name")
+    try:
+        hid = tuple(int(h) for h in hidden.replace(" ", "").split(",") if h)
+        cfg = ModelConfig(kind, arch, data.shape[0], size, int(latent), hid, float(beta)).validate()
+    except (ValueError, ConfigError) as exc:
+        st.error(f"This model cannot be built: {exc}")
+        return None
+    return JobSpec(fields["dataset"], cfg, TrainConfig(epochs=int(epochs), batch_size=int(batch),
+                   lr=float(lr), seed=int(seed), grid_every_s=1.0), name,
+                   fields.get("image_size"), fields.get("channels"), fields.get("dataset_label", ""))
+
+
+def start(spec, data):
+    try:
+        jobs.submit(spec, data)
+        st.session_state.pop("tr_error", None)
+    except RuntimeError as exc:
+        st.session_state["tr_error"] = str(exc)
+
+
+current = jobs.current()
+busy = current is not None and current.snapshot(max_rows=1).active
+with st.expander("Settings", expanded=not busy):
+    data, fields = choose_data()
+    spec = choose_model(data, fields) if data is not None else None
+    st.button("Start training", type="primary", disabled=spec is None or busy,
+              on_click=start, args=(spec, data), key="tr_start",
+              help="One training per browser session at a time." if busy else None)
+if "tr_error" in st.session_state:
+    st.error(st.session_state["tr_error"])
+
+
+def _fmt(s: float) -> str:
+    return f"{int(s // 60)} min {int(s % 60):02d} s" if s >= 60 else f"{s:.0f} s"
+
+
+@st.fragment(run_every=1.0)
+def live():
+    job = jobs.current()
+    if job is None:
+        st.caption("No training yet in this session.")
+        return
+    snap = job.snapshot()
+    c1, c2, c3 = st.columns([1, 1, 4])
+    if snap.state == "paused":
+        c1.button("Resume", on_click=job.resume, key="tr_resume", type="primary")
+    else:
+        c1.button("Pause", on_click=job.pause, key="tr_pause", disabled=snap.state != "running")
+    c2.button("Stop", on_click=job.stop, key="tr_stop", disabled=not snap.active)
+    c3.markdown(f"**{snap.name}** ({KIND_NAMES[snap.kind]}) — *{snap.state}*")
+    if snap.state == "queued":
+        st.info(f"Waiting for a free training slot: position {snap.queue_position} in the queue.")
+    elif snap.state == "failed":
+        st.error(snap.message)
+    elif snap.state in ("done", "stopped"):
+        st.success(snap.message) if snap.saved_path else st.warning(snap.message)
+    else:
+        st.caption(snap.message)
+    text = (f"step {snap.step:,} / {snap.total_steps:,} · epoch {snap.epoch:.2f} / {snap.epochs} · "
+            f"{snap.images_per_s:,.0f} images/s · ETA {_fmt(snap.eta_s)} · elapsed {_fmt(snap.elapsed_s)}")
+    st.progress(snap.fraction, text=text)
+    left, right = st.columns([3, 2])
+    if snap.history:
+        left.plotly_chart(curves(snap.history, snap.kind, "Training losses (live)"), key="tr_curves")
+    else:
+        left.caption("Curves appear after the first steps.")
+    if snap.grid is not None:
+        with right:
+            what = "fixed-noise samples" if snap.kind == "gan" else "test images (top) and reconstructions"
+            show(snap.grid, caption=f"Live: {what}", target=480)
+    if snap.test_history:
+        st.dataframe(snap.test_history, hide_index=True, height=150)
+    was = st.session_state.get("tr_seen_active")
+    st.session_state["tr_seen_active"] = snap.id if snap.active else None
+    if was == snap.id and not snap.active:
+        st.rerun()  # the new model appears in every picker
+
+
+st.subheader("Progress")
+live()
