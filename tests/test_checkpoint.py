@@ -4,8 +4,14 @@ import json
 import pytest
 import torch
 
-from genlab.checkpoint import (CheckpointError, load_checkpoint, read_meta, safe_name, save_checkpoint,
-                               update_meta)
+from genlab.checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    read_meta,
+    safe_name,
+    save_checkpoint,
+    update_meta,
+)
 from genlab.models import ModelConfig, build_model
 
 
