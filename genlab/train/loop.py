@@ -69,6 +69,11 @@ def fit(model: GenerativeModel, data: ImageDataset, cfg: TrainConfig | None = No
     if tuple(data.shape) != model.config.image_shape:
         raise ValueError(f"The data set's images are {data.shape}, the model expects "
                          f"{model.config.image_shape}; build the model for this data set.")
+    for split in (data.train_x, data.test_x):
+        if split.dtype != torch.uint8:
+            bad = split.is_floating_point() and not bool(torch.isfinite(split).all())
+            raise ValueError("The images contain NaN or infinite values; fix or drop those images."
+                             if bad else f"Images must be uint8 (0-255), not {split.dtype}.")
     control = control or TrainControl()
     emit = on_event or (lambda e: None)
     dev = select_device(cfg.device)
@@ -80,6 +85,8 @@ def fit(model: GenerativeModel, data: ImageDataset, cfg: TrainConfig | None = No
     X = data.train_x.to(dev)
     n = len(X)
     bs = min(cfg.batch_size, n)
+    note = (f"Batch size {cfg.batch_size:,} is larger than the {n:,} training images; using {n:,}. "
+            if cfg.batch_size > n else "")
     drop_last = kind == "gan" and n % bs == 1  # BatchNorm cannot train on a batch of one
     steps_per_epoch = n // bs if (drop_last or kind == "gan") else math.ceil(n / bs)
     total = steps_per_epoch * cfg.epochs
@@ -127,7 +134,7 @@ def fit(model: GenerativeModel, data: ImageDataset, cfg: TrainConfig | None = No
     paused_s = 0.0
     last_t, last_done, last_grid_t = t0, 0, t0
     last_grid = None
-    emit(TrainEvent("start", 0, total, 0.0, cfg.epochs, message=describe_device(dev)))
+    emit(TrainEvent("start", 0, total, 0.0, cfg.epochs, message=note + describe_device(dev)))
 
     def elapsed() -> float:
         return time.perf_counter() - t0 - paused_s
@@ -200,6 +207,7 @@ def fit(model: GenerativeModel, data: ImageDataset, cfg: TrainConfig | None = No
         status = "failed"
         message = ("The device ran out of memory. Use a smaller batch size or image size, or a "
                    "smaller model; the last good weights were kept.")
+    message = note + message
     model.eval()
     test = evaluate(model, data.test_x) if status != "failed" or history else {}
     secs = elapsed()
@@ -207,5 +215,5 @@ def fit(model: GenerativeModel, data: ImageDataset, cfg: TrainConfig | None = No
                          secs, done * bs / max(secs, 1e-9), describe_device(dev), last_grid)
     emit(TrainEvent(status, done, total, done / steps_per_epoch, cfg.epochs,
                     test=test, elapsed_s=secs, grid=last_grid,
-                    message=message or f"Finished {cfg.epochs} epochs in {secs:.1f} s."))
+                    message=message if status != "done" else f"{note}Finished {cfg.epochs} epochs in {secs:.1f} s."))
     return result
