@@ -134,14 +134,15 @@ def _read(path: Path) -> tuple[bytes, dict]:
         data = path.read_bytes()
     except OSError as exc:
         raise CheckpointError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
-    if data[:1] == b"\x80" or data[:2] == b"PK":
+    n = struct.unpack("<Q", data[:8])[0] if len(data) >= 8 else -1
+    looks_safetensors = 0 <= n <= MAX_HEADER and 8 + n <= len(data) and data[8:9] == b"{"
+    if not looks_safetensors and (data[:1] == b"\x80" or data[:2] == b"PK"):
         raise CheckpointError(
             f"{path.name} is a PyTorch pickle (torch.save), not safetensors. GenLab never unpickles "
             "files because unpickling can run arbitrary code; save the weights with safetensors.")
     if len(data) < 8:
         raise CheckpointError(f"{path.name} is empty or truncated; it is not a GenLab checkpoint.")
-    (n,) = struct.unpack("<Q", data[:8])
-    if n > MAX_HEADER or 8 + n > len(data):
+    if not looks_safetensors:
         raise CheckpointError(f"{path.name} is truncated or not a safetensors file (GenLab opens "
                               "only safetensors checkpoints, never pickles such as .pt/.pth).")
     try:

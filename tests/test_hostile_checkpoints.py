@@ -137,7 +137,8 @@ def test_descriptions_that_do_not_validate(tmp_path, case):
 
 
 @pytest.mark.parametrize("header", [
-    b"not json at all", b"[" * 100_000, b'{"__metadata__": {"genlab": "{{{"}}',
+    b"not json at all", b'{"__metadata__": {"genlab": "' + b"[" * 100_000 + b'"}}',
+    b'{"__metadata__": {"genlab": "{{{"}}',
     b'{"__metadata__": {"genlab": 5}}', b"[1, 2, 3]", b'{"w": {"dtype": "F32"}}',
 ], ids=["garbage", "deeply-nested", "bad-inner-json", "inner-not-text", "list", "no-description"])
 def test_unreadable_headers(tmp_path, header):
@@ -167,6 +168,19 @@ def test_truncated_files(tmp_path):
         with pytest.raises(CheckpointError, match=f"cut{cut}.safetensors"):
             load_checkpoint(bad)
     load_checkpoint(path)  # the original is fine
+
+
+def test_a_real_checkpoint_that_starts_like_a_pickle_still_loads(tmp_path):
+    """The first byte is the low byte of the header length: 0x80, like a pickle, for 1 in 256."""
+    model = build_model(SMALL, seed=0)
+    for pad in range(0, 512, 8):  # the padded header grows 8 bytes per step: <= 32 saves
+        path = save_checkpoint(tmp_path / "m", model, note="x" * pad)
+        if path.read_bytes()[:1] == b"\x80":
+            break
+    assert path.read_bytes()[:1] == b"\x80"
+    loaded, meta = load_checkpoint(path)
+    assert meta["note"] == "x" * pad
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), loaded.state_dict().values()))
 
 
 def test_random_bytes(tmp_path):
