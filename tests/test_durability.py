@@ -15,7 +15,14 @@ import torch
 
 import genlab.jobs as jobs
 from genlab.checkpoint import (
-    SUFFIX, CheckpointError, load_checkpoint, read_meta, safe_name, save_checkpoint, update_meta)
+    SUFFIX,
+    CheckpointError,
+    load_checkpoint,
+    read_meta,
+    safe_name,
+    save_checkpoint,
+    update_meta,
+)
 from genlab.models import ModelConfig, build_model
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -3,6 +3,7 @@ is ever executed, and no memory is allocated for a config the tensors do not bac
 import json
 import os
 import pickle
+import resource
 import struct
 import time
 
@@ -148,15 +149,18 @@ def test_unreadable_headers(tmp_path, header):
 
 
 def test_a_huge_config_is_refused_before_any_allocation(tmp_path):
-    """64 layers of 8192x8192 would need 17 GB; the tensors in the file do not back it up."""
+    """Two 8192-wide layers each way need 540 MB; the tensors in the file do not back that up,
+    so nothing is allocated (a file could name 64 such layers: 17 GB)."""
     path, model = _good(tmp_path)
     meta = read_meta(path)
-    meta["model"]["hidden"] = [8192] * 64
+    meta["model"]["hidden"] = [8192, 8192]
     _rewrite(path, meta, model.state_dict())
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     t0 = time.perf_counter()
     with pytest.raises(CheckpointError, match="does not match its config|config needs"):
         load_checkpoint(path)
     assert time.perf_counter() - t0 < 5
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak < 200 * 1024
 
 
 def test_truncated_files(tmp_path):
