@@ -1,5 +1,11 @@
 """GenLab: `streamlit run app.py`. Navigation and the shared sidebar; each page is in pages/."""
-import streamlit as st
+import os
+
+# Before torch loads: idle OpenMP threads sleep instead of spinning. On a busy CPU spinning
+# threads made training 10x slower here (the training thread shares the cores with the server).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import streamlit as st  # noqa: E402
 
 st.set_page_config(page_title="GenLab", page_icon=":material/science:", layout="wide")
 

@@ -21,6 +21,7 @@ from genlab.data.dataset import cache_dir
 from genlab.models import VAE, GenerativeModel
 from genlab.train import to_float
 
+TSNE_VERSION = 2  # bump when the t-SNE settings change, so old cache entries are not reused
 ACTIVE_THRESHOLD = 0.01  # Burda et al. (2016): a unit is active if Var_x E[z_u | x] > 0.01
 
 
@@ -109,13 +110,17 @@ class PCA:
 
 
 def fit_pca(z: np.ndarray, k: int | None = None) -> PCA:
-    """PCA by SVD of the centred codes; k defaults to all directions."""
+    """PCA from the eigenvectors of the codes' covariance (d x d: fast for latent sizes);
+    k defaults to all directions."""
     z = np.asarray(z, np.float32)
     mean = z.mean(0)
-    _, s, vt = np.linalg.svd(z - mean, full_matrices=False)
-    var = s**2 / max(len(z) - 1, 1)
+    zc = (z - mean).astype(np.float64)
+    cov = zc.T @ zc / max(len(z) - 1, 1)
+    var, vecs = np.linalg.eigh(cov)
+    order = np.argsort(var)[::-1]
+    var, vecs = np.maximum(var[order], 0.0), vecs[:, order]
     k = min(k or len(var), len(var))
-    return PCA(mean, vt[:k].astype(np.float32), var[:k].astype(np.float32),
+    return PCA(mean, vecs[:, :k].T.astype(np.float32), var[:k].astype(np.float32),
                (var[:k] / max(var.sum(), 1e-12)).astype(np.float32))
 
 
@@ -133,7 +138,8 @@ def tsne_key(model_path: str | os.PathLike, n: int, seed: int, perplexity: float
     p = Path(model_path)
     st = p.stat() if p.exists() else None
     ident = [str(p.resolve()), st.st_size if st else 0, st.st_mtime_ns if st else 0]
-    text = json.dumps([ident, n, seed, float(perplexity), sorted(extra.items())], default=str)
+    text = json.dumps([ident, n, seed, float(perplexity), sorted(extra.items()), TSNE_VERSION],
+                      default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
@@ -141,9 +147,20 @@ def tsne_cache_path(key: str) -> Path:
     return cache_dir() / "tsne" / f"{key}.npy"
 
 
-def tsne(z: np.ndarray, seed: int = 0, perplexity: float = 30.0, key: str | None = None
-         ) -> tuple[np.ndarray, bool]:
-    """2-D t-SNE (scikit-learn, PCA init, seeded); with ``key`` cached on disk.
+def tsne_threads() -> int:
+    """Threads for t-SNE: the cores, but one when the machine is already busy — OpenMP's
+    spinning barriers make a multi-threaded t-SNE many times slower on an overloaded CPU."""
+    cores = os.cpu_count() or 1
+    try:
+        busy = os.getloadavg()[0] >= cores
+    except OSError:
+        busy = False
+    return 1 if busy else min(cores, 4)
+
+
+def tsne(z: np.ndarray, seed: int = 0, perplexity: float = 30.0, key: str | None = None,
+         max_iter: int = 750, threads: int | None = None) -> tuple[np.ndarray, bool]:
+    """2-D t-SNE (scikit-learn Barnes-Hut, PCA init, seeded); with ``key`` cached on disk.
     Returns (coordinates, came_from_cache)."""
     path = tsne_cache_path(key) if key else None
     if path is not None and path.exists():
@@ -154,12 +171,15 @@ def tsne(z: np.ndarray, seed: int = 0, perplexity: float = 30.0, key: str | None
         except (OSError, ValueError):
             path.unlink(missing_ok=True)
     from sklearn.manifold import TSNE
+    from threadpoolctl import threadpool_limits
     z = np.asarray(z, np.float32)
     if len(z) < 5:
         raise ValueError("t-SNE needs at least 5 points.")
     perp = float(min(perplexity, (len(z) - 1) / 3))
-    out = TSNE(2, perplexity=perp, init="pca", random_state=seed, learning_rate="auto",
-               n_jobs=min(2, os.cpu_count() or 1)).fit_transform(z).astype(np.float32)
+    n = threads or tsne_threads()
+    with threadpool_limits(limits=n):
+        out = TSNE(2, perplexity=perp, init="pca", random_state=seed, learning_rate="auto",
+                   max_iter=max_iter, n_jobs=n).fit_transform(z).astype(np.float32)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.{time.time_ns()}.tmp.npy")
