@@ -214,6 +214,28 @@ def test_links_in_a_folder_are_not_followed(tmp_path):
     assert ds.skipped == {"link (not followed)": 1}
 
 
+def test_special_files_are_never_read(tmp_path):
+    """A named pipe called .png would block the reader forever; it is skipped."""
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    (folder / "real.png").write_bytes(png(42))
+    os.mkfifo(folder / "pipe.png")
+    t0 = time.perf_counter()
+    ds = load_dataset(str(folder))
+    assert time.perf_counter() - t0 < 10
+    assert len(ds.train_x) == 1 and ds.skipped == {"not a regular file": 1}
+
+
+def test_a_changed_folder_is_read_again(tmp_path):
+    folder = tmp_path / "grows"
+    folder.mkdir()
+    for i in range(3):
+        (folder / f"{i}.png").write_bytes(png(i))
+    assert len(load_dataset(str(folder))) == 3
+    (folder / "3.png").write_bytes(png(3))
+    assert len(load_dataset(str(folder))) == 4  # not the cached 3
+
+
 def mixed_folder(root):
     root.mkdir()
     save = lambda im, name: im.save(root / name)  # noqa: E731
@@ -234,7 +256,7 @@ def mixed_folder(root):
             "j": 200, "k": 150}  # expected gray value at the centre
 
 
-@pytest.mark.parametrize("size,channels", [(28, 1), (32, 3), (64, 1)])
+@pytest.mark.parametrize("size,channels", [(8, 1), (16, 3), (28, 1), (32, 3), (64, 1)])
 def test_images_of_mixed_sizes_and_modes(tmp_path, size, channels):
     expected = mixed_folder(tmp_path / "mixed")
     ds = load_dataset(str(tmp_path / "mixed"), image_size=size, channels=channels)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import zipfile
 from collections import Counter
 from pathlib import Path, PurePosixPath
@@ -26,7 +27,7 @@ from genlab.data.dataset import (
 )
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
-SIZES = (28, 32, 64)
+SIZES = (8, 16, 28, 32, 64)
 MAX_FILES = int(os.environ.get("GENLAB_MAX_FILES", 200_000))
 MAX_TOTAL_BYTES = int(os.environ.get("GENLAB_MAX_BYTES", 2 * 1024**3))  # uncompressed, all files
 MAX_FILE_BYTES = 64 * 1024**2
@@ -80,32 +81,46 @@ def _label_parts(names: list[str]) -> list[str]:
     return [p[0] if len(p) > 1 else "" for p in parts]
 
 
-def _entries_folder(root: Path, skipped: Counter):
+def _folder_files(root: Path):
+    """(path, lstat, reason to skip or None) for each file under ``root``, sorted. Links are not
+    followed and only regular files are read (a FIFO or device named .png would block or never end)."""
     count = 0
-    total = 0
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for fn in sorted(filenames):
             if fn.startswith("."):
                 continue
             path = Path(dirpath) / fn
-            if path.is_symlink():  # a link could point anywhere on the server
-                skipped["link (not followed)"] += 1
+            try:
+                st = os.lstat(path)
+            except OSError:
+                yield path, None, "unreadable"
                 continue
-            if path.suffix.lower() not in EXTENSIONS:
-                skipped["not an image file"] += 1
-                continue
-            count += 1
-            if count > MAX_FILES:
-                raise DataError(f"{root} holds more than {MAX_FILES:,} images; use a smaller folder.")
-            size = path.stat().st_size
-            if size > MAX_FILE_BYTES:
-                skipped["too large"] += 1
-                continue
-            total += size
-            if total > MAX_TOTAL_BYTES:
-                raise DataError(f"{root} holds more than {MAX_TOTAL_BYTES / 1024**3:.1f} GB of images.")
-            yield path.relative_to(root).as_posix(), path.read_bytes
+            if stat.S_ISLNK(st.st_mode):  # a link could point anywhere on the server
+                yield path, st, "link (not followed)"
+            elif not stat.S_ISREG(st.st_mode):
+                yield path, st, "not a regular file"
+            elif path.suffix.lower() not in EXTENSIONS:
+                yield path, st, "not an image file"
+            else:
+                count += 1
+                if count > MAX_FILES:
+                    raise DataError(f"{root} holds more than {MAX_FILES:,} images; use a smaller folder.")
+                yield path, st, None
+
+
+def _entries_folder(root: Path, skipped: Counter):
+    total = 0
+    for path, st, why in _folder_files(root):
+        if why is None and st.st_size > MAX_FILE_BYTES:
+            why = "too large"
+        if why:
+            skipped[why] += 1
+            continue
+        total += st.st_size
+        if total > MAX_TOTAL_BYTES:
+            raise DataError(f"{root} holds more than {MAX_TOTAL_BYTES / 1024**3:.1f} GB of images.")
+        yield path.relative_to(root).as_posix(), path.read_bytes
 
 
 def _entries_zip(zf: zipfile.ZipFile, skipped: Counter):
@@ -158,12 +173,12 @@ def load_image_source(path: Path, size: int = 28, channels: int = 1,
         raise DataError("Images are loaded as gray (1 channel) or RGB (3 channels).")
     path = Path(path)
     is_zip = path.is_file()
-    stat = path.stat()
-    key = cache_key("images-v2", path.resolve(), stat.st_size, stat.st_mtime_ns, size, channels,
+    info = path.stat()
+    key = cache_key("images-v2", path.resolve(), info.st_size, info.st_mtime_ns, size, channels,
                     test_fraction)
     if not is_zip:  # a folder's cache entry depends on its files too
-        key = cache_key(key, *sorted((str(p), p.stat().st_mtime_ns) for p in path.rglob("*")
-                                     if p.is_file()))
+        key = cache_key(key, *((str(p), st.st_size, st.st_mtime_ns) for p, st, why in
+                               _folder_files(path) if why is None))
     name = path.stem if is_zip else path.name
     arrays = load_arrays(key)
     if arrays is None:
