@@ -109,6 +109,11 @@ def save_checkpoint(path: str | os.PathLike, model: GenerativeModel, *,
                               f"values ({exc}); nothing was written.") from exc
     tensors = {k: v.detach().to("cpu", dtype if (dtype and v.is_floating_point()) else v.dtype)
                .contiguous() for k, v in model.state_dict().items()}
+    for k, v in tensors.items():  # a file that could never be loaded again is not written
+        if v.is_floating_point() and not bool(torch.isfinite(v).all()):
+            why = (f"does not fit in {str(dtype).replace('torch.', '')}" if dtype and bool(
+                torch.isfinite(model.state_dict()[k]).all()) else "holds NaN or infinite values")
+            raise CheckpointError(f"Cannot save {target.name}: tensor {k} {why}; nothing was written.")
     _atomic_write(target, st_save(tensors, metadata={"genlab": text}))
     _atomic_write(target.with_suffix(".json"), json.dumps(json.loads(text), indent=1).encode())
     return target
@@ -157,14 +162,31 @@ def _read(path: Path) -> tuple[bytes, dict]:
     return data, meta
 
 
+META_TYPES = {"name": str, "dataset": dict, "train": dict, "history": list, "test_history": list,
+              "test": dict, "metrics": dict, "status": str, "message": str}
+
+
+def _check_meta(p: Path, meta: dict) -> ModelConfig:
+    """The config, and the keys readers rely on, have the types they expect."""
+    try:
+        cfg = ModelConfig.from_dict(meta.get("model"))
+    except ConfigError as exc:
+        raise CheckpointError(f"{p.name}: {exc}") from exc
+    for key, kind in META_TYPES.items():
+        if meta.get(key) is not None and not isinstance(meta[key], kind):
+            raise CheckpointError(f"{p.name}: its description's {key!r} should be a "
+                                  f"{kind.__name__}, not {type(meta[key]).__name__}.")
+    for key in ("history", "test_history"):
+        if not all(isinstance(row, dict) for row in meta.get(key) or []):
+            raise CheckpointError(f"{p.name}: its description's {key!r} rows should be objects.")
+    return cfg
+
+
 def read_meta(path: str | os.PathLike) -> dict:
     """The JSON description of a checkpoint, validated, without building the model."""
     p = _source(path)
     _, meta = _read(p)
-    try:
-        ModelConfig.from_dict(meta.get("model"))
-    except ConfigError as exc:
-        raise CheckpointError(f"{p.name}: {exc}") from exc
+    _check_meta(p, meta)
     return meta
 
 
@@ -173,8 +195,8 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu"
     """Rebuild the model from its config and load its weights; (model in eval mode, meta)."""
     p = _source(path)
     data, meta = _read(p)
+    cfg = _check_meta(p, meta)
     try:
-        cfg = ModelConfig.from_dict(meta.get("model"))
         with torch.device("meta"):  # shapes only, no memory: a hostile config allocates nothing
             expected = build_model(cfg).state_dict()
     except ConfigError as exc:

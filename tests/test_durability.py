@@ -81,6 +81,24 @@ def test_a_failed_save_leaves_the_previous_checkpoint(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
+def test_weights_that_could_not_be_loaded_again_are_not_saved(tmp_path):
+    path = save_checkpoint(tmp_path / "m", build_model(SMALL, seed=1))
+    before = path.read_bytes()
+    broken = build_model(SMALL, seed=2)
+    with torch.no_grad():
+        next(broken.parameters())[0, 0] = float("nan")
+    with pytest.raises(CheckpointError, match="holds NaN or infinite values; nothing was written"):
+        save_checkpoint(path, broken)
+    huge = build_model(SMALL, seed=2)
+    with torch.no_grad():
+        next(huge.parameters())[0, 0] = 1e6  # fine in float32, infinite in float16
+    with pytest.raises(CheckpointError, match="does not fit in float16; nothing was written"):
+        save_checkpoint(path, huge, dtype=torch.float16)
+    assert path.read_bytes() == before
+    save_checkpoint(tmp_path / "f32", huge)  # float32 holds it
+    assert load_checkpoint(tmp_path / "f32")[0].state_dict()[next(iter(huge.state_dict()))][0, 0] == 1e6
+
+
 def test_temporary_files_of_killed_writers_are_swept_when_stale(tmp_path):
     path = save_checkpoint(tmp_path / "m", build_model(SMALL, seed=1))
     stale, fresh = tmp_path / f".{path.name}.dead.tmp", tmp_path / f".{path.name}.live.tmp"

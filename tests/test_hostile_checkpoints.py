@@ -122,6 +122,10 @@ BAD_MODEL_JSON = {
     "model not an object": lambda m: m.update(model=[1, 2]),
     "no format": lambda m: m.pop("format"),
     "other format": lambda m: m.update(format="other/9"),
+    "dataset not an object": lambda m: m.update(dataset="mnist"),
+    "history not a list": lambda m: m.update(history={"step": 1}),
+    "history rows not objects": lambda m: m.update(history=[1, 2]),
+    "status not text": lambda m: m.update(status=["done"]),
 }
 
 
