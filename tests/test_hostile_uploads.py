@@ -284,3 +284,36 @@ def test_nan_in_data_is_refused():
         ImageDataset("bad", torch.from_numpy(np.nan_to_num(x)), labels, good, labels[:4], ["a"], "t")
     with pytest.raises(DataError, match="labels"):
         ImageDataset("bad", good, labels, good, labels[:4], ["a"], "test")
+
+
+def _bomb(tmp_path, monkeypatch):
+    monkeypatch.setattr(images, "MAX_TOTAL_BYTES", 1024**2)
+    return make_zip(tmp_path / "bomb.zip", {f"x{i}.png": bytes(400 * 1024) for i in range(5)})
+
+
+def test_the_cli_refuses_a_zip_bomb_in_one_line(tmp_path, monkeypatch, capsys):
+    from genlab.cli import main
+    rc = main(["train", "--dataset", str(_bomb(tmp_path, monkeypatch)), "--epochs", "1"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1
+    assert err[0].startswith("error: The zip unpacks to 2 MB of images, over the 1 MB limit")
+
+
+@pytest.mark.parametrize("what", ["bomb", "junk"])
+def test_a_training_job_on_a_hostile_upload_fails_in_words(tmp_path, monkeypatch, what):
+    from genlab.jobs import Job, JobSpec
+    from genlab.models import ModelConfig
+    from genlab.train import TrainConfig
+    monkeypatch.setenv("GENLAB_MODELS", str(tmp_path / "models"))
+    if what == "bomb":
+        source, words = _bomb(tmp_path, monkeypatch), "(a zip bomb?); refused"
+    else:
+        source = make_zip(tmp_path / "junk.zip", not_images(tmp_path))
+        words = "No readable image in junk.zip (3 not an image file, 4 unreadable)"
+    job = Job(JobSpec(dataset=str(source), model=ModelConfig(kind="vae", arch="mlp"),
+                      train=TrainConfig(epochs=1), name="mine"))
+    job.run()
+    snap = job.snapshot()
+    assert snap.state == "failed" and words in snap.message
+    assert "unexpectedly" not in snap.message
+    assert not list((tmp_path / "models").glob("*.safetensors"))
