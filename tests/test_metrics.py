@@ -1,0 +1,235 @@
+"""genlab.metrics against cases with known answers (fast: tiny models, 8x8 digits)."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from genlab.checkpoint import CheckpointError, read_meta, save_checkpoint
+from genlab.data import load_dataset
+from genlab.metrics import (
+    active_units,
+    bernoulli_entropy_floor,
+    class_coverage,
+    confidence,
+    elbo,
+    evaluate_checkpoint,
+    format_report,
+    frechet_between,
+    frechet_distance,
+    iwae_bound,
+    pca_baseline,
+    reconstruction_metrics,
+)
+from genlab.metrics.classifier import (
+    Classifier,
+    ClassifierConfig,
+    _shift,
+    embed,
+    load_classifier,
+    save_classifier,
+    train_classifier,
+)
+from genlab.models import ModelConfig, build_model
+from genlab.train import to_float
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset("digits")
+
+
+def ds_meta(data):
+    """The data-set description genlab's trainer stores with a checkpoint."""
+    return {"name": data.name, "ref": data.name, "source": data.source, "classes": data.classes,
+            "image_shape": list(data.shape)}
+
+
+# --- Fréchet distance, coverage, confidence --------------------------------------------------
+
+def test_frechet_identical_sets_is_zero():
+    f = np.random.default_rng(0).normal(size=(500, 16))
+    assert frechet_between(f, f) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_frechet_known_gaussians():
+    # diagonal covariances: d = |mu1 - mu2|^2 + sum (sqrt(a) - sqrt(b))^2
+    mu1, mu2 = np.array([0.0, 1.0, 2.0]), np.array([1.0, 1.0, 0.0])
+    a, b = np.array([1.0, 4.0, 9.0]), np.array([4.0, 4.0, 1.0])
+    want = 1 + 0 + 4 + (1 - 2) ** 2 + 0 + (3 - 1) ** 2
+    assert frechet_distance(mu1, np.diag(a), mu2, np.diag(b)) == pytest.approx(want, rel=1e-10)
+    # a rotated non-diagonal case against scipy's sqrtm formula
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(400, 6)), rng.normal(size=(300, 6)) @ rng.normal(size=(6, 6)) + 0.5
+    from scipy import linalg
+    c1, c2 = np.cov(x, rowvar=False), np.cov(y, rowvar=False)
+    ref = ((x.mean(0) - y.mean(0)) ** 2).sum() + np.trace(c1 + c2 - 2 * linalg.sqrtm(c1 @ c2).real)
+    assert frechet_between(x, y) == pytest.approx(ref, rel=1e-6)
+
+
+def test_frechet_mean_shift_and_torch_input():
+    f = torch.randn(1000, 8, generator=torch.Generator().manual_seed(0))
+    assert frechet_between(f, f + 3.0) == pytest.approx(8 * 9.0, rel=1e-6)
+
+
+def test_coverage_known_answers():
+    assert class_coverage(np.full(100, 3), 10) == 0.0  # one repeated class: total mode collapse
+    assert class_coverage(np.arange(1000) % 10, 10) == pytest.approx(1.0)
+    assert class_coverage(np.arange(1000) % 5, 10) == pytest.approx(math.log(5) / math.log(10))
+
+
+def test_confidence():
+    assert confidence(torch.eye(10)) == pytest.approx(1.0)
+    assert confidence(torch.full((4, 10), 0.1)) == pytest.approx(0.1)
+
+
+# --- ELBO, IWAE, active units ----------------------------------------------------------------
+
+def tiny_vae(latent=1, seed=0):
+    return build_model(ModelConfig(kind="vae", arch="mlp", image_size=8, latent_dim=latent,
+                                   hidden=(32,)), seed=seed).eval()
+
+
+def exact_log_px_1d(model, x_u8):
+    """log p(x) = log ∫ p(x|z) N(z; 0, 1) dz by quadrature (latent size 1)."""
+    z = torch.linspace(-10, 10, 8001).unsqueeze(1)
+    x = to_float(x_u8)
+    with torch.no_grad():
+        logits = model.decode_logits(z)
+    out = []
+    for xi in x:
+        lp = -torch.nn.functional.binary_cross_entropy_with_logits(
+            logits, xi.expand_as(logits), reduction="none").flatten(1).sum(1)
+        lp = lp - 0.5 * z[:, 0] ** 2 - 0.5 * math.log(2 * math.pi) + math.log(float(z[1, 0] - z[0, 0]))
+        out.append(torch.logsumexp(lp, 0))
+    return torch.stack(out)
+
+
+def test_iwae_bounds_elbo_tightens_with_k_and_reaches_exact_likelihood(digits):
+    model = tiny_vae()
+    x = digits.test_x[:64]
+    b1, b10, b200 = (iwae_bound(model, x, k=k, seed=0).mean() for k in (1, 10, 200))
+    e = elbo(model, x, seed=0)
+    assert e["total"] == pytest.approx(e["recon"] + e["kl"])
+    assert float(b1) == pytest.approx(-e["total"], rel=0.02)  # k = 1 is a one-sample ELBO
+    assert b1 < b10 < b200
+    exact = exact_log_px_1d(model, x)
+    assert -e["total"] < float(exact.mean())  # ELBO <= log p(x)
+    assert float(b200) <= float(exact.mean()) + 0.02  # a lower bound (up to Monte Carlo noise) ...
+    b2000 = iwae_bound(model, x, k=2000, seed=1)
+    assert float((exact - b2000).mean()) == pytest.approx(0.0, abs=0.05)  # ... that converges
+
+
+def test_active_units_counts_dimensions_with_varying_means(digits):
+    model = tiny_vae(latent=4)
+    with torch.no_grad():
+        model.fc_mu.weight[:2] = 0.0  # dims 0, 1: the mean never moves -> inactive
+        model.fc_mu.bias[:2] = 0.3
+        model.fc_mu.weight[2:] *= 50.0
+    a = active_units(model, digits.test_x)
+    assert (a["active"], a["of"]) == (2, 4)
+    assert a["variance"][0] == 0.0 and a["variance"][3] > 0.01
+
+
+# --- reconstruction, PCA ---------------------------------------------------------------------
+
+def test_reconstruction_metrics_match_direct_computation(digits):
+    model = build_model(ModelConfig(kind="ae", arch="mlp", image_size=8, latent_dim=3, hidden=(16,)), seed=0)
+    x = to_float(digits.test_x[:50])
+    r = reconstruction_metrics(model, digits.test_x[:50], batch=7)
+    with torch.no_grad():
+        logits = model.decode_logits(model.encode(x))
+    assert r["mse"] == pytest.approx(float(((torch.sigmoid(logits) - x) ** 2).mean()), rel=1e-5)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="sum") / 50
+    assert r["bce"] == pytest.approx(float(bce), rel=1e-5)
+
+
+def test_entropy_floor():
+    assert bernoulli_entropy_floor(torch.tensor([[0, 255, 0, 255]], dtype=torch.uint8)) == 0.0
+    half = torch.full((2, 1, 2, 2), 128, dtype=torch.uint8)
+    assert bernoulli_entropy_floor(half) == pytest.approx(4 * math.log(2), rel=1e-3)
+
+
+def test_pca_baseline_known_answers():
+    g = torch.Generator().manual_seed(0)
+    basis = torch.randn(3, 64, generator=g)
+    coef = torch.rand(600, 3, generator=g)
+    x = ((coef @ basis) * 10 + 128).clamp(0, 255).round().to(torch.uint8).reshape(-1, 1, 8, 8)
+    full = pca_baseline(x[:500], x[500:], 64)
+    assert full["mse"] < 1e-12  # all components: exact
+    few = pca_baseline(x[:500], x[500:], 1)
+    mid = pca_baseline(x[:500], x[500:], 3)
+    assert mid["mse"] < few["mse"] and mid["mse"] < 1e-4  # 3-dim data (up to rounding)
+
+
+# --- classifier: training, file format -------------------------------------------------------
+
+def test_shift_keeps_shape_and_zero_is_identity():
+    x = torch.rand(5, 1, 8, 8)
+    g = torch.Generator().manual_seed(0)
+    assert torch.equal(_shift(x, 0, g), x)
+    y = _shift(x, 2, g)
+    assert y.shape == x.shape and float(y.sum()) <= float(x.sum()) + 1e-5
+
+
+def test_classifier_learns_digits_and_round_trips(tmp_path, digits):
+    clf, info = train_classifier(digits, epochs=4, batch_size=64, lr=3e-3, device="cpu",
+                                  max_shift=0, log=None)
+    assert info["test_accuracy"] > 0.8
+    path = save_classifier(tmp_path / "classifier-digits", clf, dtype=torch.float16, **info)
+    assert path.suffix == ".safetensors" and path.with_suffix(".json").exists()
+    assert json.loads(path.with_suffix(".json").read_text())["format"] == "genlab-classifier/1"
+    clf2, meta = load_classifier(path)
+    assert meta["test_accuracy"] == info["test_accuracy"]
+    f1, p1 = embed(clf, digits.test_x)
+    f2, p2 = embed(clf2, digits.test_x)
+    assert f1.shape == (len(digits.test_x), 128)
+    assert (p1.argmax(1) == p2.argmax(1)).float().mean() > 0.98  # fp16 storage
+
+
+def test_classifier_loader_rejects_other_files(tmp_path):
+    bad = tmp_path / "x.safetensors"
+    bad.write_bytes(b"\x80\x04garbage")
+    with pytest.raises(CheckpointError):
+        load_classifier(bad)
+    model = tiny_vae()
+    p = save_checkpoint(tmp_path / "vae", model)
+    with pytest.raises(CheckpointError):
+        load_classifier(p)  # a generative checkpoint is not a classifier
+    with pytest.raises(CheckpointError):
+        load_classifier(tmp_path / "missing")
+
+
+# --- evaluate_checkpoint end to end ----------------------------------------------------------
+
+def test_evaluate_checkpoint_vae_stores_metrics(tmp_path, digits):
+    clf = Classifier(ClassifierConfig(1, 8, 10, width=4, features=16))
+    cpath = save_classifier(tmp_path / "classifier-digits", clf, test_accuracy=0.1, name="c")
+    model = tiny_vae(latent=2)
+    path = save_checkpoint(tmp_path / "digits-vae", model, dataset=ds_meta(digits))
+    m = evaluate_checkpoint(path, iwae_k=20, n_samples=200, device="cpu", classifier=cpath)
+    assert m["kind"] == "vae" and m["elbo"]["total"] > 0
+    assert m["iwae"]["log_px"] >= -m["elbo"]["total"] - 5  # bound >= ELBO up to MC noise
+    assert m["samples"]["n"] == 200 and 0 <= m["samples"]["coverage"] <= 1
+    assert m["samples"]["frechet_floor"] >= 0
+    stored = read_meta(path)["metrics"]
+    assert stored["elbo"] == m["elbo"]
+    text = format_report(m)
+    assert "IWAE" in text and "Fréchet" in text and "active units" in text
+
+
+def test_evaluate_checkpoint_ae_and_gan(tmp_path, digits):
+    ae = build_model(ModelConfig(kind="ae", arch="mlp", image_size=8, latent_dim=4, hidden=(16,)), seed=0)
+    p = save_checkpoint(tmp_path / "ae", ae, dataset=ds_meta(digits))
+    m = evaluate_checkpoint(p, device="cpu", store=False)
+    assert set(m) >= {"recon", "pca"} and "samples" not in m and "elbo" not in m
+    assert m["pca"]["components"] == 4 and "PCA" in format_report(m)
+    assert "metrics" not in read_meta(p)  # store=False
+    gan = build_model(ModelConfig(kind="gan", arch="conv", image_size=8, latent_dim=8, hidden=(4,)), seed=0)
+    p = save_checkpoint(tmp_path / "gan", gan, dataset=ds_meta(digits))
+    m = evaluate_checkpoint(p, device="cpu", classifier=tmp_path / "none")
+    assert "recon" not in m and "skipped" in m["samples"]  # no classifier for this data set
+    assert "not measured" in format_report(m)
