@@ -157,6 +157,18 @@ def test_the_pixel_cap_applies_to_real_images(tmp_path, monkeypatch):
     assert len(ds.train_x) == 1 and ds.skipped == {"too large": 1}
 
 
+def test_many_big_but_small_files_hit_the_total_pixel_cap(tmp_path, monkeypatch):
+    """Each 2000x2000 PNG of zeros is a few kB but costs real decoding time: capped in all."""
+    monkeypatch.setattr(images, "MAX_TOTAL_PIXELS", 10_000_000)
+    members = {f"{i}.png": png(0, size=(2000, 2000)) for i in range(10)}  # 40 MP in all
+    archive = make_zip(tmp_path / "many-big.zip", members)
+    assert archive.stat().st_size < 100_000
+    with pytest.raises(DataError, match="more than 10 megapixels in all"):
+        load_dataset(str(archive))
+    monkeypatch.setattr(images, "MAX_TOTAL_PIXELS", 50_000_000)
+    assert len(load_dataset(str(archive))) == 10
+
+
 def not_images(tmp_path):
     real = png(3, size=(64, 64))
     return {"notes.png": b"hello, I am text", "noise.jpg": os.urandom(3000),
