@@ -59,6 +59,17 @@ def test_absurd_model_settings_are_refused(change, words):
     assert words in str(info.value)
 
 
+@pytest.mark.xfail(strict=True, reason="ModelConfig.validate/build_model do not bound the number of "
+                   "hidden layers or the parameter count: build_model tries to allocate 26 GB")
+@pytest.mark.parametrize("cfg", [
+    ModelConfig(kind="ae", arch="mlp", hidden=(8192,) * 50),  # 6.6 G parameters
+    ModelConfig(kind="vae", arch="mlp", image_size=256, channels=3, hidden=(8192,) * 4),  # 3.6 G
+], ids=["50-wide-layers", "4-layers-on-256px"])
+def test_a_model_too_big_for_any_machine_is_refused_before_it_is_built(cfg):
+    with torch.device("meta"), pytest.raises(ConfigError):  # meta: nothing allocated if it is built
+        build_model(cfg)
+
+
 def test_model_and_data_that_do_not_fit(digits):
     model = build_model(ModelConfig(**{**TINY, "image_size": 28}), seed=0)
     with pytest.raises(ValueError, match="the model expects"):
