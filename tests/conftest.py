@@ -1,12 +1,16 @@
 """Tests run offline on real data: nothing is fetched, user folders are not touched."""
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ["GENLAB_OFFLINE"] = "1"
-os.environ.setdefault("GENLAB_MODELS", tempfile.mkdtemp(prefix="genlab-test-models-"))
+if "GENLAB_MODELS" not in os.environ:  # the user's own models are never touched by tests
+    os.environ["GENLAB_MODELS"] = tempfile.mkdtemp(prefix="genlab-test-models-")
+    atexit.register(shutil.rmtree, os.environ["GENLAB_MODELS"], True)
 for p in (ROOT, ROOT / "bench"):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
