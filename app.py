@@ -21,11 +21,17 @@ page = st.navigation(PAGES)
 
 from pages._ui import device_text, session_jobs  # noqa: E402  (after navigation: fast first paint)
 
-with st.sidebar:
-    st.caption(f"Device: {device_text()}")
+
+@st.fragment(run_every=2.0)
+def job_status() -> None:
     job = session_jobs().current()
     if job is not None:
         snap = job.snapshot(max_rows=1)
         st.caption(f"Training '{snap.name}': {snap.state}"
                    + (f", {snap.fraction:.0%}" if snap.active and snap.total_steps else ""))
+
+
+with st.sidebar:
+    st.caption(f"Device: {device_text()}")
+    job_status()
 page.run()

@@ -92,7 +92,8 @@ def unique_model_path(name: str) -> Path:
 def dataset_meta(data: ImageDataset, spec: JobSpec) -> dict:
     path = None if spec.dataset.lower() in BUILTIN else str(Path(spec.dataset).expanduser().resolve())
     return {"name": data.name if path is None else (spec.dataset_label or Path(path).name),
-            "path": path, "source": data.source, "classes": list(data.classes),
+            "path": path, "ref": path or spec.dataset.lower(), "source": data.source,
+            "classes": list(data.classes),
             "image_shape": list(data.shape), "train_size": len(data.train_x),
             "test_size": len(data.test_x)}
 

@@ -21,7 +21,7 @@ from genlab.data.dataset import cache_dir
 from genlab.models import VAE, GenerativeModel
 from genlab.train import to_float
 
-TSNE_VERSION = 2  # bump when the t-SNE settings change, so old cache entries are not reused
+TSNE_VERSION = 3  # bump when the t-SNE settings change, so old cache entries are not reused
 ACTIVE_THRESHOLD = 0.01  # Burda et al. (2016): a unit is active if Var_x E[z_u | x] > 0.01
 
 
@@ -32,14 +32,14 @@ def dataset_for(meta: dict) -> ImageDataset:
     ds = meta.get("dataset") or {}
     size, ch = int(cfg.get("image_size", 28)), int(cfg.get("channels", 1))
     name = str(ds.get("name") or "")
-    if name.lower() in BUILTIN and not ds.get("path"):
-        data = load_dataset(name.lower())
-        return load_dataset(name.lower(), image_size=size, channels=ch) if data.shape != (ch, size, size) else data
-    path = ds.get("path") or name
-    if not path or not Path(path).expanduser().exists():
+    ref = str(ds.get("path") or ds.get("ref") or name)  # app: path; CLI: ref (name or path)
+    if ref.lower() in BUILTIN:
+        data = load_dataset(ref.lower())
+        return load_dataset(ref.lower(), image_size=size, channels=ch) if data.shape != (ch, size, size) else data
+    if not ref or not Path(ref).expanduser().exists():
         raise DataError(f"The images this model was trained on ({name or 'unknown'}) are not on this "
                         "computer any more, so there is no test set to show.")
-    return load_dataset(path, image_size=size, channels=ch)
+    return load_dataset(ref, image_size=size, channels=ch)
 
 
 @torch.inference_mode()
@@ -84,6 +84,12 @@ def decode_image(model: GenerativeModel, z: np.ndarray) -> np.ndarray:
 
 
 # -- projections -------------------------------------------------------------------------------
+def _mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Small matrix products without BLAS threads: NumPy's multi-threaded OpenBLAS took 150 ms
+    (instead of 2 ms) for a 5,000 x 32 product here when the CPU was busy."""
+    return np.einsum("...j,jk->...k", a, b)
+
+
 @dataclass
 class PCA:
     mean: np.ndarray  # (d,)
@@ -92,10 +98,10 @@ class PCA:
     explained: np.ndarray  # (k,) fraction of the total variance
 
     def transform(self, z: np.ndarray) -> np.ndarray:
-        return (np.asarray(z, np.float32) - self.mean) @ self.components.T
+        return _mm(np.asarray(z, np.float32) - self.mean, self.components.T)
 
     def inverse(self, coords: np.ndarray) -> np.ndarray:
-        return self.mean + np.asarray(coords, np.float32) @ self.components
+        return self.mean + _mm(np.asarray(coords, np.float32), self.components)
 
     def code(self, base: np.ndarray, sd_units: np.ndarray) -> np.ndarray:
         """``base`` with its coordinates along the top directions replaced by ``sd_units``
@@ -103,7 +109,7 @@ class PCA:
         k = len(sd_units)
         coords = self.transform(base)
         delta = (np.asarray(sd_units, np.float32) * np.sqrt(self.variance[:k]) - coords[:k])
-        return (base + delta @ self.components[:k]).astype(np.float32)
+        return (base + _mm(delta, self.components[:k])).astype(np.float32)
 
     def sd_units(self, z: np.ndarray, k: int) -> np.ndarray:
         return self.transform(z)[:k] / np.sqrt(np.maximum(self.variance[:k], 1e-12))
@@ -115,7 +121,7 @@ def fit_pca(z: np.ndarray, k: int | None = None) -> PCA:
     z = np.asarray(z, np.float32)
     mean = z.mean(0)
     zc = (z - mean).astype(np.float64)
-    cov = zc.T @ zc / max(len(z) - 1, 1)
+    cov = np.einsum("ij,ik->jk", zc, zc) / max(len(z) - 1, 1)
     var, vecs = np.linalg.eigh(cov)
     order = np.argsort(var)[::-1]
     var, vecs = np.maximum(var[order], 0.0), vecs[:, order]
@@ -159,9 +165,14 @@ def tsne_threads() -> int:
 
 
 def tsne(z: np.ndarray, seed: int = 0, perplexity: float = 30.0, key: str | None = None,
-         max_iter: int = 750, threads: int | None = None) -> tuple[np.ndarray, bool]:
+         max_iter: int = 600, angle: float = 0.8, threads: int | None = None
+         ) -> tuple[np.ndarray, bool]:
     """2-D t-SNE (scikit-learn Barnes-Hut, PCA init, seeded); with ``key`` cached on disk.
-    Returns (coordinates, came_from_cache)."""
+    Returns (coordinates, came_from_cache).
+
+    600 iterations at angle 0.8 instead of scikit-learn's 1000 at 0.5: on 5,000 MNIST codes
+    that took 11.5 s instead of 18.6 s here, and the 5-NN class accuracy of the map was the same
+    (0.944 vs 0.946)."""
     path = tsne_cache_path(key) if key else None
     if path is not None and path.exists():
         try:
@@ -179,7 +190,7 @@ def tsne(z: np.ndarray, seed: int = 0, perplexity: float = 30.0, key: str | None
     n = threads or tsne_threads()
     with threadpool_limits(limits=n):
         out = TSNE(2, perplexity=perp, init="pca", random_state=seed, learning_rate="auto",
-                   max_iter=max_iter, n_jobs=n).fit_transform(z).astype(np.float32)
+                   max_iter=max_iter, angle=angle, n_jobs=n).fit_transform(z).astype(np.float32)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.{time.time_ns()}.tmp.npy")

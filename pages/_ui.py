@@ -16,6 +16,19 @@ from genlab.jobs import SessionJobs, get_manager
 
 torch.set_grad_enabled(False)  # pages only run inference; the training thread enables its own
 
+
+def _through_app_py() -> None:
+    """A fresh server opened on a deep link (/train) runs the page file by itself, in Streamlit's
+    legacy ``pages/`` folder mode, until app.py has called ``st.navigation`` once. Switch that
+    mode off and rerun, so the page is served through app.py's navigation."""
+    from streamlit.runtime.pages_manager import PagesManager
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_through_app_py()
+
 KIND_NAMES = {"ae": "AE", "vae": "VAE", "gan": "GAN"}
 LOSS_LABELS = {"mse": "MSE per pixel", "recon": "reconstruction (nats)", "kl": "KL (nats)",
                "total": "total = −ELBO (nats)", "d_loss": "D loss", "g_loss": "G loss",

@@ -27,7 +27,8 @@ rows.append({"data set": "your images", "available": "yes", "classes": "by subfo
 st.dataframe(rows, hide_index=True)
 
 st.subheader("Models")
-models = catalog()
+# Shipped files that are not generative models (e.g. the metrics classifier) are not listed.
+models = [m for m in catalog() if not (m["origin"] == "shipped" and m.get("error"))]
 if not models:
     st.info("No models yet: the shipped weights are missing from `weights/` and you have not "
             "trained one. Start on the **Train** page.")

@@ -53,6 +53,7 @@ def choose_data():
         if src in BUILTIN:
             native = 8 if src == "digits" else 28
             data = _builtin(src, None if size == native else size, None if ch == 1 else ch)
+            st.caption(data.summary())
             return data, {"dataset": src, "image_size": size, "channels": ch}
         if src == "upload":
             up = st.file_uploader("A .zip of images (class subfolders optional)", type=["zip"],

@@ -1,0 +1,253 @@
+"""The app's speed figures, each against the issue's target.
+
+    python bench/bench_app.py            # everything (about 3-5 minutes on 2 cores)
+    python bench/bench_app.py --only slider,pca,tsne
+
+slider: slider change -> decoded image, server side (code from the sliders, decode, PNG encode
+        as st.image does), and a whole AppTest rerun of the explorer page for context.
+pca:    PCA (2-D and 3-D) of 5,000 real codes.        tsne: t-SNE of the same 5,000, then cached.
+train:  images/s of the same training in the CLI and inside the app (a real `streamlit run`
+        driven by Chromium), ratio.                   cold: `streamlit run` to an interactive Home.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as app.py sets it; the CLI runs get it too
+os.environ.setdefault("GENLAB_OFFLINE", "1")
+
+import argparse  # noqa: E402
+import io  # noqa: E402
+import json  # noqa: E402
+import re  # noqa: E402
+import socket  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from genlab import latent  # noqa: E402
+from genlab.catalog import list_models  # noqa: E402
+from genlab.checkpoint import load_checkpoint, read_meta  # noqa: E402
+from genlab.data import load_dataset  # noqa: E402
+
+ROWS: list[tuple[str, str, str, bool]] = []
+TRAIN = ["--model", "vae", "--dataset", "mnist", "--arch", "conv", "--latent-dim", "32",
+         "--batch-size", "128", "--lr", "1e-3", "--seed", "1", "--epochs", "2"]
+
+
+def report(name: str, value: float, unit: str, target: str, ok: bool) -> None:
+    ROWS.append((name, f"{value:.4g} {unit}", target, ok))
+    print(f"{name:<44} {value:10.4g} {unit:<8} target {target:<10} {'OK' if ok else 'MISSED'}",
+          flush=True)
+
+
+def vae_entry() -> dict:
+    models = [m for m in list_models() if m.get("meta") and m["meta"]["model"]["kind"] == "vae"]
+    pick = next((m for m in models if m["name"] == "mnist-vae"), models[0] if models else None)
+    if pick is None:
+        sys.exit("No VAE checkpoint found: ship weights/ or train one first.")
+    return {**pick, "path": str(pick["path"])}
+
+
+def codes5000(model) -> np.ndarray:
+    data = load_dataset("mnist")
+    x = torch.cat([data.test_x, data.train_x])[:5000]
+    return latent.encode_images(model, x)
+
+
+def bench_slider(entry: dict) -> None:
+    model, meta = load_checkpoint(entry["path"])
+    z = latent.encode_images(model, latent.dataset_for(meta).test_x[:2000])
+    pca = latent.fit_pca(z, 6)
+    base, rng, times = z[0], np.random.default_rng(0), []
+    for i in range(220):
+        t0 = time.perf_counter()
+        code = pca.code(base, rng.uniform(-3, 3, 6).astype(np.float32))
+        img = latent.decode_image(model, code)
+        img = np.kron(img, np.ones((10, 10), np.uint8))  # the page's crisp enlargement
+        Image.fromarray(img).save(io.BytesIO(), format="PNG")
+        if i >= 20:
+            times.append((time.perf_counter() - t0) * 1000)
+    med = statistics.median(times)
+    report(f"slider -> image, server side ({entry['name']})", med, "ms", "<= 20 ms", med <= 20)
+    print(f"    p95 {np.percentile(times, 95):.2f} ms over {len(times)} changes", flush=True)
+    from streamlit.testing.v1 import AppTest
+    import hashlib
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.run()
+    at.switch_page("pages/explorer.py")
+    at.run()
+    at.selectbox(key="ex_model").set_value(entry["path"]).run()
+    tag = hashlib.sha1(entry["path"].encode()).hexdigest()[:8]
+    key = f"ex_{tag}_pc0" if model.config.latent_dim > 8 else f"ex_{tag}_d0"
+    runs = []
+    for v in np.linspace(-2, 2, 9):
+        t0 = time.perf_counter()
+        at.slider(key=key).set_value(float(round(v, 2))).run()
+        runs.append((time.perf_counter() - t0) * 1000)
+    print(f"    for context: a whole AppTest rerun of the explorer page after a slider change, "
+          f"median {statistics.median(runs[1:]):.0f} ms (includes AppTest's own overhead)", flush=True)
+
+
+def bench_pca(z: np.ndarray) -> None:
+    for dims in (2, 3):
+        latent.pca(z, dims)
+        times = []
+        for _ in range(20):
+            t0 = time.perf_counter()
+            latent.pca(z, dims)
+            times.append(time.perf_counter() - t0)
+        med = statistics.median(times)
+        report(f"PCA {dims}-D of {len(z):,} latents ({z.shape[1]}-d)", med, "s", "<= 0.1 s", med <= 0.1)
+
+
+def bench_tsne(z: np.ndarray) -> None:
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ["GENLAB_CACHE"] = cache
+        key = latent.tsne_key(Path(cache) / "bench.safetensors", len(z), 0, 30.0)
+        threads = latent.tsne_threads()
+        load = os.getloadavg()[0]
+        t0 = time.perf_counter()
+        latent.tsne(z, seed=0, key=key)
+        dt = time.perf_counter() - t0
+        report(f"t-SNE of {len(z):,} latents ({threads} thread(s), load {load:.1f})", dt, "s",
+               "<= 15 s", dt <= 15)
+        t0 = time.perf_counter()
+        _, cached = latent.tsne(z, seed=0, key=key)
+        dt = time.perf_counter() - t0
+        report("t-SNE again, from the cache", dt, "s", "instant", cached and dt < 0.1)
+        os.environ.pop("GENLAB_CACHE")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(env: dict) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+                             "--server.port", str(port), "--server.address", "127.0.0.1",
+                             "--server.headless", "true"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def browser():
+    from playwright.sync_api import sync_playwright
+    pw = sync_playwright().start()
+    b = pw.chromium.launch(executable_path="/usr/bin/chromium", args=[
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"])
+    return pw, b
+
+
+def bench_cold() -> None:
+    pw, b = browser()
+    pg = b.new_page(viewport={"width": 1400, "height": 1000})
+    t0 = time.perf_counter()
+    proc, url = start_server({**os.environ})
+    try:
+        while True:
+            try:
+                pg.goto(url, timeout=2000)
+                break
+            except Exception:  # server not listening yet
+                time.sleep(0.1)
+                if time.perf_counter() - t0 > 60:
+                    raise
+        pg.get_by_text("Data sets").wait_for(timeout=60_000)
+        pg.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=60_000)
+        dt = time.perf_counter() - t0
+        report("cold start: streamlit run -> interactive Home", dt, "s", "<= 8 s", dt <= 8)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        b.close()
+        pw.stop()
+
+
+def cli_images_per_s(models: str) -> float:
+    out = subprocess.run([sys.executable, "-m", "genlab", "train", *TRAIN, "--out",
+                          f"{models}/cli-bench", "--quiet"], cwd=ROOT, capture_output=True,
+                         text=True, env={**os.environ, "GENLAB_MODELS": models}, check=True).stdout
+    return float(re.search(r"\(([\d,.]+) images/s", out).group(1).replace(",", ""))
+
+
+def app_images_per_s(models: str) -> float:
+    proc, url = start_server({**os.environ, "GENLAB_MODELS": models})
+    pw, b = browser()
+    try:
+        pg = b.new_page(viewport={"width": 1400, "height": 1000})
+        for _ in range(600):
+            try:
+                pg.goto(url + "/train", timeout=2000)
+                break
+            except Exception:
+                time.sleep(0.1)
+        pg.get_by_role("heading", name="Train a model").wait_for(timeout=60_000)
+        pg.get_by_label("Latent size").fill("32")
+        pg.get_by_label("Latent size").press("Enter")
+        pg.get_by_label("Epochs").fill("2")
+        pg.get_by_label("Epochs").press("Enter")
+        pg.get_by_label("Save the model as").fill("app-bench")
+        pg.get_by_label("Save the model as").press("Enter")
+        pg.wait_for_timeout(1000)
+        pg.get_by_role("button", name="Start training").click()
+        pg.get_by_text("saved as 'app-bench").wait_for(timeout=600_000)
+        meta = read_meta(Path(models) / "app-bench.safetensors")
+        assert meta["train"]["batch_size"] == 128 and meta["model"]["latent_dim"] == 32
+        return float(meta["images_per_s"])
+    finally:
+        b.close()
+        pw.stop()
+        proc.terminate()
+        proc.wait(10)
+
+
+def bench_train() -> None:
+    with tempfile.TemporaryDirectory() as models:
+        cli = cli_images_per_s(models)
+        app = app_images_per_s(models)
+        cli2 = cli_images_per_s(models)  # before and after: the machine is shared
+    best_cli = max(cli, cli2)
+    print(f"    CLI {cli:,.0f} and {cli2:,.0f} images/s, app {app:,.0f} images/s "
+          f"(python -m genlab train {' '.join(TRAIN)})", flush=True)
+    report("training in the app / in the CLI", app / best_cli, "ratio", ">= 0.8", app / best_cli >= 0.8)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", default="slider,pca,tsne,cold,train")
+    which = ap.parse_args().only.split(",")
+    print(f"{os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f}, torch "
+          f"{torch.__version__}, {torch.get_num_threads()} torch threads", flush=True)
+    entry = vae_entry()
+    if "slider" in which:
+        bench_slider(entry)
+    if "pca" in which or "tsne" in which:
+        model, _ = load_checkpoint(entry["path"])
+        z = codes5000(model)
+        if "pca" in which:
+            bench_pca(z)
+        if "tsne" in which:
+            bench_tsne(z)
+    if "cold" in which:
+        bench_cold()
+    if "train" in which:
+        bench_train()
+    print(json.dumps([{"measure": r[0], "value": r[1], "target": r[2], "ok": r[3]} for r in ROWS]))
+
+
+if __name__ == "__main__":
+    main()
