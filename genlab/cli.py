@@ -210,15 +210,19 @@ def cmd_eval(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)  # before importing torch: bad arguments answer at once
     from genlab.checkpoint import CheckpointError
     from genlab.data import DataError
     from genlab.models import ConfigError
-    args = build_parser().parse_args(argv)
     commands = {"train": cmd_train, "eval": cmd_eval, "datasets": cmd_datasets, "models": cmd_models}
     try:
         return commands[args.command](args)
     except (DataError, ConfigError, CheckpointError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("error: this machine ran out of memory; use a smaller data set, image size, batch "
+              "size or model.", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -47,6 +47,8 @@ class ModelConfig:
                               "(28, 32 or 64); use the MLP architecture for other sizes.")
         if not 1 <= int(self.latent_dim) <= 4096:
             raise ConfigError(f"Latent size must be between 1 and 4096, not {self.latent_dim}.")
+        if len(self.hidden) > 8:
+            raise ConfigError(f"At most 8 hidden layers, not {len(self.hidden)}.")
         if not self.hidden or any(h < 1 or h > 8192 for h in self.hidden):
             raise ConfigError("Hidden sizes must be whole numbers between 1 and 8192.")
         if self.arch == "conv" and len(self.hidden) != 1:
