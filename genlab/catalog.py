@@ -7,6 +7,7 @@ from pathlib import Path
 from genlab.checkpoint import SUFFIX, CheckpointError, read_meta
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+CLASSIFIER_PREFIX = "classifier-"  # weights/classifier-<dataset>: the metrics' feature networks
 
 
 def user_models_dir() -> Path:
@@ -28,6 +29,8 @@ def list_models(include_user: bool = True) -> list[dict]:
         if not folder.exists():
             continue
         for p in sorted(folder.glob(f"*{SUFFIX}")):
+            if p.name.startswith(CLASSIFIER_PREFIX):  # metric classifiers are not generative models
+                continue
             try:
                 out.append({"path": p, "name": p.stem, "origin": origin, "meta": read_meta(p)})
             except CheckpointError as exc:
