@@ -23,6 +23,7 @@ from genlab.metrics import (
     iwae_bound,
     pca_baseline,
     reconstruction_metrics,
+    summarize,
 )
 from genlab.metrics.classifier import (
     Classifier,
@@ -219,6 +220,8 @@ def test_evaluate_checkpoint_vae_stores_metrics(tmp_path, digits):
     assert stored["elbo"] == m["elbo"]
     text = format_report(m)
     assert "IWAE" in text and "Fréchet" in text and "active units" in text
+    head = summarize(m)
+    assert head["active units"].endswith("/2") and "class coverage" in head and "test −ELBO" in head
 
 
 def test_evaluate_checkpoint_ae_and_gan(tmp_path, digits):

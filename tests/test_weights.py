@@ -67,11 +67,7 @@ def test_checkpoint_loads_and_records_its_metrics(stem):
     if kind in ("vae", "gan"):
         s = m["samples"]
         assert s["frechet"] >= 0 and s["frechet_floor"] > 0 and 0 <= s["coverage"] <= 1
-        assert s["n"] == min(len_test(meta), s["n"]) and "quick" in s
-
-
-def len_test(meta):
-    return meta["metrics"]["n_test"]
+        assert 0 < s["n"] <= m["n_test"] and s["quick"]["n"] <= s["n"]
 
 
 @pytest.mark.parametrize("stem", [s for s in SHIPPED if not s.endswith("gan")])

@@ -50,7 +50,7 @@ ARCH = {
     "gan": ModelConfig(kind="gan", arch="conv", latent_dim=100, hidden=(32,)),
 }
 EPOCHS = {
-    "mnist": {"classifier": 15, "ae": 20, "vae": 20, "vae2d": 20, "gan": 60},
+    "mnist": {"classifier": 15, "ae": 100, "vae": 60, "vae2d": 100, "gan": 120},
     "fashion-mnist": {"classifier": 6, "ae": 20, "vae": 20, "vae2d": 20, "gan": 15},
 }
 BATCH = {"ae": 128, "vae": 128, "vae2d": 128, "gan": 64}

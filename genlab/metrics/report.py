@@ -157,6 +157,29 @@ def evaluate_checkpoint(path: str | os.PathLike, iwae_k: int = 500, n_samples: i
     return m
 
 
+def summarize(m: dict) -> dict[str, str]:
+    """The headline numbers of ``evaluate_checkpoint``'s result as label -> text, for a table
+    cell or a tooltip in the app (the full record stays in the checkpoint's JSON)."""
+    out: dict[str, str] = {}
+    if "recon" in m:
+        out["recon MSE/pixel"] = _f(m["recon"]["mse"], 5)
+    if "pca" in m:
+        out["AE / PCA MSE"] = _f(m["pca"]["ratio"], 3)
+    if "elbo" in m:
+        e = m["elbo"]
+        out["test −ELBO"] = f"{_f(e['total'], 1)} (recon {_f(e['recon'], 1)} + KL {_f(e['kl'], 1)}) nats"
+    if "iwae" in m:
+        out[f"IWAE-{m['iwae']['k']} −log p(x)"] = f"≤ {_f(m['iwae']['nll'], 1)} nats"
+    if "active_units" in m:
+        out["active units"] = f"{m['active_units']['active']}/{m['active_units']['of']}"
+    s = m.get("samples") or {}
+    if "frechet" in s:
+        out["Fréchet (floor)"] = f"{_f(s['frechet'], 1)} ({_f(s['frechet_floor'], 1)})"
+        out["class coverage"] = _f(s["coverage"], 3)
+        out["confidence"] = _f(s["confidence"], 3)
+    return out
+
+
 def _f(v, nd=4):
     return "n/a" if v is None else (f"{v:.{nd}f}" if isinstance(v, float) else str(v))
 
