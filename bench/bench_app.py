@@ -184,7 +184,8 @@ def cli_images_per_s(models: str) -> float:
     return float(re.search(r"\(([\d,.]+) images/s", out).group(1).replace(",", ""))
 
 
-def app_images_per_s(models: str) -> float:
+def app_images_per_s(models: str, watch: bool = True) -> float:
+    """Train through the real app; ``watch``: stay on the Train page (live charts) or go to Home."""
     proc, url = start_server({**os.environ, "GENLAB_MODELS": models})
     pw, b = browser()
     try:
@@ -204,8 +205,17 @@ def app_images_per_s(models: str) -> float:
         pg.get_by_label("Save the model as").press("Enter")
         pg.wait_for_timeout(1000)
         pg.get_by_role("button", name="Start training").click()
-        pg.get_by_text("saved as 'app-bench").wait_for(timeout=600_000)
-        meta = read_meta(Path(models) / "app-bench.safetensors")
+        target = Path(models) / "app-bench.safetensors"
+        if watch:
+            pg.get_by_text("saved as 'app-bench").wait_for(timeout=600_000)
+        else:
+            pg.locator('[data-testid="stProgress"]').wait_for()
+            pg.locator('[data-testid="stSidebarNav"]').get_by_text("Home", exact=True).click()
+            t0 = time.perf_counter()
+            while not target.exists() and time.perf_counter() - t0 < 600:
+                time.sleep(0.5)
+        meta = read_meta(target)
+        target.unlink()
         assert meta["train"]["batch_size"] == 128 and meta["model"]["latent_dim"] == 32
         return float(meta["images_per_s"])
     finally:
@@ -218,12 +228,17 @@ def app_images_per_s(models: str) -> float:
 def bench_train() -> None:
     with tempfile.TemporaryDirectory() as models:
         cli = cli_images_per_s(models)
-        app = app_images_per_s(models)
+        watched = app_images_per_s(models, watch=True)
+        away = app_images_per_s(models, watch=False)
         cli2 = cli_images_per_s(models)  # before and after: the machine is shared
     best_cli = max(cli, cli2)
-    print(f"    CLI {cli:,.0f} and {cli2:,.0f} images/s, app {app:,.0f} images/s "
-          f"(python -m genlab train {' '.join(TRAIN)})", flush=True)
-    report("training in the app / in the CLI", app / best_cli, "ratio", ">= 0.8", app / best_cli >= 0.8)
+    print(f"    python -m genlab train {' '.join(TRAIN)}: {cli:,.0f} and {cli2:,.0f} images/s", flush=True)
+    print(f"    app, Train page open (live charts, browser on the same cores): {watched:,.0f} images/s;"
+          f" app, user on another page: {away:,.0f} images/s", flush=True)
+    report("training in the app (page open) / CLI", watched / best_cli, "ratio", ">= 0.8",
+           watched / best_cli >= 0.8)
+    report("training in the app (other page) / CLI", away / best_cli, "ratio", ">= 0.8",
+           away / best_cli >= 0.8)
 
 
 def main() -> None:

@@ -2,17 +2,20 @@
 every computation is a call into ``genlab``."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 import torch
-from plotly.subplots import make_subplots
 
 from genlab import latent
 from genlab.catalog import list_models, user_models_dir
 from genlab.checkpoint import CheckpointError, load_checkpoint
 from genlab.data import DataError
 from genlab.jobs import SessionJobs, get_manager
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 torch.set_grad_enabled(False)  # pages only run inference; the training thread enables its own
 
@@ -130,19 +133,31 @@ def codes(entry: dict, n: int) -> np.ndarray:
     return _codes(entry["path"], _mtime(entry["path"]), n)
 
 
+def sample_metrics(meta: dict) -> dict:
+    """The generative-quality numbers stored by ``genlab eval`` (issue 3), flattened; {} if none."""
+    m = meta.get("metrics") or {}
+    s, iwae = m.get("samples") or {}, m.get("iwae") or {}
+    out = {"frechet": s.get("frechet"), "frechet_floor": s.get("frechet_floor"),
+           "coverage": s.get("coverage"), "confidence": s.get("confidence"),
+           "iwae_nll": iwae.get("nll")}
+    return {k: v for k, v in out.items() if isinstance(v, (int, float))}
+
+
 def metrics_text(meta: dict) -> str:
-    """The issue-3 metrics stored in the checkpoint, or 'not measured yet'."""
-    m = meta.get("metrics")
-    if not m:
+    """The stored quality metrics in a line, or 'not measured yet'."""
+    if not meta.get("metrics"):
         return "not measured yet"
+    q = sample_metrics(meta)
     parts = []
-    for k, v in m.items():
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            parts.append(f"{k} {v:.4g}")
-        elif isinstance(v, dict):
-            parts += [f"{k}.{k2} {v2:.4g}" for k2, v2 in v.items()
-                      if isinstance(v2, (int, float)) and not isinstance(v2, bool)]
-    return ", ".join(parts[:8]) or "measured (see the model's JSON)"
+    if "frechet" in q:
+        parts.append(f"Fréchet {q['frechet']:.1f}")
+    if "coverage" in q:
+        parts.append(f"coverage {q['coverage']:.0%}")
+    if "confidence" in q:
+        parts.append(f"confidence {q['confidence']:.0%}")
+    if "iwae_nll" in q:
+        parts.append(f"IWAE NLL {q['iwae_nll']:.1f}")
+    return ", ".join(parts) or "measured (see the model's JSON file)"
 
 
 def test_text(meta: dict) -> str:
@@ -166,6 +181,8 @@ def show(img: np.ndarray | torch.Tensor, caption: str | None = None, nrow: int =
 # -- figures ------------------------------------------------------------------------------------
 def curves(history: list[dict], kind: str, title: str = "", x: str = "epoch") -> go.Figure:
     """Training curves: AE MSE; VAE recon, KL, total; GAN losses and D outputs."""
+    import plotly.graph_objects as go  # plotly loads on first use: a faster cold start
+    from plotly.subplots import make_subplots
     groups = {"ae": [["mse"]], "vae": [["recon", "total"], ["kl"]],
               "gan": [["d_loss", "g_loss"], ["d_x", "d_g_z"]]}[kind]
     fig = make_subplots(rows=1, cols=len(groups), horizontal_spacing=0.12)
@@ -183,6 +200,7 @@ def curves(history: list[dict], kind: str, title: str = "", x: str = "epoch") ->
 def scatter(coords: np.ndarray, labels: np.ndarray, classes: list[str], title: str,
             prior: np.ndarray | None = None, idx: np.ndarray | None = None) -> go.Figure:
     """Codes colored by class; hover names the image; optional prior samples overlaid."""
+    import plotly.graph_objects as go
     three = coords.shape[1] == 3
     fig = go.Figure()
     idx = np.arange(len(coords)) if idx is None else idx
@@ -205,6 +223,7 @@ def scatter(coords: np.ndarray, labels: np.ndarray, classes: list[str], title: s
 
 
 def bars(stats: dict, title: str) -> go.Figure:
+    import plotly.graph_objects as go
     d = np.arange(stats["latent_dim"])
     fig = go.Figure([go.Bar(x=d, y=stats["mean"], name="mean"),
                      go.Bar(x=d, y=stats["var"], name="variance")])

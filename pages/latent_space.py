@@ -35,7 +35,8 @@ n_max = min(len(datas[e["path"]].test_x) for _, e in sides)
 
 o1, o2, o3, o4 = st.columns([2, 2, 1, 1])
 view = o1.radio("View", ["PCA 2-D", "PCA 3-D", "t-SNE"], horizontal=True, key="ls_view")
-n = int(o2.slider("Test images", min(100, n_max), n_max, min(2000, n_max), 100, key="ls_n"))
+n = (int(o2.slider("Test images", 100, n_max, min(2000, n_max), 100, key="ls_n")) if n_max > 100
+     else n_max)
 prior_on = o3.checkbox("Prior samples", True, key="ls_prior", disabled=view == "t-SNE",
                        help="500 samples of N(0, I) projected with the same PCA.")
 seed = int(o4.number_input("t-SNE seed", 0, 10**6, 0, key="ls_seed", disabled=view != "t-SNE"))

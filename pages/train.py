@@ -10,7 +10,7 @@ from genlab.jobs import JobSpec
 from genlab.models import ConfigError, ModelConfig
 from genlab.models.config import DEFAULT_HIDDEN
 from genlab.train import TrainConfig
-from pages._ui import KIND_NAMES, curves, session_jobs, show
+from pages._ui import KIND_NAMES, LOSS_LABELS, curves, session_jobs, show
 
 st.title("Train a model")
 jobs = session_jobs()
@@ -114,22 +114,21 @@ def choose_model(data, fields):
                    fields.get("image_size"), fields.get("channels"), fields.get("dataset_label", ""))
 
 
-def start(spec, data):
-    try:
-        jobs.submit(spec, data)
-        st.session_state.pop("tr_error", None)
-    except RuntimeError as exc:
-        st.session_state["tr_error"] = str(exc)
-
-
 current = jobs.current()
 busy = current is not None and current.snapshot(max_rows=1).active
 with st.expander("Settings", expanded=not busy):
     data, fields = choose_data()
     spec = choose_model(data, fields) if data is not None else None
-    st.button("Start training", type="primary", disabled=spec is None or busy,
-              on_click=start, args=(spec, data), key="tr_start",
-              help="One training per browser session at a time." if busy else None)
+    # The spec is built in the run that the click starts, so it has every value just typed
+    # (an on_click callback would get the values of the run before).
+    if st.button("Start training", type="primary", disabled=spec is None or busy, key="tr_start",
+                 help="One training per browser session at a time." if busy else None):
+        try:
+            jobs.submit(spec, data)
+            st.session_state.pop("tr_error", None)
+        except RuntimeError as exc:
+            st.session_state["tr_error"] = str(exc)
+        st.rerun()
 if "tr_error" in st.session_state:
     st.error(st.session_state["tr_error"])
 
@@ -144,7 +143,7 @@ def live():
     if job is None:
         st.caption("No training yet in this session.")
         return
-    snap = job.snapshot()
+    snap = job.snapshot(max_rows=300)
     c1, c2, c3 = st.columns([1, 1, 4])
     if snap.state == "paused":
         c1.button("Resume", on_click=job.resume, key="tr_resume", type="primary")
@@ -165,15 +164,22 @@ def live():
     st.progress(snap.fraction, text=text)
     left, right = st.columns([3, 2])
     if snap.history:
-        left.plotly_chart(curves(snap.history, snap.kind, "Training losses (live)"), key="tr_curves")
+        # While training, a static chart: redrawn every second, it costs the browser far less CPU
+        # (the machine that trains) than an interactive one; interactive again when finished.
+        left.plotly_chart(curves(snap.history, snap.kind, "Training losses (live)"), key="tr_curves",
+                          config={"staticPlot": snap.active})
     else:
         left.caption("Curves appear after the first steps.")
     if snap.grid is not None:
         with right:
             what = "fixed-noise samples" if snap.kind == "gan" else "test images (top) and reconstructions"
             show(snap.grid, caption=f"Live: {what}", target=480)
-    if snap.test_history:
-        st.dataframe(snap.test_history, hide_index=True, height=150)
+    if snap.test_history:  # a table redrawn every second is costly for the browser: text while live
+        last = snap.test_history[-1]
+        st.caption(f"Test set after epoch {last['epoch']:.0f}: " + ", ".join(
+            f"{LOSS_LABELS.get(k, k)} {v:.4g}" for k, v in last.items() if k != "epoch"))
+        if not snap.active:
+            st.dataframe(snap.test_history, hide_index=True, height=150)
     was = st.session_state.get("tr_seen_active")
     st.session_state["tr_seen_active"] = snap.id if snap.active else None
     if was == snap.id and not snap.active:

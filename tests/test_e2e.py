@@ -31,8 +31,11 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server():
+    from genlab.catalog import list_models
     from test_app import make_models
-    make_models()  # small real models, in case weights/ has none yet
+    kinds = {m["meta"]["model"]["kind"] for m in list_models() if m.get("meta")}
+    if not {"ae", "vae", "gan"} <= kinds:
+        make_models()  # small real models where weights/ lacks a kind
     port = free_port()
     env = {**os.environ, "GENLAB_OFFLINE": "1", "OMP_WAIT_POLICY": "PASSIVE"}
     proc = subprocess.Popen(
@@ -112,18 +115,28 @@ def test_home(page, shots):
     page.screenshot(path=str(shots / "home.png"))
 
 
-def test_training_runs_live_and_stops(page, shots):
-    pg = page
-    nav(pg, "Train", "Train a model")
+def start_training(pg, name: str) -> None:
+    """Digits, 1000 epochs (far longer than the test), then Start."""
     pg.locator('[data-testid="stSelectbox"]').filter(has_text="Data set").click()
     pg.get_by_role("option", name="8×8 digits (tiny, fast)").click()
     pg.get_by_text("digits: 1,4").wait_for()  # the data set summary
+    pg.wait_for_timeout(500)
     pg.get_by_label("Epochs").fill("1000")
     pg.get_by_label("Epochs").press("Enter")
-    pg.get_by_label("Save the model as").fill("e2e run")
+    pg.wait_for_timeout(500)
+    pg.get_by_label("Save the model as").fill(name)
     pg.get_by_label("Save the model as").press("Enter")
     pg.wait_for_timeout(800)
+    assert pg.get_by_label("Save the model as").input_value() == name
+    assert pg.get_by_label("Epochs").input_value() == "1000"
     pg.get_by_role("button", name="Start training").click()
+    pg.locator('[data-testid="stMarkdown"]').filter(has_text=name).first.wait_for()
+
+
+def test_training_runs_live_and_stops(page, shots):
+    pg = page
+    nav(pg, "Train", "Train a model")
+    start_training(pg, "e2e run")
     assert wait_until(lambda: pg.locator('[data-testid="stProgress"]').count() > 0 and step_of(pg) > 0)
     s1, c1 = step_of(pg), chart_points(pg)
     assert wait_until(lambda: step_of(pg) > s1 and chart_points(pg) > c1, 20), "no live progress"
@@ -140,6 +153,21 @@ def test_training_runs_live_and_stops(page, shots):
     pg.wait_for_timeout(2000)
     assert step_of(pg) == s3
     assert pg.get_by_text("saved as 'e2e-run").count() > 0
+
+
+def test_closing_the_browser_session_stops_its_training(server, page):
+    from genlab.catalog import user_models_dir
+    from genlab.checkpoint import read_meta
+    other = page.context.browser.new_page(viewport={"width": 1400, "height": 1000})
+    other.goto(server + "/train")
+    other.get_by_role("heading", name="Train a model").wait_for()
+    start_training(other, "e2e orphan")
+    assert wait_until(lambda: other.locator('[data-testid="stProgress"]').count() > 0
+                      and step_of(other) > 0)
+    other.close()  # the session ends: its job must stop (and save what it learned)
+    target = user_models_dir() / "e2e-orphan.safetensors"
+    assert wait_until(target.exists, 15), "the job kept running after its session ended"
+    assert read_meta(target)["status"] == "stopped"
 
 
 def decoded_src(pg) -> str:
