@@ -19,11 +19,10 @@ PAGES = [
 ]
 page = st.navigation(PAGES)
 
-from pages._ui import device_text, session_jobs  # noqa: E402  (after navigation: fast first paint)
-
 
 @st.fragment(run_every=2.0)
 def job_status() -> None:
+    from pages._ui import session_jobs
     job = session_jobs().current()
     if job is not None:
         snap = job.snapshot(max_rows=1)
@@ -31,7 +30,10 @@ def job_status() -> None:
                    + (f", {snap.fraction:.0%}" if snap.active and snap.total_steps else ""))
 
 
-with st.sidebar:
-    st.caption(f"Device: {device_text()}")
-    job_status()
-page.run()
+try:
+    page.run()  # first: the page draws before the sidebar's imports (torch) on a cold start
+finally:  # also after a page's st.stop()
+    from pages._ui import device_text
+    with st.sidebar:
+        st.caption(f"Device: {device_text()}")
+        job_status()

@@ -80,8 +80,9 @@ def bench_slider(entry: dict) -> None:
     med = statistics.median(times)
     report(f"slider -> image, server side ({entry['name']})", med, "ms", "<= 20 ms", med <= 20)
     print(f"    p95 {np.percentile(times, 95):.2f} ms over {len(times)} changes", flush=True)
-    from streamlit.testing.v1 import AppTest
     import hashlib
+
+    from streamlit.testing.v1 import AppTest
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     at.run()
     at.switch_page("pages/explorer.py")
@@ -166,10 +167,13 @@ def bench_cold() -> None:
                 time.sleep(0.1)
                 if time.perf_counter() - t0 > 60:
                     raise
-        pg.get_by_text("Data sets").wait_for(timeout=60_000)
-        pg.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=60_000)
+        pg.get_by_role("heading", name="GenLab").wait_for(timeout=60_000)
+        pg.locator('[data-testid="stSidebarNav"]').wait_for(timeout=60_000)
+        first = time.perf_counter() - t0
+        pg.locator('[data-testid="stDataFrame"]').nth(1).wait_for(timeout=60_000)
         dt = time.perf_counter() - t0
-        report("cold start: streamlit run -> interactive Home", dt, "s", "<= 8 s", dt <= 8)
+        report("cold start: streamlit run -> Home drawn, nav usable", first, "s", "<= 8 s", first <= 8)
+        report("cold start: streamlit run -> Home complete", dt, "s", "<= 8 s", dt <= 8)
     finally:
         proc.terminate()
         proc.wait(10)

@@ -147,6 +147,14 @@ def metrics_text(meta: dict) -> str:
     """The stored quality metrics in a line, or 'not measured yet'."""
     if not meta.get("metrics"):
         return "not measured yet"
+    try:  # the metrics module's own headline wording, when it is installed
+        from genlab.metrics.report import summarize
+        heads = summarize(meta["metrics"])
+        keep = [k for k in heads if k.startswith(("Fréchet", "class coverage", "IWAE", "AE / PCA"))]
+        if keep:
+            return ", ".join(f"{k} {heads[k]}" for k in keep)
+    except Exception:  # older or partial metrics records: fall back to the fields below
+        pass
     q = sample_metrics(meta)
     parts = []
     if "frechet" in q:
@@ -161,8 +169,13 @@ def metrics_text(meta: dict) -> str:
 
 
 def test_text(meta: dict) -> str:
+    """The test-split numbers saved at the end of training, short."""
     t = meta.get("test") or {}
-    return ", ".join(f"{LOSS_LABELS.get(k, k)} {v:.4g}" for k, v in t.items()) or "—"
+    if {"total", "recon", "kl"} <= set(t):
+        return f"−ELBO {t['total']:.1f} = recon {t['recon']:.1f} + KL {t['kl']:.1f} nats"
+    if "mse" in t:
+        return f"MSE/pixel {t['mse']:.4f}"
+    return "—"
 
 
 def show(img: np.ndarray | torch.Tensor, caption: str | None = None, nrow: int = 8,

@@ -1,10 +1,6 @@
 """Home: what GenLab is, the device, the data sets and the models."""
 import streamlit as st
 
-from genlab.data import available_datasets
-from genlab.jobs import get_manager
-from pages._ui import KIND_NAMES, catalog, device_text, metrics_text, test_text
-
 st.title("GenLab")
 st.markdown(
     "A hands-on lab for deep generative models. **Train** an autoencoder (AE), a variational "
@@ -12,6 +8,11 @@ st.markdown(
     "move through a model's **latent space** with sliders; see why a VAE's codes are organised "
     "and an AE's are not; sample and interpolate in the **GAN studio**; **compare** models with "
     "measured numbers. Everything runs on this computer, offline.")
+
+# Imported after the first lines are drawn: torch takes seconds to load on a cold start.
+from genlab.data import available_datasets  # noqa: E402
+from genlab.jobs import get_manager  # noqa: E402
+from pages._ui import KIND_NAMES, catalog, device_text, metrics_text, test_text  # noqa: E402
 
 c1, c2 = st.columns(2)
 c1.metric("Device", device_text())

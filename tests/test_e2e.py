@@ -31,8 +31,9 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server():
-    from genlab.catalog import list_models
     from test_app import make_models
+
+    from genlab.catalog import list_models
     kinds = {m["meta"]["model"]["kind"] for m in list_models() if m.get("meta")}
     if not {"ae", "vae", "gan"} <= kinds:
         make_models()  # small real models where weights/ lacks a kind
@@ -111,7 +112,8 @@ def wait_until(cond, timeout=30.0) -> bool:
 
 def test_home(page, shots):
     page.get_by_text("Data sets").wait_for()
-    page.wait_for_timeout(1000)
+    page.locator('[data-testid="stDataFrame"]').nth(1).wait_for()
+    page.wait_for_timeout(4000)  # the tables draw into a canvas after they arrive
     page.screenshot(path=str(shots / "home.png"))
 
 
