@@ -250,6 +250,9 @@ class JobManager:
                 job._finished.set()
                 return
             self._running.append(job)
+            sharing = len(self._running)
+        if not torch.cuda.is_available():  # CPU: split the cores between the jobs running now
+            torch.set_num_threads(max(1, (os.cpu_count() or 1) // sharing))
         try:
             job.run()
         finally:
