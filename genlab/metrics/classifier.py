@@ -101,7 +101,7 @@ def _shift(x: torch.Tensor, max_shift: int, gen: torch.Generator) -> torch.Tenso
 def train_classifier(data: ImageDataset, epochs: int = 10, batch_size: int = 128, lr: float = 1e-3,
                      seed: int = 0, device: str = "auto", max_shift: int = 2, width: int = 16,
                      features: int = 128, log=print) -> tuple[Classifier, dict]:
-    """Train the metric classifier on ``data``'s train split (Adam, cosine-decayed lr, random
+    """Train the metric classifier on ``data``'s train split (Adam, one-cycle lr, random
     shifts); returns the model (eval mode) and its description (test accuracy, timings)."""
     dev = select_device(device)
     cfg = ClassifierConfig(data.shape[0], data.shape[1], len(data.classes), width, features)

@@ -50,11 +50,13 @@ def generate(model, n: int, seed: int, batch: int = 1000) -> torch.Tensor:
                       for i in range(0, n, batch)])
 
 
-def sample_metrics(model, clf, data, n: int, seed: int = 0) -> dict:
+def sample_metrics(model, clf, data, n: int, seed: int = 0,
+                   test_embedding: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict:
     """Sample quality of ``n`` generated images against the test split, beside the floor (the
-    same numbers for ``n`` real train images) and the classifier on the test split itself."""
+    same numbers for ``n`` real train images) and the classifier on the test split itself.
+    ``test_embedding``: ``embed(clf, data.test_x)`` when the caller already has it."""
     n = int(min(n, len(data.test_x), len(data.train_x)))
-    test_f, test_p = embed(clf, data.test_x)
+    test_f, test_p = test_embedding or embed(clf, data.test_x)
     k = len(data.classes)
     idx = torch.randperm(len(data.train_x), generator=torch.Generator().manual_seed(seed))[:n]
     floor = sample_quality(data.train_x[idx], clf, test_f, k)
@@ -67,7 +69,7 @@ def sample_metrics(model, clf, data, n: int, seed: int = 0) -> dict:
     return out
 
 
-def evaluate_model(model, meta: dict, data, *, iwae_k: int = 500, iwae_n: int = 1000,
+def evaluate_model(model, data, *, iwae_k: int = 500, iwae_n: int = 1000,
                    n_samples: int | None = None, seed: int = 0, clf=None, clf_meta=None) -> dict:
     """All the numbers for an already loaded model and data set (no file access)."""
     kind = model.config.kind
@@ -94,8 +96,9 @@ def evaluate_model(model, meta: dict, data, *, iwae_k: int = 500, iwae_n: int = 
             m["samples"] = {"skipped": f"no metric classifier for {data.name!r} in weights/"}
         else:
             n = n_samples or len(data.test_x)
-            m["samples"] = sample_metrics(model, clf, data, n, seed)
-            m["samples"]["quick"] = sample_metrics(model, clf, data, min(500, n), seed)
+            test_embedding = embed(clf, data.test_x)
+            m["samples"] = sample_metrics(model, clf, data, n, seed, test_embedding)
+            m["samples"]["quick"] = sample_metrics(model, clf, data, min(500, n), seed, test_embedding)
     if clf is not None:
         m["classifier"] = {"file": clf_meta.get("name"), "test_accuracy": clf_meta.get("test_accuracy"),
                            "train_epochs": clf_meta.get("train", {}).get("epochs"),
@@ -146,7 +149,7 @@ def evaluate_checkpoint(path: str | os.PathLike, iwae_k: int = 500, n_samples: i
         if (clf.config.channels, clf.config.image_size, clf.config.n_classes) != (
                 data.shape[0], data.shape[1], len(data.classes)):
             clf = clf_meta = None
-    m = evaluate_model(model, meta, data, iwae_k=iwae_k, iwae_n=iwae_n, n_samples=n_samples,
+    m = evaluate_model(model, data, iwae_k=iwae_k, iwae_n=iwae_n, n_samples=n_samples,
                        seed=seed, clf=clf, clf_meta=clf_meta)
     recorded = (meta.get("dataset") or {}).get("source")
     if recorded and recorded != data.source:
