@@ -47,3 +47,25 @@ def test_errors_are_one_line_without_traceback(tmp_path):
                         (["eval", str(tmp_path / "missing.safetensors")], "No checkpoint")):
         r = run(*args)
         assert r.returncode == 2 and words in r.stderr and "Traceback" not in r.stderr
+
+
+def test_ctrl_c_stops_cleanly_and_saves(tmp_path):
+    import signal
+    import time
+    env = {**os.environ, "GENLAB_OFFLINE": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "genlab", "train", "--model", "ae", "--dataset",
+                             "mnist", "--epochs", "1000", "--out", str(tmp_path / "ae")],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:  # training starts right after "Device: ..."
+            if proc.stderr.readline().startswith("Device:"):
+                break
+        time.sleep(2)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "stopped:" in out and "Stopped by the user" in out and "Traceback" not in err
+    assert (tmp_path / "ae.safetensors").exists()
