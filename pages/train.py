@@ -4,7 +4,7 @@ import time
 
 import streamlit as st
 
-from genlab.data import BUILTIN, DataError, load_dataset
+from genlab.data import BUILTIN, DataError, allowed_folder, load_dataset
 from genlab.data.dataset import cache_dir
 from genlab.jobs import JobSpec
 from genlab.models import ConfigError, ModelConfig
@@ -71,8 +71,9 @@ def choose_data():
                 st.info("Type the path of a folder of images on this computer.")
                 return None, {}
             import os
+            path = str(allowed_folder(path.strip()))
             stamp = str(os.stat(path).st_mtime_ns) if os.path.isdir(path) else ""
-            data = _images(path.strip(), size, ch, stamp)
+            data = _images(path, size, ch, stamp)
             label = path.strip()
     except (DataError, OSError, ValueError) as exc:
         st.error(f"That data cannot be used: {exc}")

@@ -133,3 +133,15 @@ def test_second_load_comes_from_the_disk_cache(tmp_path, monkeypatch):
 def test_unknown_name():
     with pytest.raises(DataError, match="Unknown data set"):
         load_dataset("imagenet")
+
+
+def test_server_can_confine_image_folders(tmp_path, monkeypatch):
+    from genlab.data import allowed_folder
+    inside = _make_folder(tmp_path / "shared")
+    monkeypatch.setenv("GENLAB_DATA_ROOT", str(tmp_path / "shared"))
+    assert allowed_folder(str(inside)) == inside.resolve()
+    for outside in ("/etc", str(tmp_path), str(inside / ".." / ".." / "..")):
+        with pytest.raises(DataError, match="must be inside"):
+            allowed_folder(outside)
+    monkeypatch.delenv("GENLAB_DATA_ROOT")
+    assert allowed_folder("/etc") == Path("/etc").resolve()  # a laptop: any folder

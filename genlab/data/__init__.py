@@ -6,6 +6,7 @@ images. Every result says where it came from in ``source``.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import torch
@@ -16,7 +17,7 @@ from genlab.data.dataset import DataError, ImageDataset
 from genlab.data.images import load_image_source
 
 __all__ = [
-    "BUILTIN", "DataError", "ImageDataset", "available_datasets", "load_dataset", "resize_images",
+    "BUILTIN", "DataError", "ImageDataset", "allowed_folder", "available_datasets", "load_dataset", "resize_images",
 ]
 
 
@@ -61,6 +62,16 @@ def load_dataset(name: str, *, image_size: int | None = None, channels: int | No
     raise DataError(
         f"Unknown data set {name!r}. Use one of {', '.join(BUILTIN)}, "
         "or the path of a folder or .zip file of images.")
+
+
+def allowed_folder(path: str) -> Path:
+    """A folder the app may read. On a shared server, ``GENLAB_DATA_ROOT`` confines typed folder
+    paths to that tree (one student cannot read another's files or the system's)."""
+    folder = Path(path).expanduser().resolve()
+    root = os.environ.get("GENLAB_DATA_ROOT", "").strip()
+    if root and not folder.is_relative_to(Path(root).expanduser().resolve()):
+        raise DataError(f"On this server, image folders must be inside {root}.")
+    return folder
 
 
 def available_datasets() -> list[dict]:
