@@ -36,7 +36,7 @@ def checkpoint_path(path: str | os.PathLike) -> Path:
     return p if p.suffix == SUFFIX else p.with_name(p.name + SUFFIX)
 
 
-def _source(path: str | os.PathLike) -> Path:
+def source_path(path: str | os.PathLike) -> Path:
     """The file to read: the path as given when it is a file (``model.pt`` too), else + suffix."""
     p = Path(path).expanduser()
     return p if p.is_file() else checkpoint_path(p)
@@ -184,7 +184,7 @@ def _check_meta(p: Path, meta: dict) -> ModelConfig:
 
 def read_meta(path: str | os.PathLike) -> dict:
     """The JSON description of a checkpoint, validated, without building the model."""
-    p = _source(path)
+    p = source_path(path)
     _, meta = _read(p)
     _check_meta(p, meta)
     return meta
@@ -193,7 +193,7 @@ def read_meta(path: str | os.PathLike) -> dict:
 def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu"
                     ) -> tuple[GenerativeModel, dict]:
     """Rebuild the model from its config and load its weights; (model in eval mode, meta)."""
-    p = _source(path)
+    p = source_path(path)
     data, meta = _read(p)
     cfg = _check_meta(p, meta)
     try:

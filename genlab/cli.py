@@ -121,7 +121,7 @@ def _fmt(metrics: dict) -> str:
 def cmd_train(args) -> int:
     from genlab.catalog import user_models_dir
     from genlab.checkpoint import save_checkpoint
-    from genlab.data import load_dataset
+    from genlab.data import dataset_meta, load_dataset
     from genlab.models import ModelConfig, build_model
     from genlab.train import TrainConfig, TrainControl, fit
 
@@ -168,10 +168,10 @@ def cmd_train(args) -> int:
         signal.signal(signal.SIGINT, previous)
         if bar is not None:
             bar.close()
+    resolved = tcfg.resolved(args.model)
     path = save_checkpoint(
-        out, model, dataset={"name": data.name, "ref": args.dataset, "source": data.source, "classes": data.classes,
-                             "image_shape": list(data.shape)},
-        train={**tcfg.resolved(args.model).__dict__, "betas": list(tcfg.resolved(args.model).betas)},
+        out, model, dataset=dataset_meta(data, args.dataset),
+        train={**resolved.__dict__, "betas": list(resolved.betas)},
         epochs=result.epochs_done, history=result.history, test_history=result.test_history,
         test=result.test, seconds=result.seconds, device=result.device, status=result.status,
         message=result.message, images_per_s=result.images_per_s)
@@ -186,26 +186,10 @@ def cmd_train(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from genlab.checkpoint import read_meta
-    meta = read_meta(args.checkpoint)
-    try:
-        from genlab.metrics import evaluate_checkpoint, format_report
-    except ImportError:
-        evaluate_checkpoint = None
-    if evaluate_checkpoint is not None:
-        metrics = evaluate_checkpoint(args.checkpoint, iwae_k=args.iwae_k, device=args.device,
-                                      store=not args.no_store)
-        print(format_report(metrics))
-        return 0
-    from genlab.checkpoint import load_checkpoint
-    from genlab.data import load_dataset
-    from genlab.train import evaluate, select_device
-    model, meta = load_checkpoint(args.checkpoint, select_device(args.device))
-    c, h, _ = meta["dataset"]["image_shape"]
-    ds = meta["dataset"]
-    data = load_dataset(ds.get("ref") or ds["name"], image_size=h, channels=c)
-    print(f"{meta['name']}: {meta['model']['kind']} on {data.summary()}")
-    print(f"test: {_fmt(evaluate(model, data.test_x))}")
+    from genlab.metrics import evaluate_checkpoint, format_report
+    metrics = evaluate_checkpoint(args.checkpoint, iwae_k=args.iwae_k, device=args.device,
+                                  store=not args.no_store)
+    print(format_report(metrics))
     return 0
 
 

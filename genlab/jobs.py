@@ -16,7 +16,7 @@ import torch
 
 from genlab.catalog import WEIGHTS_DIR, user_models_dir
 from genlab.checkpoint import SUFFIX, CheckpointError, downsample, safe_name, save_checkpoint
-from genlab.data import BUILTIN, DataError, ImageDataset, load_dataset
+from genlab.data import DataError, ImageDataset, dataset_meta, load_dataset
 from genlab.models import ConfigError, ModelConfig, build_model
 from genlab.train import TrainConfig, TrainControl, TrainEvent, fit
 
@@ -87,15 +87,6 @@ def unique_model_path(name: str) -> Path:
     while candidate.lower() in taken:
         candidate, i = f"{stem}-{i}", i + 1
     return folder / f"{candidate}{SUFFIX}"
-
-
-def dataset_meta(data: ImageDataset, spec: JobSpec) -> dict:
-    path = None if spec.dataset.lower() in BUILTIN else str(Path(spec.dataset).expanduser().resolve())
-    return {"name": data.name if path is None else (spec.dataset_label or Path(path).name),
-            "path": path, "ref": path or spec.dataset.lower(), "source": data.source,
-            "classes": list(data.classes),
-            "image_shape": list(data.shape), "train_size": len(data.train_x),
-            "test_size": len(data.test_x)}
 
 
 class Job:
@@ -194,7 +185,8 @@ class Job:
                 return
             path = unique_model_path(self.spec.name)
             tc = self.spec.train.resolved(cfg.kind)
-            save_checkpoint(path, model, dataset=dataset_meta(data, self.spec), train=asdict(tc),
+            save_checkpoint(path, model, train=asdict(tc),
+                            dataset=dataset_meta(data, self.spec.dataset, self.spec.dataset_label),
                             epochs=round(result.epochs_done, 3), history=result.history,
                             test_history=result.test_history, test=result.test,
                             seconds=round(result.seconds, 2), device=result.device,

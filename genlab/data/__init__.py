@@ -17,7 +17,7 @@ from genlab.data.dataset import DataError, ImageDataset
 from genlab.data.images import load_image_source
 
 __all__ = [
-    "BUILTIN", "DataError", "ImageDataset", "allowed_folder", "available_datasets", "load_dataset", "resize_images",
+    "BUILTIN", "DataError", "ImageDataset", "allowed_folder", "available_datasets", "dataset_meta", "load_dataset", "resize_images",
 ]
 
 
@@ -72,6 +72,17 @@ def allowed_folder(path: str) -> Path:
     if root and not folder.is_relative_to(Path(root).expanduser().resolve()):
         raise DataError(f"On this server, image folders must be inside {root}.")
     return folder
+
+
+def dataset_meta(data: ImageDataset, ref: str, label: str | None = None) -> dict:
+    """How a checkpoint records its data set; ``ref`` (a built-in name or an absolute path)
+    is what ``load_dataset`` needs to load it again, from any working folder."""
+    key = str(ref).strip()
+    path = None if key.lower() in BUILTIN else str(Path(key).expanduser().resolve())
+    return {"name": data.name if path is None else (label or Path(path).name),
+            "path": path, "ref": path or key.lower(), "source": data.source,
+            "classes": list(data.classes), "image_shape": list(data.shape),
+            "train_size": len(data.train_x), "test_size": len(data.test_x)}
 
 
 def available_datasets() -> list[dict]:

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from genlab.catalog import WEIGHTS_DIR
-from genlab.checkpoint import CheckpointError, checkpoint_path, load_checkpoint, update_meta
+from genlab.checkpoint import CheckpointError, checkpoint_path, load_checkpoint, source_path, update_meta
 from genlab.data import DataError, load_dataset
 from genlab.metrics.classifier import embed, load_classifier
 from genlab.metrics.frechet import class_coverage, class_histogram, confidence, frechet_between
@@ -126,7 +126,7 @@ def evaluate_checkpoint(path: str | os.PathLike, iwae_k: int = 500, n_samples: i
     """Measure the checkpoint at ``path`` on its data set's test split; with ``store`` the
     result goes under ``meta["metrics"]`` in the checkpoint (and its JSON). ``n_samples``
     defaults to the test split's size; IWAE uses the first ``iwae_n`` test images."""
-    p = checkpoint_path(path)
+    p = source_path(path)
     dev = select_device(device)
     model, meta = load_checkpoint(p, device=dev)
     if data is None:
