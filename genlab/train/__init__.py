@@ -2,6 +2,8 @@
 from genlab.train.control import TrainConfig, TrainControl, TrainEvent, TrainResult
 from genlab.train.device import describe_device, select_device
 from genlab.train.loop import evaluate, fit, preview_grid, to_float
+from genlab.train.save import save_trained
 
 __all__ = ["TrainConfig", "TrainControl", "TrainEvent", "TrainResult", "describe_device",
-           "evaluate", "fit", "preview_grid", "select_device", "to_float"]
+           "evaluate", "fit", "preview_grid", "save_trained", "select_device",
+           "to_float"]

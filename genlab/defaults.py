@@ -1,0 +1,31 @@
+"""One table of training defaults per model kind, read by the CLI, the Train page, the trainer
+and weights/build.py. The values follow the lab reports GenLab grew from."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class KindDefaults:
+    latent_dim: int
+    lr: float
+    betas: tuple[float, float]
+    batch_size: int
+    epochs: int
+
+
+DEFAULTS: dict[str, KindDefaults] = {
+    # the second lab report: latent 32, Adam 1e-3, batch 128, 20 epochs
+    "ae": KindDefaults(latent_dim=32, lr=1e-3, betas=(0.9, 0.999), batch_size=128, epochs=20),
+    "vae": KindDefaults(latent_dim=32, lr=1e-3, betas=(0.9, 0.999), batch_size=128, epochs=20),
+    # DCGAN (and the report): latent 100, Adam 2e-4 with beta1 = 0.5, batch 64, 50 epochs
+    "gan": KindDefaults(latent_dim=100, lr=2e-4, betas=(0.5, 0.999), batch_size=64, epochs=50),
+}
+
+
+def defaults_for(kind: str) -> KindDefaults:
+    """The defaults of model ``kind`` ('ae', 'vae' or 'gan')."""
+    try:
+        return DEFAULTS[kind]
+    except KeyError:
+        raise ValueError(f"Model kind must be one of {', '.join(DEFAULTS)}, not {kind!r}.") from None

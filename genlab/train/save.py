@@ -1,0 +1,26 @@
+"""The one way a trained model is saved: by the app's jobs, the CLI and weights/build.py."""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from genlab.checkpoint import save_checkpoint
+from genlab.models import GenerativeModel
+from genlab.train.control import TrainConfig, TrainResult
+
+
+def save_trained(path: str | os.PathLike, model: GenerativeModel, result: TrainResult,
+                 config: TrainConfig, *, dataset: dict, dtype: torch.dtype | None = None,
+                 **extra) -> Path:
+    """Save ``model`` after ``fit`` returned ``result`` (trained with the resolved ``config``),
+    with the data set's description (``genlab.data.dataset_meta``) and any ``extra`` fields."""
+    train = {**asdict(config), "betas": list(config.betas or ())}
+    return save_checkpoint(path, model, dtype=dtype, dataset=dataset, train=train,
+                           epochs=round(result.epochs_done, 3), history=result.history,
+                           test_history=result.test_history, test=result.test,
+                           seconds=round(result.seconds, 2), device=result.device,
+                           images_per_s=round(result.images_per_s, 1), status=result.status,
+                           message=result.message, **extra)
