@@ -24,6 +24,7 @@ from genlab.latent import encode_images, fit_pca
 
 PROBE_SIZE = 1000
 EARLY = (0.1, 0.25, 0.5)  # fractions of the first epoch that get a frame too
+MAX_EPOCH_FRAMES = 30  # a longer run keeps this many epoch ends, evenly spaced, the last included
 MOVIE_SUFFIX = ".movie.safetensors"
 MAX_MOVIE_BYTES = 256 * 1024**2
 
@@ -67,7 +68,7 @@ class MovieRecorder:
     (``MovieRecorder.wants(model)``)."""
 
     def __init__(self, model, test_x: torch.Tensor, test_y: torch.Tensor | None,
-                 n: int = PROBE_SIZE, seed: int = 0) -> None:
+                 n: int = PROBE_SIZE, seed: int = 0, max_epoch_frames: int = MAX_EPOCH_FRAMES) -> None:
         labels = test_y if test_y is not None and len(test_y) == len(test_x) else None
         self.model = model
         self.indices = (probe_indices(labels, n, seed) if labels is not None
@@ -78,6 +79,7 @@ class MovieRecorder:
         self.epochs: list[float] = []
         self.frames: list[np.ndarray] = []
         self._early = list(EARLY)
+        self.max_epoch_frames = max_epoch_frames
 
     @staticmethod
     def wants(model) -> bool:
@@ -104,8 +106,14 @@ class MovieRecorder:
             return self.record(ev.epoch)
         if ev.kind == "epoch":
             self._early = []
-            return self.record(ev.epoch)
+            return self.record(ev.epoch) if self.keeps(round(ev.epoch), ev.epochs) else None
         return None
+
+    def keeps(self, epoch: int, epochs: int) -> bool:
+        """Whether the end of ``epoch`` (1-based) of ``epochs`` gets a frame."""
+        if epochs <= self.max_epoch_frames:
+            return True
+        return epoch in set(np.round(np.linspace(1, epochs, self.max_epoch_frames)).astype(int).tolist())
 
     def movie(self) -> Movie | None:
         if not self.frames:

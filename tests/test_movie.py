@@ -86,6 +86,14 @@ def test_one_fixed_frame(trained):
     assert not np.allclose(frames[0].std(0), frames[-1].std(0), rtol=0.05)
 
 
+def test_long_runs_keep_at_most_max_frames():
+    rec = MovieRecorder.__new__(MovieRecorder)
+    rec.max_epoch_frames = 30
+    kept = [e for e in range(1, 121) if rec.keeps(e, 120)]
+    assert len(kept) == 30 and kept[0] == 1 and kept[-1] == 120
+    assert all(rec.keeps(e, 20) for e in range(1, 21))
+
+
 def test_gan_gets_no_recorder():
     gan = build_model(ModelConfig("gan", "mlp", 1, 8, 8).validate(), seed=0)
     assert not MovieRecorder.wants(gan)
