@@ -9,13 +9,13 @@ import json
 
 import pytest
 import torch
+from setup_check import require
 
 from genlab.catalog import WEIGHTS_DIR
 from genlab.checkpoint import load_checkpoint, read_meta
 from genlab.data import load_dataset
-from genlab.metrics import elbo, iwae_bound, reconstruction_metrics
+from genlab.metrics import elbo, iwae_bound, reconstruction_metrics, sample_metrics
 from genlab.metrics.classifier import accuracy, load_classifier
-from genlab.metrics.report import sample_metrics
 
 DATASETS = ("mnist", "fashion-mnist")
 MODELS = ("ae", "vae", "vae2d", "gan")
@@ -29,8 +29,7 @@ def datasets():
 
 def same_data(meta: dict, data) -> None:
     src = meta["dataset"]["source"]
-    if src != data.source:
-        pytest.skip(f"recorded on '{src}', this machine loads '{data.source}'")
+    require(src == data.source, f"recorded on '{src}', this machine loads '{data.source}'")
 
 
 def test_weights_folder_is_small_and_complete():
