@@ -321,3 +321,50 @@ def test_the_classifier_file_is_read_by_the_checkpoint_code(tmp_path):
     bad.write_bytes(pickle.dumps({"weights": [1, 2]}))
     with pytest.raises(CheckpointError, match="is a PyTorch pickle"):
         load_classifier(bad)
+
+
+def test_ae_generation_from_the_prior_and_from_a_fitted_gaussian(tmp_path, digits):
+    """An AE has no prior: `genlab eval` scores samples decoded from N(0, I) and from a
+    Gaussian fitted to its training codes, with the same numbers as a VAE's samples."""
+    from genlab.train import TrainConfig, fit
+    ae = build_model(ModelConfig(kind="ae", arch="mlp", image_size=8, latent_dim=8, hidden=(128,)), seed=0)
+    assert fit(ae, digits, TrainConfig(epochs=20, batch_size=64, seed=0)).status == "done"
+    clf, info = train_classifier(digits, epochs=4, batch_size=64, lr=3e-3, device="cpu", max_shift=0, log=None)
+    cpath = save_classifier(tmp_path / "classifier-digits", clf, **info)
+    path = save_checkpoint(tmp_path / "ae", ae, dataset=ds_meta(digits))
+    m = evaluate_checkpoint(path, device="cpu", classifier=cpath)
+    prior, fitted = m["samples_prior"], m["samples_fitted"]
+    assert "samples" not in m and read_meta(path)["metrics"]["samples_fitted"] == fitted
+    for s in (prior, fitted):
+        assert s["n"] == len(digits.test_x) and s["quick"]["n"] == 359
+        for k in ("frechet", "frechet_floor", "frechet_ratio", "coverage", "confidence"):
+            assert math.isfinite(s[k]) and s[k] >= 0
+        assert s["frechet_floor"] == prior["frechet_floor"]  # the same real images as the floor
+    assert "training images" in fitted["fitted_on"]
+    # the codes of an AE are not N(0, I): the fitted Gaussian samples far better
+    assert fitted["frechet"] < 0.5 * prior["frechet"] and fitted["coverage"] > prior["coverage"]
+    text = format_report(m)
+    assert "samples from N(0, I)" in text and "samples from a Gaussian fitted to the training codes" in text
+    head = summarize(m)
+    assert head["Fréchet (floor), fitted Gaussian"].startswith(f"{fitted['frechet']:.2f}")
+
+
+def test_samples_from_a_code_gaussian_have_its_mean_and_covariance():
+    from genlab.metrics.samples import CodeGaussian, generate
+
+    class Identity(torch.nn.Module):  # decode(z) = z, to look at the codes themselves
+        config = ModelConfig(kind="ae", arch="mlp", image_size=8, latent_dim=3, hidden=(4,))
+        device = torch.device("cpu")
+
+        def prior(self, n, generator=None):
+            return torch.randn(n, 3, generator=generator)
+
+        def decode(self, z):
+            return z
+    cov = torch.tensor([[4.0, 1.0, 0.0], [1.0, 2.0, 0.5], [0.0, 0.5, 1.0]])
+    w, v = torch.linalg.eigh(cov)
+    codes = CodeGaussian(torch.tensor([1.0, -2.0, 0.5]), (v * w.sqrt()) @ v.T, 0)
+    z = generate(Identity(), 20000, seed=0, batch=3000, codes=codes).double()
+    assert torch.allclose(z.mean(0), codes.mean.double(), atol=0.05)
+    assert torch.allclose(torch.cov(z.T), cov.double(), atol=0.1)
+    assert torch.equal(generate(Identity(), 10, seed=1), torch.randn(10, 3, generator=torch.Generator().manual_seed(1)))

@@ -3,10 +3,12 @@ checkpoint's JSON (``genlab.metrics.format`` writes them out for people).
 
 AE and VAE: reconstruction MSE per pixel and BCE in nats per image on the test split (and, for
 an AE, the PCA baseline with as many components as it has latent units). VAE: test ELBO split
-into reconstruction and KL, the IWAE bound with ``iwae_k`` samples, active units. VAE and GAN:
-sample quality on the features of the data set's metric classifier (weights/classifier-NAME):
-Fréchet distance to the test split beside the train-vs-test floor of the same size, class
-coverage and confidence. Each block records the settings that reproduce it.
+into reconstruction and KL, the IWAE bound with ``iwae_k`` samples, active units. Sample
+quality on the features of the data set's metric classifier (weights/classifier-NAME): Fréchet
+distance to the test split beside the train-vs-test floor of the same size, class coverage and
+confidence — for a VAE and a GAN of samples from the prior (``samples``), for an AE of samples
+decoded from N(0, I) (``samples_prior``) and from a Gaussian fitted to its training codes
+(``samples_fitted``). Each block records the settings that reproduce it.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from genlab.metrics.classifier import embed, load_classifier
 from genlab.metrics.codes import active_units
 from genlab.metrics.likelihood import elbo, iwae_bound
 from genlab.metrics.recon import pca_baseline, reconstruction_metrics
-from genlab.metrics.samples import sample_metrics
+from genlab.metrics.samples import fit_code_gaussian, sample_metrics
 
 METRICS_VERSION = 1
 
@@ -54,14 +56,20 @@ def evaluate_model(model, data, *, iwae_k: int = 500, iwae_n: int = 1000,
                          "nll": -float(bound.mean()), "elbo_same_images": one,
                          "gap": one + float(bound.mean())}
         m["active_units"] = active_units(model, data.test_x)
-    if kind in ("vae", "gan"):
+    # samples: VAE and GAN from their prior; an AE has no prior, so from N(0, I) and from a
+    # Gaussian fitted to its training codes (samples_prior / samples_fitted)
+    blocks = {"ae": ["samples_prior", "samples_fitted"], "vae": ["samples"], "gan": ["samples"]}[kind]
+    test_embedding = embed(clf, data.test_x) if clf is not None else None
+    for key in blocks:
         if clf is None:
-            m["samples"] = {"skipped": f"no metric classifier for {data.name!r} in weights/"}
-        else:
-            n = n_samples or len(data.test_x)
-            test_embedding = embed(clf, data.test_x)
-            m["samples"] = sample_metrics(model, clf, data, n, seed, test_embedding)
-            m["samples"]["quick"] = sample_metrics(model, clf, data, min(500, n), seed, test_embedding)
+            m[key] = {"skipped": f"no metric classifier for {data.name!r} in weights/"}
+            continue
+        codes = fit_code_gaussian(model, data.train_x) if key == "samples_fitted" else None
+        n = n_samples or len(data.test_x)
+        m[key] = sample_metrics(model, clf, data, n, seed, test_embedding, codes)
+        m[key]["quick"] = sample_metrics(model, clf, data, min(500, n), seed, test_embedding, codes)
+        if codes is not None:
+            m[key]["fitted_on"] = f"the codes of the {codes.n:,} training images (mean, full covariance)"
     if clf is not None:
         m["classifier"] = {"file": clf_meta.get("name"), "test_accuracy": clf_meta.get("test_accuracy"),
                            "train_epochs": clf_meta.get("train", {}).get("epochs"),
@@ -102,7 +110,7 @@ def evaluate_checkpoint(path: str | os.PathLike, iwae_k: int = 500, n_samples: i
                               f"set has {data.shape}.")
     clf = clf_meta = None
     cpath = Path(classifier) if classifier else classifier_path(data.name)
-    if model.config.kind != "ae" and checkpoint_path(cpath).exists():
+    if checkpoint_path(cpath).exists():
         clf, clf_meta = load_classifier(cpath, device=dev)
         if (clf.config.channels, clf.config.image_size, clf.config.n_classes) != (
                 data.shape[0], data.shape[1], len(data.classes)):
