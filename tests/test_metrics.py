@@ -346,7 +346,7 @@ def test_ae_generation_from_the_prior_and_from_a_fitted_gaussian(tmp_path, digit
     text = format_report(m)
     assert "samples from N(0, I)" in text and "samples from a Gaussian fitted to the training codes" in text
     head = summarize(m)
-    assert head["Fréchet (floor), fitted Gaussian"].startswith(f"{fitted['frechet']:.2f}")
+    assert head["Fréchet (floor) from fitted Gaussian"].startswith(f"{fitted['frechet']:.2f}")
 
 
 def test_samples_from_a_code_gaussian_have_its_mean_and_covariance():

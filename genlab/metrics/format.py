@@ -64,8 +64,8 @@ def summarize(m: dict) -> dict[str, str]:
     for name, (_, short) in AE_SAMPLERS.items():
         s = m.get(f"samples_{name}") or {}
         if "frechet" in s:
-            out[f"{LABELS['frechet']}, {short}"] = _samples(s)
-            out[f"{LABELS['coverage']}, {short}"] = num(s.get("coverage"), "share")
+            out[f"{LABELS['frechet']} from {short}"] = _samples(s)
+            out[f"{LABELS['coverage']} from {short}"] = num(s.get("coverage"), "share")
     return out
 
 
