@@ -45,7 +45,7 @@ def source_path(path: str | os.PathLike) -> Path:
 STALE_TMP_S = 3600  # temporary files of a killed writer older than this are removed
 
 
-def _atomic_write(target: Path, data: bytes) -> None:
+def atomic_write(target: Path, data: bytes) -> None:
     """Write a temporary file beside ``target``, fsync it, then rename it over ``target``: a
     reader (or a crash at any moment) sees the old file or the new one, never a part."""
     try:
@@ -78,6 +78,31 @@ def _atomic_write(target: Path, data: bytes) -> None:
                 old.unlink(missing_ok=True)
     except OSError:
         pass
+
+
+_atomic_write = atomic_write
+
+
+def write_described(path: str | os.PathLike, tensors: dict[str, torch.Tensor], info: dict) -> Path:
+    """Write ``tensors`` with the JSON description ``info`` in the safetensors header, and a
+    readable ``.json`` copy beside it, atomically (for files that are not models, such as
+    the metric classifier)."""
+    target = checkpoint_path(path)
+    text = json.dumps(info, allow_nan=False)
+    atomic_write(target, st_save(tensors, metadata={"genlab": text}))
+    atomic_write(target.with_suffix(".json"), json.dumps(info, indent=1).encode())
+    return target
+
+
+def read_described(path: str | os.PathLike, fmt: str) -> tuple[dict[str, torch.Tensor], dict]:
+    """(tensors, description) of a GenLab safetensors file whose description has format
+    ``fmt``, with the same checks as a checkpoint (size, pickles, header); never unpickles."""
+    p = source_path(path)
+    data, meta = _read(p, fmt)
+    try:
+        return st_load(data), meta
+    except Exception as exc:  # malformed tensor table
+        raise CheckpointError(f"{p.name} has corrupt tensor data ({exc}).") from exc
 
 
 def versions() -> dict:
@@ -127,7 +152,7 @@ def _jsonable(o):
     return str(o)
 
 
-def _read(path: Path) -> tuple[bytes, dict]:
+def _read(path: Path, fmt: str = FORMAT) -> tuple[bytes, dict]:
     if not path.exists():
         raise CheckpointError(f"No checkpoint at {path}.")
     if not path.is_file():
@@ -156,7 +181,7 @@ def _read(path: Path) -> tuple[bytes, dict]:
     except (ValueError, AttributeError, TypeError, RecursionError) as exc:
         why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise CheckpointError(f"{path.name} has an unreadable header ({why}).") from exc
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+    if not isinstance(meta, dict) or meta.get("format") != fmt:
         raise CheckpointError(f"{path.name} is a safetensors file but not a GenLab checkpoint "
                               "(its header has no GenLab description).")
     return data, meta

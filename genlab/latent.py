@@ -1,5 +1,6 @@
-"""Latent-space tools: encode a split, PCA and (cached) t-SNE, interpolation, traversals,
-manifold grids and the statistics that tell an AE's codes from a VAE's.
+"""Latent-space tools: encode a split, PCA and (cached) t-SNE, interpolation, traversals and
+manifold grids. Numbers about the codes (active units, KL to the prior, class structure) are
+defined in ``genlab.metrics.codes``.
 
 Arrays out are NumPy float32; images out are float tensors in [0, 1] (N, C, H, W) unless a
 function says uint8.
@@ -16,30 +17,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genlab.data import BUILTIN, DataError, ImageDataset, load_dataset
+from genlab.data import dataset_for_meta, to_float
 from genlab.data.dataset import cache_dir
 from genlab.models import VAE, GenerativeModel
-from genlab.train import to_float
 
 TSNE_VERSION = 3  # bump when the t-SNE settings change, so old cache entries are not reused
-ACTIVE_THRESHOLD = 0.01  # Burda et al. (2016): a unit is active if Var_x E[z_u | x] > 0.01
 
 
-# -- data and codes ----------------------------------------------------------------------------
-def dataset_for(meta: dict) -> ImageDataset:
-    """The data set a checkpoint was trained on, at the model's image size and channels."""
-    cfg = meta.get("model") or {}
-    ds = meta.get("dataset") or {}
-    size, ch = int(cfg.get("image_size", 28)), int(cfg.get("channels", 1))
-    name = str(ds.get("name") or "")
-    ref = str(ds.get("path") or ds.get("ref") or name)  # app: path; CLI: ref (name or path)
-    if ref.lower() in BUILTIN:
-        data = load_dataset(ref.lower())
-        return load_dataset(ref.lower(), image_size=size, channels=ch) if data.shape != (ch, size, size) else data
-    if not ref or not Path(ref).expanduser().exists():
-        raise DataError(f"The images this model was trained on ({name or 'unknown'}) are not on this "
-                        "computer any more, so there is no test set to show.")
-    return load_dataset(ref, image_size=size, channels=ch)
+# -- codes ------------------------------------------------------------------------------------
+dataset_for = dataset_for_meta  # the one loader of a checkpoint's data set lives in genlab.data
 
 
 @torch.inference_mode()
@@ -249,56 +235,3 @@ def manifold(model: GenerativeModel, n: int = 15, quantile: float = 0.05) -> tor
     g = torch.distributions.Normal(0.0, 1.0).icdf(q).numpy().astype(np.float32)
     codes = np.array([[x, y] for y in g[::-1] for x in g], dtype=np.float32)
     return decode(model, codes)
-
-
-# -- statistics --------------------------------------------------------------------------------
-def gaussian_kl(mean: np.ndarray, var: np.ndarray) -> np.ndarray:
-    """Per-dimension KL( N(mean, var) || N(0, 1) ) in nats."""
-    var = np.maximum(np.asarray(var, np.float64), 1e-12)
-    return 0.5 * (var + np.asarray(mean, np.float64) ** 2 - 1.0 - np.log(var))
-
-
-def latent_stats(model: GenerativeModel, x_u8: torch.Tensor, z: np.ndarray | None = None) -> dict:
-    """Per-dimension mean and variance of the codes, KL to the prior, active units.
-
-    ``kl_aggregate``: KL from a Gaussian fitted to all codes to N(0, I) — how far the cloud of
-    codes is from what sampling assumes (defined for AE and VAE alike). ``kl_posterior`` (VAE
-    only): the mean KL term of the ELBO, per image. Active units: dimensions whose code mean
-    varies across images by more than 0.01 (Burda et al., 2016).
-    """
-    z = encode_images(model, x_u8) if z is None else np.asarray(z, np.float32)
-    mean, var = z.mean(0), z.var(0)
-    out = {"n": len(z), "latent_dim": z.shape[1], "mean": mean, "var": var,
-           "kl_aggregate": float(gaussian_kl(mean, var).sum()),
-           "active_units": int((var > ACTIVE_THRESHOLD).sum()), "kl_posterior": None,
-           "kl_posterior_per_dim": None}
-    if isinstance(model, VAE):
-        mu, lv = posterior_stats(model, x_u8)
-        per_dim = (0.5 * (np.exp(lv) + mu**2 - 1.0 - lv)).mean(0)
-        out["kl_posterior"] = float(per_dim.sum())
-        out["kl_posterior_per_dim"] = per_dim.astype(np.float32)
-    return out
-
-
-@torch.inference_mode()
-def recon_mse(model: GenerativeModel, x_u8: torch.Tensor, batch: int = 1000) -> float:
-    """Mean squared error per pixel between test images and their reconstructions."""
-    total, count = 0.0, 0
-    for i in range(0, len(x_u8), batch):
-        x = to_float(x_u8[i:i + batch].to(model.device))
-        total += float(((model.reconstruct(x).float() - x) ** 2).sum())
-        count += x.numel()
-    return total / max(count, 1)
-
-
-def knn_accuracy(z: np.ndarray, y: np.ndarray, k: int = 5, seed: int = 0) -> float:
-    """How well a code predicts its class: k-nearest-neighbour accuracy on a 50/50 split of
-    the codes (a measure of latent structure, not of generative quality)."""
-    from sklearn.neighbors import KNeighborsClassifier
-    z, y = np.asarray(z, np.float32), np.asarray(y)
-    if len(z) < 2 * k + 2:
-        raise ValueError(f"Need at least {2 * k + 2} codes to measure class structure.")
-    perm = np.random.default_rng(seed).permutation(len(z))
-    a, b = perm[: len(z) // 2], perm[len(z) // 2:]
-    clf = KNeighborsClassifier(n_neighbors=k).fit(z[a], y[a])
-    return float((clf.predict(z[b]) == y[b]).mean())

@@ -13,6 +13,7 @@ from genlab.catalog import list_models, user_models_dir
 from genlab.checkpoint import CheckpointError, load_checkpoint
 from genlab.data import DataError
 from genlab.jobs import SessionJobs, get_manager
+from genlab.metrics import format as metric_format
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -134,48 +135,18 @@ def codes(entry: dict, n: int) -> np.ndarray:
 
 
 def sample_metrics(meta: dict) -> dict:
-    """The generative-quality numbers stored by ``genlab eval`` (issue 3), flattened; {} if none."""
-    m = meta.get("metrics") or {}
-    s, iwae = m.get("samples") or {}, m.get("iwae") or {}
-    out = {"frechet": s.get("frechet"), "frechet_floor": s.get("frechet_floor"),
-           "coverage": s.get("coverage"), "confidence": s.get("confidence"),
-           "iwae_nll": iwae.get("nll")}
-    return {k: v for k, v in out.items() if isinstance(v, (int, float))}
+    """The generative-quality numbers stored by ``genlab eval``, flattened; {} if none."""
+    return metric_format.stored_samples(meta)
 
 
 def metrics_text(meta: dict) -> str:
     """The stored quality metrics in a line, or 'not measured yet'."""
-    if not meta.get("metrics"):
-        return "not measured yet"
-    try:  # the metrics module's own headline wording, when it is installed
-        from genlab.metrics.report import summarize
-        heads = summarize(meta["metrics"])
-        keep = [k for k in heads if k.startswith(("Fréchet", "class coverage", "IWAE", "AE / PCA"))]
-        if keep:
-            return ", ".join(f"{k} {heads[k]}" for k in keep)
-    except Exception:  # older or partial metrics records: fall back to the fields below
-        pass
-    q = sample_metrics(meta)
-    parts = []
-    if "frechet" in q:
-        parts.append(f"Fréchet {q['frechet']:.1f}")
-    if "coverage" in q:
-        parts.append(f"coverage {q['coverage']:.0%}")
-    if "confidence" in q:
-        parts.append(f"confidence {q['confidence']:.0%}")
-    if "iwae_nll" in q:
-        parts.append(f"IWAE NLL {q['iwae_nll']:.1f}")
-    return ", ".join(parts) or "measured (see the model's JSON file)"
+    return metric_format.metrics_text(meta)
 
 
 def test_text(meta: dict) -> str:
     """The test-split numbers saved at the end of training, short."""
-    t = meta.get("test") or {}
-    if {"total", "recon", "kl"} <= set(t):
-        return f"−ELBO {t['total']:.1f} = recon {t['recon']:.1f} + KL {t['kl']:.1f} nats"
-    if "mse" in t:
-        return f"MSE/pixel {t['mse']:.4f}"
-    return "—"
+    return metric_format.test_text(meta)
 
 
 def show(img: np.ndarray | torch.Tensor, caption: str | None = None, nrow: int = 8,

@@ -1,9 +1,16 @@
 """Compare: the seed report's AE-vs-VAE table, with measured numbers instead of words."""
 import streamlit as st
 
-from genlab import latent
-from genlab.train import evaluate
-from pages._ui import KIND_NAMES, _load, _mtime, catalog, codes, data_for, label, sample_metrics
+from genlab.metrics import (
+    elbo,
+    evaluate_checkpoint,
+    format_report,
+    knn_accuracy,
+    latent_stats,
+    reconstruction_metrics,
+)
+from genlab.metrics.format import compare_column
+from pages._ui import KIND_NAMES, _load, _mtime, catalog, codes, data_for, label
 
 st.title("Compare models")
 st.markdown(
@@ -36,37 +43,19 @@ def measure(path: str, mtime: int, n: int) -> dict:
         return row
     x = data.test_x[:n]
     z = codes({"path": path}, len(x))
-    s = latent.latent_stats(model, x, z)
-    row.update({"n": len(x), "mse": latent.recon_mse(model, x), "active": s["active_units"],
+    s = latent_stats(model, x, z)
+    row.update({"n": len(x), "mse": reconstruction_metrics(model, x)["mse"], "active": s["active_units"],
                 "kl_agg": s["kl_aggregate"], "kl_post": s["kl_posterior"],
-                "knn": latent.knn_accuracy(z, data.test_y[:len(x)].numpy())})
+                "knn": knn_accuracy(z, data.test_y[:len(x)].numpy())})
     if model.config.kind == "vae":
-        row["elbo"] = evaluate(model, x)
+        row["elbo"] = elbo(model, x)
     return row
 
 
 if chosen:
     cols = {}
     for p in chosen:
-        meta = by_path[p]["meta"]
-        r = measure(p, _mtime(p), n)
-        nm = lambda v, f="{:.4f}": "—" if v is None else f.format(v)  # noqa: E731
-        elbo = r.get("elbo") or {}
-        q = sample_metrics(meta)
-        cols[by_path[p]["name"]] = {
-            "Kind": f"{r['kind']} (latent {r['latent']})",
-            "Reconstruction: MSE per pixel (lower is better)": nm(r.get("mse"), "{:.5f}"),
-            "Reconstruction: −log p(x|z) nats (VAE)": nm(elbo.get("recon"), "{:.1f}"),
-            "Latent: KL(codes ‖ N(0, I)), nats": nm(r.get("kl_agg"), "{:.1f}"),
-            "Latent: mean posterior KL, nats (VAE)": nm(r.get("kl_post"), "{:.1f}"),
-            "Latent: active units": "—" if "active" not in r else f"{r['active']} / {r['latent']}",
-            "Latent: 5-NN class accuracy of codes": nm(r.get("knn"), "{:.1%}"),
-            "Likelihood: −ELBO nats (VAE, lower is better)": nm(elbo.get("total"), "{:.1f}"),
-            "Likelihood: IWAE −log p(x), k=500 (VAE)": nm(q.get("iwae_nll"), "{:.1f}"),
-            "Generation: Fréchet distance of samples (lower is better)": nm(q.get("frechet"), "{:.1f}"),
-            "Generation: class coverage of samples": nm(q.get("coverage"), "{:.1%}"),
-            "Generation: classifier confidence on samples": nm(q.get("confidence"), "{:.1%}"),
-        }
+        cols[by_path[p]["name"]] = compare_column(measure(p, _mtime(p), n), by_path[p]["meta"])
     names = list(cols)
     rows = [{"measure": k, **{m: cols[m][k] for m in names}} for k in next(iter(cols.values()))]
     st.dataframe(rows, hide_index=True, height=35 * (len(rows) + 1) + 3)
@@ -84,22 +73,23 @@ if chosen:
             "share a class — structure learned without labels.\n- **Fréchet distance**: how far "
             "the samples' classifier features are from the test images' (0 = the same); "
             "**coverage**: how evenly the samples spread over the classes; **confidence**: how "
-            "sure the classifier is that a sample is a digit at all.")
+            "sure the classifier is that a sample is a digit at all.\n- **An AE's generation**: an AE "
+            "has no prior, so its samples are scored twice: decoded from N(0, I), as a VAE is "
+            "sampled, and from a Gaussian fitted to its training codes (their mean and covariance). "
+            "The first shows why an AE cannot be sampled like a VAE; the second, how much a fitted "
+            "code distribution recovers.")
 
     # Only your own models are measured (and written) here; shipped ones come measured.
-    missing = [p for p in chosen if not by_path[p]["meta"].get("metrics")
-               and by_path[p]["origin"] == "yours"]
+    def unmeasured(meta: dict) -> bool:
+        m = meta.get("metrics") or {}
+        return not m or (m.get("kind") == "ae" and "samples_prior" not in m)  # measured before AE samples
+    missing = [p for p in chosen if unmeasured(by_path[p]["meta"]) and by_path[p]["origin"] == "yours"]
     if missing and st.button(f"Measure generation quality of {len(missing)} model(s) now (slow)",
                              key="cmp_eval"):
-        try:
-            from genlab.metrics import evaluate_checkpoint, format_report
-        except ImportError as exc:
-            st.error(f"The metrics module is not available in this installation ({exc}).")
-        else:
-            for p in missing:
-                with st.spinner(f"Evaluating {by_path[p]['name']}..."):
-                    try:
-                        st.text(format_report(evaluate_checkpoint(p, store=True)))
-                    except Exception as exc:  # report in words, keep the page alive
-                        st.error(f"Could not evaluate {by_path[p]['name']}: {exc}")
-            st.info("Stored in the models' files; the table shows them on the next refresh.")
+        for p in missing:
+            with st.spinner(f"Evaluating {by_path[p]['name']}..."):
+                try:
+                    st.text(format_report(evaluate_checkpoint(p, store=True)))
+                except Exception as exc:  # report in words, keep the page alive
+                    st.error(f"Could not evaluate {by_path[p]['name']}: {exc}")
+        st.info("Stored in the models' files; the table shows them on the next refresh.")

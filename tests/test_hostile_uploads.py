@@ -73,18 +73,72 @@ def test_a_zip_of_only_unsafe_names_is_refused(tmp_path):
 
 
 def test_zip_bomb_over_the_total_size_cap(tmp_path, monkeypatch):
-    monkeypatch.setattr(images, "MAX_TOTAL_BYTES", 1024**2)
+    """Refused from the sizes the zip declares: no member is ever opened (decompressed)."""
+    monkeypatch.setenv("GENLAB_MAX_BYTES", str(1024**2))
     zeros = bytes(400 * 1024)  # compresses about 1000:1
     archive = make_zip(tmp_path / "bomb.zip", {f"x{i}.png": zeros for i in range(5)} | {"ok.png": png()})
     assert archive.stat().st_size < 20_000
-    t0 = time.perf_counter()
+    opened, real_open = [], zipfile.ZipFile.open
+
+    def no_open(self, name, *args, **kwargs):
+        opened.append(getattr(name, "filename", name))
+        raise AssertionError(f"{opened[-1]} was decompressed before the size check")
+    monkeypatch.setattr(zipfile.ZipFile, "open", no_open)
     with pytest.raises(DataError, match=r"over the 1 MB limit \(a zip bomb\?\); refused"):
         load_dataset(str(archive))
-    assert time.perf_counter() - t0 < 5
+    assert opened == []
+    monkeypatch.setattr(zipfile.ZipFile, "open", real_open)
+    monkeypatch.delenv("GENLAB_MAX_BYTES")  # under the default cap the same zip is read
+    assert load_dataset(str(archive)).skipped == {"unreadable": 5}
+
+
+CAPS_SCRIPT = """
+import sys
+from genlab.data import DataError, load_dataset
+try:
+    ds = load_dataset(sys.argv[1])
+    print("loaded", len(ds))
+except DataError as exc:
+    print("refused:", exc)
+"""
+
+
+def load_in_subprocess(path, tmp_path, **env):
+    """Load ``path`` in a fresh Python whose environment sets the caps (as a server would),
+    with an empty cache (decoded data sets are cached)."""
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    cache = tempfile.mkdtemp(dir=tmp_path, prefix="cache-")
+    full = {**os.environ, "GENLAB_CACHE": cache, "PYTHONPATH": str(root), **env}
+    r = subprocess.run([sys.executable, "-c", CAPS_SCRIPT, str(path)], env=full, capture_output=True,
+                       text=True, timeout=300, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+def test_size_caps_are_set_by_environment_variables(tmp_path):
+    folder = tmp_path / "pics"
+    folder.mkdir()
+    for i in range(6):
+        (folder / f"{i}.png").write_bytes(png(i, size=(100, 100)))
+    archive = make_zip(tmp_path / "pics.zip", {f"{i}.png": png(i, size=(100, 100)) for i in range(6)})
+    for path in (folder, archive):
+        assert load_in_subprocess(path, tmp_path) == "loaded 6"  # the defaults let it through
+        out = load_in_subprocess(path, tmp_path, GENLAB_MAX_FILES="5")
+        assert out.startswith("refused:") and ("more than 5 images" in out or "the limit is 5" in out)
+        out = load_in_subprocess(path, tmp_path, GENLAB_MAX_BYTES=str(3 * len(png(0, size=(100, 100)))))
+        assert out.startswith("refused:") and ("GB of images" in out or "(a zip bomb?)" in out)
+        out = load_in_subprocess(path, tmp_path, GENLAB_MAX_TOTAL_PIXELS="40000")
+        assert out == "refused: The images hold more than 0.04 megapixels in all; use fewer or smaller images."
+    out = load_in_subprocess(folder, tmp_path, GENLAB_MAX_FILES="lots")
+    assert out == "refused: GENLAB_MAX_FILES must be a whole number above 0, not 'lots'; fix or unset it."
 
 
 def test_zip_bomb_over_the_file_count_cap(tmp_path, monkeypatch):
-    monkeypatch.setattr(images, "MAX_FILES", 20)
+    monkeypatch.setenv("GENLAB_MAX_FILES", "20")
     archive = make_zip(tmp_path / "many.zip", {f"d/{i}.png": png() for i in range(50)})
     with pytest.raises(DataError, match="holds 50 files; the limit is 20"):
         load_dataset(str(archive))
@@ -95,11 +149,11 @@ def test_folder_over_the_caps(tmp_path, monkeypatch):
     folder.mkdir()
     for i in range(12):
         (folder / f"{i}.png").write_bytes(png(i))
-    monkeypatch.setattr(images, "MAX_FILES", 10)
+    monkeypatch.setenv("GENLAB_MAX_FILES", "10")
     with pytest.raises(DataError, match="more than 10 images"):
         load_dataset(str(folder))
-    monkeypatch.setattr(images, "MAX_FILES", 1000)
-    monkeypatch.setattr(images, "MAX_TOTAL_BYTES", len(png()) * 5)
+    monkeypatch.setenv("GENLAB_MAX_FILES", "1000")
+    monkeypatch.setenv("GENLAB_MAX_BYTES", str(len(png()) * 5))
     with pytest.raises(DataError, match="GB of images"):
         load_dataset(str(folder))
 
@@ -159,13 +213,13 @@ def test_the_pixel_cap_applies_to_real_images(tmp_path, monkeypatch):
 
 def test_many_big_but_small_files_hit_the_total_pixel_cap(tmp_path, monkeypatch):
     """Each 2000x2000 PNG of zeros is a few kB but costs real decoding time: capped in all."""
-    monkeypatch.setattr(images, "MAX_TOTAL_PIXELS", 10_000_000)
+    monkeypatch.setenv("GENLAB_MAX_TOTAL_PIXELS", "10_000_000")
     members = {f"{i}.png": png(0, size=(2000, 2000)) for i in range(10)}  # 40 MP in all
     archive = make_zip(tmp_path / "many-big.zip", members)
     assert archive.stat().st_size < 100_000
     with pytest.raises(DataError, match="more than 10 megapixels in all"):
         load_dataset(str(archive))
-    monkeypatch.setattr(images, "MAX_TOTAL_PIXELS", 50_000_000)
+    monkeypatch.setenv("GENLAB_MAX_TOTAL_PIXELS", "50000000")
     assert len(load_dataset(str(archive))) == 10
 
 
@@ -299,7 +353,7 @@ def test_nan_in_data_is_refused():
 
 
 def _bomb(tmp_path, monkeypatch):
-    monkeypatch.setattr(images, "MAX_TOTAL_BYTES", 1024**2)
+    monkeypatch.setenv("GENLAB_MAX_BYTES", str(1024**2))
     return make_zip(tmp_path / "bomb.zip", {f"x{i}.png": bytes(400 * 1024) for i in range(5)})
 
 

@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from genlab.checkpoint import CheckpointError, read_meta, save_checkpoint
-from genlab.data import load_dataset
 from genlab.metrics import (
     active_units,
     bernoulli_entropy_floor,
@@ -36,11 +35,6 @@ from genlab.metrics.classifier import (
 )
 from genlab.models import ModelConfig, build_model
 from genlab.train import to_float
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_dataset("digits")
 
 
 def ds_meta(data):
@@ -236,3 +230,141 @@ def test_evaluate_checkpoint_ae_and_gan(tmp_path, digits):
     m = evaluate_checkpoint(p, device="cpu", classifier=tmp_path / "none")
     assert "recon" not in m and "skipped" in m["samples"]  # no classifier for this data set
     assert "not measured" in format_report(m)
+
+
+# --- one definition of each number -----------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["ae", "vae", "gan"])
+def test_test_metrics_is_what_the_trainer_reports(digits, kind):
+    """``genlab.metrics.test_metrics`` returns exactly what ``genlab.train.evaluate`` returns."""
+    from genlab.metrics import test_metrics
+    from genlab.train import evaluate
+    model = build_model(ModelConfig(kind=kind, arch="mlp", image_size=8, latent_dim=4, hidden=(32,)), seed=0)
+    model.train()
+    for seed, batch in ((0, 1000), (3, 100)):
+        got = test_metrics(model, digits.test_x, batch=batch, seed=seed)
+        assert got == evaluate(model, digits.test_x, batch=batch, seed=seed)
+        assert model.training  # the mode is restored
+    keys = {"ae": {"mse"}, "vae": {"recon", "kl", "total"}, "gan": set()}[kind]
+    assert set(got) == keys and all(math.isfinite(v) for v in got.values())
+    assert test_metrics(model, digits.test_x[:0]) == {}
+
+
+def test_elbo_is_the_test_metric_of_a_vae(digits):
+    from genlab.metrics import test_metrics
+    model = tiny_vae(latent=3)
+    assert elbo(model, digits.test_x, seed=2) == test_metrics(model, digits.test_x, batch=500, seed=2)
+    assert elbo(model, digits.test_x, seed=2) != elbo(model, digits.test_x, seed=3)  # z is sampled
+    ae = build_model(ModelConfig(kind="ae", arch="mlp", image_size=8, latent_dim=3, hidden=(16,)), seed=0)
+    with pytest.raises(ValueError, match="VAE only"):
+        elbo(ae, digits.test_x)
+    # an AE's test metric is its reconstruction MSE, the same number reconstruction_metrics gives
+    assert test_metrics(ae, digits.test_x)["mse"] == pytest.approx(
+        reconstruction_metrics(ae, digits.test_x)["mse"], rel=1e-5)
+
+
+def test_active_units_have_one_definition(digits):
+    from genlab.latent import encode_images
+    from genlab.metrics import ACTIVE_THRESHOLD, latent_stats
+    from genlab.metrics.codes import code_variance
+    model = tiny_vae(latent=4)
+    with torch.no_grad():
+        model.fc_mu.weight[:1] = 0.0
+        model.fc_mu.weight[1:] *= 50.0
+    z = encode_images(model, digits.test_x)
+    var = code_variance(z)
+    assert np.allclose(var, z.astype(np.float64).var(0, ddof=1))  # unbiased, divisor N - 1
+    a = active_units(model, digits.test_x)
+    s = latent_stats(model, digits.test_x)
+    assert a["active"] == s["active_units"] == int((var > ACTIVE_THRESHOLD).sum()) == 3
+    assert np.allclose(s["var"], var, rtol=1e-5)
+    assert code_variance(z[:1]).tolist() == [0.0] * 4  # one image: no variance
+
+
+# --- formatting --------------------------------------------------------------------------------
+
+def test_one_formatter_for_every_reader():
+    from genlab.metrics.format import card_text, compare_column, metrics_text, num, stored_samples, test_text
+    assert num(None, "mse") == num(float("nan"), "mse") == num("x", "nats") == "—"
+    assert num(0.012344, "mse") == "0.01234" and num(0.5, "percent") == "50.0%"
+    vae = {"kind": "vae", "recon": {"mse": 0.011, "bce": 75.8}, "elbo": {"recon": 84.0, "kl": 23.2, "total": 107.2},
+           "iwae": {"k": 500, "n": 1000, "nll": 99.8, "elbo_same_images": 107.3, "gap": 7.5},
+           "active_units": {"active": 29, "of": 32, "threshold": 0.01},
+           "samples": {"n": 1000, "seed": 0, "frechet": 89.43, "frechet_floor": 3.03, "frechet_ratio": 29.5,
+                       "coverage": 0.982, "confidence": 0.739, "test_confidence": 0.97}}
+    head = summarize(vae)
+    assert head["test −ELBO"] == "107.2 (recon 84.0 + KL 23.2) nats" and head["active units"] == "29/32"
+    assert head["Fréchet (floor)"] == "89.43 (3.03)" and head["IWAE-500 −log p(x)"] == "≤ 99.8 nats"
+    meta = {"metrics": vae, "test": {"recon": 84.0, "kl": 23.2, "total": 107.2}}
+    assert metrics_text(meta) == ("IWAE-500 −log p(x) ≤ 99.8 nats, Fréchet (floor) 89.43 (3.03), "
+                                  "class coverage 0.982")
+    assert test_text(meta) == "−ELBO 107.2 = recon 84.0 + KL 23.2 nats"
+    assert test_text({"test": {"mse": 0.0123}}) == "MSE/pixel 0.01230" and test_text({}) == "—"
+    assert stored_samples(meta) == {"iwae_nll": 99.8, "frechet": 89.43, "frechet_floor": 3.03,
+                                    "coverage": 0.982, "confidence": 0.739}
+    assert "Fréchet 89.43 vs floor 3.03 (**29.50×**), coverage **0.982**" in card_text(vae)
+    col = compare_column({"kind": "VAE", "latent": 32, "mse": 0.011, "active": 29, "elbo": vae["elbo"]}, meta)
+    assert col["Likelihood: IWAE −log p(x), k=500 (VAE)"] == "99.8"
+    assert col["Generation: Fréchet distance of samples (lower is better)"] == "89.43"
+    assert col["Latent: active units"] == "29 / 32" and col["Latent: mean posterior KL, nats (VAE)"] == "—"
+    # partial and older records read as "—" or are left out, never raise
+    partial = {"kind": "vae", "elbo": {"total": 1.0}, "samples": {"frechet": None}, "active_units": {}}
+    assert "—" in format_report(partial) and summarize(partial)["test −ELBO"].startswith("1.0 (recon —")
+    assert metrics_text({"metrics": {"kind": "ae"}}) == "measured (see the model's JSON file)"
+    assert metrics_text({}) == "not measured yet"
+
+
+def test_the_classifier_file_is_read_by_the_checkpoint_code(tmp_path):
+    """A pickle named like a classifier is refused with the checkpoint loader's explanation."""
+    import pickle
+    bad = tmp_path / "classifier-x.safetensors"
+    bad.write_bytes(pickle.dumps({"weights": [1, 2]}))
+    with pytest.raises(CheckpointError, match="is a PyTorch pickle"):
+        load_classifier(bad)
+
+
+def test_ae_generation_from_the_prior_and_from_a_fitted_gaussian(tmp_path, digits):
+    """An AE has no prior: `genlab eval` scores samples decoded from N(0, I) and from a
+    Gaussian fitted to its training codes, with the same numbers as a VAE's samples."""
+    from genlab.train import TrainConfig, fit
+    ae = build_model(ModelConfig(kind="ae", arch="mlp", image_size=8, latent_dim=8, hidden=(128,)), seed=0)
+    assert fit(ae, digits, TrainConfig(epochs=20, batch_size=64, seed=0)).status == "done"
+    clf, info = train_classifier(digits, epochs=4, batch_size=64, lr=3e-3, device="cpu", max_shift=0, log=None)
+    cpath = save_classifier(tmp_path / "classifier-digits", clf, **info)
+    path = save_checkpoint(tmp_path / "ae", ae, dataset=ds_meta(digits))
+    m = evaluate_checkpoint(path, device="cpu", classifier=cpath)
+    prior, fitted = m["samples_prior"], m["samples_fitted"]
+    assert "samples" not in m and read_meta(path)["metrics"]["samples_fitted"] == fitted
+    for s in (prior, fitted):
+        assert s["n"] == len(digits.test_x) and s["quick"]["n"] == 359
+        for k in ("frechet", "frechet_floor", "frechet_ratio", "coverage", "confidence"):
+            assert math.isfinite(s[k]) and s[k] >= 0
+        assert s["frechet_floor"] == prior["frechet_floor"]  # the same real images as the floor
+    assert "training images" in fitted["fitted_on"]
+    # the codes of an AE are not N(0, I): the fitted Gaussian samples far better
+    assert fitted["frechet"] < 0.5 * prior["frechet"] and fitted["coverage"] > prior["coverage"]
+    text = format_report(m)
+    assert "samples from N(0, I)" in text and "samples from a Gaussian fitted to the training codes" in text
+    head = summarize(m)
+    assert head["Fréchet (floor) from fitted Gaussian"].startswith(f"{fitted['frechet']:.2f}")
+
+
+def test_samples_from_a_code_gaussian_have_its_mean_and_covariance():
+    from genlab.metrics.samples import CodeGaussian, generate
+
+    class Identity(torch.nn.Module):  # decode(z) = z, to look at the codes themselves
+        config = ModelConfig(kind="ae", arch="mlp", image_size=8, latent_dim=3, hidden=(4,))
+        device = torch.device("cpu")
+
+        def prior(self, n, generator=None):
+            return torch.randn(n, 3, generator=generator)
+
+        def decode(self, z):
+            return z
+    cov = torch.tensor([[4.0, 1.0, 0.0], [1.0, 2.0, 0.5], [0.0, 0.5, 1.0]])
+    w, v = torch.linalg.eigh(cov)
+    codes = CodeGaussian(torch.tensor([1.0, -2.0, 0.5]), (v * w.sqrt()) @ v.T, 0)
+    z = generate(Identity(), 20000, seed=0, batch=3000, codes=codes).double()
+    assert torch.allclose(z.mean(0), codes.mean.double(), atol=0.05)
+    assert torch.allclose(torch.cov(z.T), cov.double(), atol=0.1)
+    assert torch.equal(generate(Identity(), 10, seed=1), torch.randn(10, 3, generator=torch.Generator().manual_seed(1)))

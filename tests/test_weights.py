@@ -9,13 +9,14 @@ import json
 
 import pytest
 import torch
+from setup_check import require
 
 from genlab.catalog import WEIGHTS_DIR
 from genlab.checkpoint import load_checkpoint, read_meta
 from genlab.data import load_dataset
-from genlab.metrics import elbo, iwae_bound, reconstruction_metrics
+from genlab.metrics import elbo, iwae_bound, reconstruction_metrics, sample_metrics
 from genlab.metrics.classifier import accuracy, load_classifier
-from genlab.metrics.report import sample_metrics
+from genlab.metrics.samples import fit_code_gaussian
 
 DATASETS = ("mnist", "fashion-mnist")
 MODELS = ("ae", "vae", "vae2d", "gan")
@@ -29,8 +30,7 @@ def datasets():
 
 def same_data(meta: dict, data) -> None:
     src = meta["dataset"]["source"]
-    if src != data.source:
-        pytest.skip(f"recorded on '{src}', this machine loads '{data.source}'")
+    require(src == data.source, f"recorded on '{src}', this machine loads '{data.source}'")
 
 
 def test_weights_folder_is_small_and_complete():
@@ -64,10 +64,12 @@ def test_checkpoint_loads_and_records_its_metrics(stem):
         assert m["iwae"]["k"] >= 100
         assert m["iwae"]["nll"] <= m["iwae"]["elbo_same_images"]  # IWAE bound is tighter
         assert 1 <= m["active_units"]["active"] <= model.config.latent_dim
-    if kind in ("vae", "gan"):
-        s = m["samples"]
+    blocks = ["samples_prior", "samples_fitted"] if kind == "ae" else ["samples"]
+    for s in (m[b] for b in blocks):
         assert s["frechet"] >= 0 and s["frechet_floor"] > 0 and 0 <= s["coverage"] <= 1
         assert 0 < s["n"] <= m["n_test"] and s["quick"]["n"] <= s["n"]
+    if kind == "ae":  # an AE's codes are not N(0, I): a Gaussian fitted to them samples better
+        assert m["samples_fitted"]["frechet"] < m["samples_prior"]["frechet"]
 
 
 @pytest.mark.parametrize("stem", [s for s in SHIPPED if not s.endswith("gan")])
@@ -87,14 +89,16 @@ def test_reconstruction_and_elbo_reproduce(stem, datasets):
         assert small >= -elbo(model, x, seed=0)["total"] - 0.5
 
 
-@pytest.mark.parametrize("stem", [s for s in SHIPPED if s.endswith(("vae", "vae2d", "gan"))])
-def test_sample_quality_reproduces(stem, datasets):
+@pytest.mark.parametrize("stem,block", [(s, "samples") for s in SHIPPED if not s.endswith("-ae")]
+                         + [(s, b) for s in SHIPPED if s.endswith("-ae") for b in ("samples_prior", "samples_fitted")])
+def test_sample_quality_reproduces(stem, block, datasets):
     model, meta = load_checkpoint(WEIGHTS_DIR / f"{stem}.safetensors")
     data = datasets[meta["dataset"]["name"]]
     same_data(meta, data)
-    q = meta["metrics"]["samples"]["quick"]
+    q = meta["metrics"][block]["quick"]
     clf, _ = load_classifier(WEIGHTS_DIR / f"classifier-{data.name}.safetensors")
-    s = sample_metrics(model, clf, data, q["n"], q["seed"])
+    codes = fit_code_gaussian(model, data.train_x) if block == "samples_fitted" else None
+    s = sample_metrics(model, clf, data, q["n"], q["seed"], codes=codes)
     assert s["frechet"] == pytest.approx(q["frechet"], rel=0.02)
     assert s["frechet_floor"] == pytest.approx(q["frechet_floor"], rel=0.02)
     assert s["coverage"] == pytest.approx(q["coverage"], abs=0.01)

@@ -32,6 +32,7 @@ from genlab.checkpoint import checkpoint_path, save_checkpoint  # noqa: E402
 from genlab.data import load_dataset  # noqa: E402
 from genlab.metrics import evaluate_checkpoint, format_report  # noqa: E402
 from genlab.metrics.classifier import accuracy, load_classifier, save_classifier, train_classifier  # noqa: E402
+from genlab.metrics.format import card_text, num  # noqa: E402
 from genlab.models import ModelConfig, build_model  # noqa: E402
 from genlab.train import TrainConfig, fit  # noqa: E402
 
@@ -116,10 +117,6 @@ def build_model_file(ds, name: str, epochs: int, device: str) -> None:
     log(f"{ds.name}-{name}: trained {res.epochs_done:g} epochs in {res.seconds:.0f} s, test {res.test}")
 
 
-def _n(v, fmt):
-    return "—" if v is None else format(v, fmt)
-
-
 def arch_text(meta: dict) -> str:
     c = meta["model"]
     model = build_model(ModelConfig.from_dict(c))
@@ -142,38 +139,16 @@ def model_card() -> str:
             t = c["train"]
             rows.append(f"| classifier-{data} | small CNN ({c['config']['width']}/{2 * c['config']['width']} "
                         f"conv, {c['config']['features']}-d features) | {t['epochs']} | "
-                        f"{t['seconds']:.0f} s, {t['device']} | test accuracy **{100 * c['test_accuracy']:.2f}%** "
+                        f"{t['seconds']:.0f} s, {t['device']} | test accuracy **{num(c['test_accuracy'], 'accuracy')}** "
                         f"on {c['n_test']:,} ({'≥ 97%' if data == 'mnist' else '≥ 90%'}) |")
         for name in ("ae", "vae", "vae2d", "gan"):
             path = file_for(data, name)
             if not path.exists():
                 continue
             meta = read_meta(path)
-            m = meta.get("metrics", {})
-            bits = []
-            if "recon" in m:
-                bits.append(f"recon MSE/px {m['recon']['mse']:.5f}, BCE {m['recon']['bce']:.1f} nats")
-            if "pca" in m:
-                bits.append(f"PCA-{m['pca']['components']} MSE/px {m['pca']['mse']:.5f}, "
-                            f"**AE/PCA {m['pca']['ratio']:.3f}** (≤ 0.25)")
-            if "elbo" in m:
-                e = m["elbo"]
-                bits.append(f"−ELBO {e['total']:.1f} = recon {e['recon']:.1f} + KL {e['kl']:.1f}")
-            if "iwae" in m:
-                w = m["iwae"]
-                bits.append(f"IWAE-{w['k']} −log p(x) ≤ {w['nll']:.1f} (first {w['n']:,} test images; −ELBO there "
-                            f"{w['elbo_same_images']:.1f})")
-            if "active_units" in m:
-                a = m["active_units"]
-                bits.append(f"active units {a['active']}/{a['of']}")
-            s = m.get("samples", {})
-            if "frechet" in s:
-                ref = " (≥ 0.95; ≤ 3× floor)" if name == "gan" else ""
-                bits.append(f"samples (n={s['n']:,}): Fréchet {s['frechet']:.2f} vs floor {s['frechet_floor']:.2f} "
-                            f"(**{s['frechet_ratio']:.2f}×**), coverage **{s['coverage']:.3f}**, confidence "
-                            f"{s['confidence']:.3f} (real: {s['test_confidence']:.3f}){ref}")
+            bits = card_text(meta.get("metrics", {}))
             rows.append(f"| {path.stem} | {arch_text(meta)} | {meta.get('epochs', 0):g} | "
-                        f"{meta.get('seconds', 0):.0f} s, {meta.get('device', '?')} | {'; '.join(bits)} |")
+                        f"{meta.get('seconds', 0):.0f} s, {meta.get('device', '?')} | {bits} |")
         if rows:
             out += [f"### {data}", "", "| file | architecture | epochs | wall time, device | metrics (test split; target) |",
                     "| --- | --- | ---: | --- | --- |", *rows, ""]

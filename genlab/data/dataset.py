@@ -15,6 +15,12 @@ class DataError(ValueError):
     """A data set could not be loaded; the message says why and what to do."""
 
 
+def to_float(xb: torch.Tensor, channels_last: bool = False) -> torch.Tensor:
+    """uint8 pixels (N, C, H, W) -> float in [0, 1], the form every model takes."""
+    x = xb.float().div_(255.0)
+    return x.contiguous(memory_format=torch.channels_last) if channels_last else x
+
+
 @dataclass
 class ImageDataset:
     name: str

@@ -28,13 +28,33 @@ from genlab.data.dataset import (
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 SIZES = (8, 16, 28, 32, 64)
-MAX_FILES = int(os.environ.get("GENLAB_MAX_FILES", 200_000))
-MAX_TOTAL_BYTES = int(os.environ.get("GENLAB_MAX_BYTES", 2 * 1024**3))  # uncompressed, all files
 MAX_FILE_BYTES = 64 * 1024**2
 MAX_PIXELS = 40_000_000  # per image, before decoding (decompression bombs)
-# All images together, as decoded (JPEGs after draft downscaling): a zip of many small files that
-# each declare 40 MP would otherwise cost about 0.3 s of CPU per 35 kB file.
-MAX_TOTAL_PIXELS = int(os.environ.get("GENLAB_MAX_TOTAL_PIXELS", 8_000_000_000))
+# Caps a server sets through the environment, read at every load (defaults after the name):
+# files per folder or zip, uncompressed bytes of all files, and all images' pixels as decoded
+# (JPEGs after draft downscaling): a zip of many small files that each declare 40 MP would
+# otherwise cost about 0.3 s of CPU per 35 kB file.
+CAPS = {"GENLAB_MAX_FILES": 200_000, "GENLAB_MAX_BYTES": 2 * 1024**3,
+        "GENLAB_MAX_TOTAL_PIXELS": 8_000_000_000}
+
+
+def cap(name: str) -> int:
+    """The cap ``name`` (a key of CAPS) from the environment, or its default."""
+    raw = os.environ.get(name, "").strip().replace("_", "")
+    if not raw:
+        return CAPS[name]
+    if not raw.isdigit() or int(raw) < 1:
+        raise DataError(f"{name} must be a whole number above 0, not {raw!r}; fix or unset it.")
+    return int(raw)
+
+
+class Skipped(Exception):
+    """An entry that is skipped and counted under ``reason`` instead of loaded."""
+    reason = "unreadable"
+
+
+class TooLarge(Skipped):
+    reason = "too large"
 
 
 def _to_8bit(im: Image.Image) -> Image.Image:
@@ -59,15 +79,16 @@ def _decode(data: bytes, size: int, channels: int, budget: list[int] | None = No
     with Image.open(io.BytesIO(data)) as im:
         w, h = im.size
         if w * h > MAX_PIXELS:
-            raise ValueError("too many pixels")
+            raise TooLarge(f"{w}x{h} pixels")
         if w < 1 or h < 1:
-            raise ValueError("empty image")
+            raise Skipped("empty image")
         im.draft("L" if channels == 1 else "RGB", (size * 2, size * 2))  # fast JPEG downscale
         if budget is not None:
             budget[0] -= im.size[0] * im.size[1]
             if budget[0] < 0:
-                raise DataError(f"The images hold more than {MAX_TOTAL_PIXELS / 1e6:,.0f} megapixels "
-                                "in all; use fewer or smaller images.")
+                total = cap("GENLAB_MAX_TOTAL_PIXELS")
+                raise DataError(f"The images hold more than {total / 1e6:,.6g} megapixels in all; "
+                                "use fewer or smaller images.")
         im = _to_8bit(ImageOps.exif_transpose(im))
         if im.mode in ("P", "LA", "RGBA", "PA", "La", "RGBa"):
             im = im.convert("RGBA")
@@ -93,7 +114,7 @@ def _label_parts(names: list[str]) -> list[str]:
 def _folder_files(root: Path):
     """(path, lstat, reason to skip or None) for each file under ``root``, sorted. Links are not
     followed and only regular files are read (a FIFO or device named .png would block or never end)."""
-    count = 0
+    count, max_files = 0, cap("GENLAB_MAX_FILES")
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for fn in sorted(filenames):
@@ -113,13 +134,13 @@ def _folder_files(root: Path):
                 yield path, st, "not an image file"
             else:
                 count += 1
-                if count > MAX_FILES:
-                    raise DataError(f"{root} holds more than {MAX_FILES:,} images; use a smaller folder.")
+                if count > max_files:
+                    raise DataError(f"{root} holds more than {max_files:,} images; use a smaller folder.")
                 yield path, st, None
 
 
 def _entries_folder(root: Path, skipped: Counter):
-    total = 0
+    total, max_bytes = 0, cap("GENLAB_MAX_BYTES")
     for path, st, why in _folder_files(root):
         if why is None and st.st_size > MAX_FILE_BYTES:
             why = "too large"
@@ -127,15 +148,16 @@ def _entries_folder(root: Path, skipped: Counter):
             skipped[why] += 1
             continue
         total += st.st_size
-        if total > MAX_TOTAL_BYTES:
-            raise DataError(f"{root} holds more than {MAX_TOTAL_BYTES / 1024**3:.1f} GB of images.")
+        if total > max_bytes:
+            raise DataError(f"{root} holds more than {max_bytes / 1024**3:.1f} GB of images.")
         yield path.relative_to(root).as_posix(), path.read_bytes
 
 
 def _entries_zip(zf: zipfile.ZipFile, skipped: Counter):
     infos = [i for i in zf.infolist() if not i.is_dir()]
-    if len(infos) > MAX_FILES:
-        raise DataError(f"The zip holds {len(infos):,} files; the limit is {MAX_FILES:,}.")
+    max_files, max_bytes = cap("GENLAB_MAX_FILES"), cap("GENLAB_MAX_BYTES")
+    if len(infos) > max_files:
+        raise DataError(f"The zip holds {len(infos):,} files; the limit is {max_files:,}.")
     wanted = []
     for info in sorted(infos, key=lambda i: i.filename):
         name = info.filename.replace("\\", "/")
@@ -151,22 +173,22 @@ def _entries_zip(zf: zipfile.ZipFile, skipped: Counter):
         else:
             wanted.append((name, info))
     declared = sum(info.file_size for _, info in wanted)
-    if declared > MAX_TOTAL_BYTES:  # refused before anything is decompressed
+    if declared > max_bytes:  # refused before anything is decompressed
         raise DataError(f"The zip unpacks to {declared / 1024**2:,.0f} MB of images, over the "
-                        f"{MAX_TOTAL_BYTES / 1024**2:,.0f} MB limit (a zip bomb?); refused.")
-    budget = [MAX_TOTAL_BYTES]
+                        f"{max_bytes / 1024**2:,.0f} MB limit (a zip bomb?); refused.")
+    budget = [max_bytes]
 
     def reader(info: zipfile.ZipInfo):
         def read() -> bytes:
-            cap = min(MAX_FILE_BYTES, budget[0])
-            with zf.open(info) as fh:  # read at most cap+1 bytes whatever the header claims
-                data = fh.read(cap + 1)
+            limit = min(MAX_FILE_BYTES, budget[0])
+            with zf.open(info) as fh:  # read at most limit+1 bytes whatever the header claims
+                data = fh.read(limit + 1)
             budget[0] -= len(data)
-            if len(data) > cap:
+            if len(data) > limit:
                 if budget[0] < 0:
                     raise DataError("The zip unpacks to more than "
-                                    f"{MAX_TOTAL_BYTES / 1024**2:,.0f} MB (a zip bomb?); refused.")
-                raise ValueError("too large")
+                                    f"{max_bytes / 1024**2:,.0f} MB (a zip bomb?); refused.")
+                raise TooLarge(f"{info.filename} unpacks to more than {limit} bytes")
             return data
         return read
 
@@ -233,14 +255,16 @@ def _decode_all(path: Path, is_zip: bool, size: int, channels: int, test_fractio
 
 
 def _collect(entries, size, channels, images, names, skipped: Counter) -> None:
-    budget = [MAX_TOTAL_PIXELS]
+    budget = [cap("GENLAB_MAX_TOTAL_PIXELS")]
     for name, read in entries:
         try:
             images.append(_decode(read(), size, channels, budget))
             names.append(name)
         except DataError:
             raise
-        except (ValueError, Image.DecompressionBombError) as exc:
-            skipped["too large" if "too" in str(exc) or "pixels" in str(exc) else "unreadable"] += 1
+        except Skipped as exc:
+            skipped[exc.reason] += 1
+        except Image.DecompressionBombError:
+            skipped[TooLarge.reason] += 1
         except Exception:  # any decoder failure: a broken or hostile file
-            skipped["unreadable"] += 1
+            skipped[Skipped.reason] += 1

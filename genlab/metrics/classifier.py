@@ -1,12 +1,12 @@
 """The small convolutional classifier behind the sample-quality metrics.
 
-It is not a GenerativeModel, so it has its own file format: one safetensors file whose header
-carries a JSON description (format ``genlab-classifier/1``), plus a readable ``.json`` copy.
-Writes are atomic; loading validates the description and every tensor and never unpickles.
+It is not a GenerativeModel, so its description has its own format (``genlab-classifier/1``);
+the file is written and read by ``genlab.checkpoint`` (safetensors with the JSON description in
+its header, a readable ``.json`` copy, atomic writes, never unpickled); loading here checks the
+config and every tensor.
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -15,14 +15,11 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors import SafetensorError
-from safetensors.torch import load as st_load
-from safetensors.torch import save as st_save
 from torch import nn
 
-from genlab.checkpoint import CheckpointError, _atomic_write, checkpoint_path, versions
-from genlab.data import ImageDataset
-from genlab.train import describe_device, select_device, to_float
+from genlab.checkpoint import CheckpointError, checkpoint_path, read_described, versions, write_described
+from genlab.data import ImageDataset, to_float
+from genlab.device import describe_device, select_device
 
 FORMAT = "genlab-classifier/1"
 
@@ -149,39 +146,28 @@ def train_classifier(data: ImageDataset, epochs: int = 10, batch_size: int = 128
 
 def save_classifier(path: str | os.PathLike, clf: Classifier, *, dtype: torch.dtype | None = None,
                     **meta) -> Path:
-    target = checkpoint_path(path)
-    info = {"format": FORMAT, "name": target.stem, "config": asdict(clf.config),
+    info = {"format": FORMAT, "name": checkpoint_path(path).stem, "config": asdict(clf.config),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "versions": versions(), **meta}
-    text = json.dumps(info, allow_nan=False)
     tensors = {k: v.detach().to("cpu", dtype if (dtype and v.is_floating_point()) else v.dtype)
                .contiguous() for k, v in clf.state_dict().items()}
-    _atomic_write(target, st_save(tensors, metadata={"genlab": text}))
-    _atomic_write(target.with_suffix(".json"), json.dumps(info, indent=1).encode())
-    return target
+    return write_described(path, tensors, info)
 
 
 def load_classifier(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[Classifier, dict]:
     """Rebuild a saved classifier (eval mode) and its description; never unpickles."""
-    p = checkpoint_path(path)
-    if not p.exists():
-        raise CheckpointError(f"No classifier at {p}.")
-    data = p.read_bytes()
+    tensors, meta = read_described(path, FORMAT)
+    name = checkpoint_path(path).name
     try:
-        tensors = st_load(data)
-        n = int.from_bytes(data[:8], "little")
-        meta = json.loads(json.loads(data[8:8 + n])["__metadata__"]["genlab"])
-        if meta.get("format") != FORMAT:
-            raise ValueError("not a GenLab classifier")
         clf = Classifier(ClassifierConfig(**meta["config"]))
-    except (SafetensorError, ValueError, KeyError, TypeError) as exc:
-        raise CheckpointError(f"{p.name} is not a readable GenLab classifier ({exc}).") from exc
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"{name} is not a readable GenLab classifier ({exc}).") from exc
     expected = clf.state_dict()
     if set(expected) != set(tensors):
-        raise CheckpointError(f"{p.name} does not match its config (tensor names differ).")
+        raise CheckpointError(f"{name} does not match its config (tensor names differ).")
     for k, v in expected.items():
         t = tensors[k].to(v.dtype) if v.is_floating_point() else tensors[k]
         if t.shape != v.shape or t.dtype != v.dtype:
-            raise CheckpointError(f"{p.name}: tensor {k} is {tuple(t.shape)}, expected {tuple(v.shape)}.")
+            raise CheckpointError(f"{name}: tensor {k} is {tuple(t.shape)}, expected {tuple(v.shape)}.")
         tensors[k] = t
     clf.load_state_dict(tensors)
     return clf.to(device).eval(), meta

@@ -1,7 +1,7 @@
-"""VAE likelihood numbers: the test ELBO split into reconstruction and KL, the importance-
-weighted bound (IWAE, Burda et al. 2016) on log p(x), and active latent units (Burda et al.'s
-posterior-collapse diagnostic). All in nats per image; the decoder is the Bernoulli of the
-training objective, so the numbers are comparable with the training loss."""
+"""Likelihood numbers: the per-image test metrics of the training objective (the one
+definition the trainer reports), the VAE's test ELBO split into reconstruction and KL, and the
+importance-weighted bound (IWAE, Burda et al. 2016) on log p(x). All in nats per image; the
+decoder is the Bernoulli of the training objective, so the numbers compare with the loss."""
 from __future__ import annotations
 
 import math
@@ -9,8 +9,8 @@ import math
 import torch
 import torch.nn.functional as F
 
-from genlab.models import VAE
-from genlab.train import to_float
+from genlab.data import to_float
+from genlab.models import VAE, GenerativeModel
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -21,21 +21,34 @@ def _log_bernoulli(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def elbo(model: VAE, x_u8: torch.Tensor, batch: int = 500, seed: int = 0) -> dict:
-    """One-sample ELBO on ``x_u8`` with the analytic KL: ``recon`` (E_q[-log p(x|z)]), ``kl``
-    (KL(q(z|x) || N(0, I))) and ``total`` = recon + kl = -ELBO, in nats per image."""
+def test_metrics(model: GenerativeModel, x_u8: torch.Tensor, batch: int = 1000, seed: int = 0) -> dict:
+    """The training objective's numbers per image on ``x_u8`` (the test split): AE ``mse`` per
+    pixel; VAE ``recon`` (E_q[-log p(x|z)], one z per image), ``kl`` (analytic KL(q(z|x) || N(0, I)))
+    and ``total`` = recon + kl = -ELBO, in nats. The noise comes from a generator on the model's
+    device seeded with ``seed``, drawn batch by batch. {} for a GAN or no images. The model's
+    train/eval mode is restored afterwards. This is what the trainer reports after each epoch."""
+    if not model.has_encoder or len(x_u8) == 0:
+        return {}
+    was_training = model.training
     model.eval()
     dev = model.device
     gen = torch.Generator(device=dev).manual_seed(seed)
-    rec = kl = 0.0
+    sums: dict[str, float] = {}
     for i in range(0, len(x_u8), batch):
-        x = to_float(x_u8[i:i + batch].to(dev))
-        mu, logvar = (t.float() for t in model.posterior(x))
-        z = mu + torch.randn(mu.shape, generator=gen, device=dev) * torch.exp(0.5 * logvar)
-        rec -= float(_log_bernoulli(model.decode_logits(z).float(), x).sum())
-        kl += float((-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).sum())
-    n = max(len(x_u8), 1)
-    return {"recon": rec / n, "kl": kl / n, "total": (rec + kl) / n}
+        xb = to_float(x_u8[i:i + batch].to(dev))
+        _, metrics = model.loss(xb, generator=gen)
+        for k, v in metrics.items():
+            sums[k] = sums.get(k, 0.0) + float(v) * len(xb)
+    model.train(was_training)
+    return {k: v / len(x_u8) for k, v in sums.items()}
+
+
+def elbo(model: VAE, x_u8: torch.Tensor, batch: int = 500, seed: int = 0) -> dict:
+    """The test ELBO of a VAE: ``test_metrics`` ({recon, kl, total} in nats per image, total =
+    -ELBO), in batches of 500 as ``genlab eval`` stores it."""
+    if not isinstance(model, VAE):
+        raise ValueError("The ELBO is defined for a VAE only.")
+    return test_metrics(model, x_u8, batch=batch, seed=seed)
 
 
 @torch.no_grad()
@@ -61,15 +74,3 @@ def iwae_bound(model: VAE, x_u8: torch.Tensor, k: int = 500, seed: int = 0,
         log_px = _log_bernoulli(logits.reshape(k, len(x), *logits.shape[1:]), x)
         out.append((torch.logsumexp(log_px + log_pz - log_q, 0) - math.log(k)).cpu())
     return torch.cat(out) if out else torch.zeros(0)
-
-
-@torch.no_grad()
-def active_units(model: VAE, x_u8: torch.Tensor, threshold: float = 0.01, batch: int = 1000) -> dict:
-    """A latent dimension is active when the variance over the data of its posterior mean
-    exceeds ``threshold``; few active units means posterior collapse."""
-    model.eval()
-    mus = [model.posterior(to_float(x_u8[i:i + batch].to(model.device)))[0].float().cpu()
-           for i in range(0, len(x_u8), batch)]
-    var = torch.cat(mus).var(0, unbiased=True) if len(x_u8) > 1 else torch.zeros(model.config.latent_dim)
-    return {"active": int((var > threshold).sum()), "of": int(var.numel()), "threshold": threshold,
-            "variance": [round(float(v), 5) for v in var]}

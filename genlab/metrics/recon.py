@@ -5,8 +5,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from genlab.data import to_float
 from genlab.models import GenerativeModel
-from genlab.train import to_float
 
 
 @torch.no_grad()

@@ -1,0 +1,77 @@
+"""Sample quality: images a model generates, scored on the features of the data set's metric
+classifier with the Fréchet distance, class coverage and confidence, beside the same numbers
+for real images (the floor)."""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+from genlab.latent import encode_images
+from genlab.metrics.classifier import embed
+from genlab.metrics.frechet import class_coverage, class_histogram, confidence, frechet_between
+
+
+@torch.no_grad()
+def sample_quality(samples: torch.Tensor, clf, test_feats: torch.Tensor, n_classes: int) -> dict:
+    """Fréchet distance of ``samples`` to the test features, coverage and confidence."""
+    f, p = embed(clf, samples)
+    pred = p.argmax(1)
+    return {"frechet": frechet_between(f, test_feats), "coverage": class_coverage(pred, n_classes),
+            "confidence": confidence(p), "class_histogram": class_histogram(pred, n_classes)}
+
+
+class CodeGaussian(NamedTuple):
+    """N(mean, cov) over latent codes, with ``sqrt_cov`` the symmetric square root of cov."""
+    mean: torch.Tensor
+    sqrt_cov: torch.Tensor
+    n: int
+
+
+def fit_code_gaussian(model, x_u8: torch.Tensor, batch: int = 1000) -> CodeGaussian:
+    """A Gaussian with the mean and full covariance of the model's codes of ``x_u8`` (for an
+    AE: its training images), the distribution an AE's samples can be drawn from."""
+    z = np.asarray(encode_images(model.eval(), x_u8, batch), np.float64)
+    if len(z) < 2:
+        raise ValueError("A Gaussian needs the codes of at least two images.")
+    w, v = np.linalg.eigh(np.atleast_2d(np.cov(z, rowvar=False)))
+    root = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    return CodeGaussian(torch.tensor(z.mean(0), dtype=torch.float32, device=model.device),
+                        torch.tensor(root, dtype=torch.float32, device=model.device), len(z))
+
+
+@torch.no_grad()
+def generate(model, n: int, seed: int, batch: int = 1000, codes: CodeGaussian | None = None) -> torch.Tensor:
+    """``n`` samples decoded from the prior N(0, I), or from ``codes`` (eval mode, as the app
+    draws them), reproducible by seed: the same noise either way, z = mean + sqrt_cov · ε."""
+    gen = torch.Generator(device=model.device).manual_seed(seed)
+    out = []
+    for i in range(0, n, batch):
+        eps = model.prior(min(batch, n - i), generator=gen)
+        z = eps if codes is None else codes.mean + eps @ codes.sqrt_cov
+        out.append(model.decode(z).float().cpu())
+    return torch.cat(out)
+
+
+def sample_metrics(model, clf, data, n: int, seed: int = 0,
+                   test_embedding: tuple[torch.Tensor, torch.Tensor] | None = None,
+                   codes: CodeGaussian | None = None) -> dict:
+    """Sample quality of ``n`` generated images (from the prior, or from ``codes``) against
+    the test split, beside the floor (the same numbers for ``n`` real train images) and the
+    classifier on the test split itself. ``test_embedding``: ``embed(clf, data.test_x)`` when
+    the caller already has it."""
+    n = int(min(n, len(data.test_x), len(data.train_x)))
+    test_f, test_p = test_embedding or embed(clf, data.test_x)
+    k = len(data.classes)
+    idx = torch.randperm(len(data.train_x), generator=torch.Generator().manual_seed(seed))[:n]
+    floor = sample_quality(data.train_x[idx], clf, test_f, k)
+    out = sample_quality(generate(model, n, seed, codes=codes), clf, test_f, k)
+    out.update(n=n, seed=seed, frechet_floor=floor["frechet"], floor_coverage=floor["coverage"],
+               floor_confidence=floor["confidence"],
+               frechet_ratio=out["frechet"] / max(floor["frechet"], 1e-12),
+               test_confidence=confidence(test_p),
+               test_coverage=class_coverage(test_p.argmax(1), k))
+    return out
+
+

@@ -1,0 +1,43 @@
+"""The Compare page under AppTest: the AE's generation rows show its measured samples from
+N(0, I) and from the Gaussian fitted to its training codes (stored by `genlab eval`), not "—"."""
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: see app.py
+
+import re
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from genlab.catalog import WEIGHTS_DIR
+from genlab.checkpoint import read_meta
+from genlab.metrics.format import num
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+ROWS = {"Generation: Fréchet distance of samples (lower is better)": ("frechet", "frechet"),
+        "Generation: class coverage of samples": ("coverage", "share"),
+        "Generation: classifier confidence on samples": ("confidence", "share")}
+
+
+def test_the_ae_column_shows_prior_and_fitted_generation():
+    stored = read_meta(WEIGHTS_DIR / "mnist-ae.safetensors")["metrics"]
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.run()
+    at.switch_page("pages/compare.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.multiselect(key="cmp_models").set_value([str(WEIGHTS_DIR / "mnist-ae.safetensors"),
+                                                 str(WEIGHTS_DIR / "mnist-vae.safetensors")])
+    at.slider(key="cmp_n").set_value(200)
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.exception + at.error]
+    table = at.dataframe[0].value
+    rows = {r["measure"]: r for r in table.to_dict("records")}
+    for label, (key, kind) in ROWS.items():
+        cell = rows[label]["mnist-ae"]
+        want = (f"N(0, I): {num(stored['samples_prior'][key], kind)} · "
+                f"fitted Gaussian: {num(stored['samples_fitted'][key], kind)}")
+        assert cell == want
+        assert re.fullmatch(r"[\d.]+", rows[label]["mnist-vae"])  # a VAE: one number, its prior
+    # the fitted Gaussian samples better than N(0, I) on the shipped AE
+    assert stored["samples_fitted"]["frechet"] < stored["samples_prior"]["frechet"]
