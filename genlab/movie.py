@@ -18,8 +18,7 @@ import torch
 from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
-from genlab.checkpoint import _atomic_write as atomic_write
-from genlab.checkpoint import checkpoint_path
+from genlab.checkpoint import atomic_write, checkpoint_path
 from genlab.latent import encode_images, fit_pca
 
 PROBE_SIZE = 1000
