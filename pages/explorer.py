@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from genlab import latent
-from pages._ui import codes, data_for, load, pick_model, show
+from pages._ui import _mtime, codes, data_for, load, pick_model, show
 
 MAX_RAW = 8  # up to this many dimensions: one slider each
 N_PC = 6  # otherwise: sliders along this many principal directions
@@ -27,7 +27,16 @@ if Z is not None:
 else:  # GAN (or data gone): the prior N(0, I)
     center, sd = np.zeros(d, np.float32), np.ones(d, np.float32)
     lo, hi = np.full(d, -3.5), np.full(d, 3.5)
-pca = latent.fit_pca(Z, N_PC) if (Z is not None and d > MAX_RAW) else None
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _pca(path: str, mtime: int, n: int, k: int) -> latent.PCA:
+    """The codes' principal directions, fitted once per model (read-only, shared)."""
+    return latent.fit_pca(codes({"path": path}, n), k)
+
+
+pca = (_pca(entry["path"], _mtime(entry["path"]), len(Z), N_PC)
+       if (Z is not None and d > MAX_RAW) else None)
 n_pc = 0 if pca is None else len(pca.variance)
 BASE = f"ex_base_{tag}"
 if BASE not in st.session_state:
@@ -60,6 +69,8 @@ def from_image() -> None:
 
 @st.fragment
 def explorer() -> None:
+    """Sliders and the decoded image: a slider move reruns only this (cached model, codes
+    and PCA; one decode and one small image), not the page."""
     c1, c2, c3 = st.columns([1, 1, 2])
     c1.button("Sample from the prior", on_click=sample_prior, key=f"ex_prior_{tag}",
               help="AE: it has no prior, so this samples a Gaussian fitted to its codes.")
