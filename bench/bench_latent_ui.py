@@ -26,7 +26,7 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 DECODED = "[data-testid='stImage']"
 ARM = """(caption) => {
-  const find = () => [...document.querySelectorAll("%s")]
+  const find = () => [...document.querySelectorAll("DECODED")]
       .find(e => e.innerText.includes(caption));
   const src = () => { const f = find(); const i = f && f.querySelector('img'); return i && i.src; };
   window.__lat = {before: src(), t0: null, t1: null};
@@ -39,7 +39,7 @@ ARM = """(caption) => {
   });
   obs.observe(document.body, {subtree: true, childList: true, attributes: true,
                               attributeFilter: ['src']});
-}""" % DECODED
+}""".replace("DECODED", DECODED)
 
 
 def free_port() -> int:

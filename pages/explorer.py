@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from genlab import latent
+from pages._arithmetic import arithmetic_tab
 from pages._ui import _mtime, codes, data_for, load, pick_model, show
 
 MAX_RAW = 8  # up to this many dimensions: one slider each
@@ -114,9 +115,11 @@ def explorer() -> None:
 
 explorer()
 z_now = st.session_state.get(f"ex_z_{tag}", st.session_state[BASE])
-tabs = st.tabs(["Interpolate", "Traversal"] + (["Manifold"] if d == 2 else []))
+labelled = data is not None and len(data.classes) > 1
+names = ["Interpolate", "Traversal"] + (["Arithmetic"] if labelled else []) + (["Manifold"] if d == 2 else [])
+tabs = dict(zip(names, st.tabs(names)))
 
-with tabs[0]:
+with tabs["Interpolate"]:
     c1, c2, c3, c4 = st.columns(4)
     if data is not None:
         i = c1.number_input("From test image #", 0, len(data.test_x) - 1, 0, key="ex_from")
@@ -132,7 +135,7 @@ with tabs[0]:
         show(latent.interpolate(model, za, zb, int(n), method), caption=f"{method} interpolation",
              nrow=int(n), target=900)
 
-with tabs[1]:
+with tabs["Traversal"]:
     order = list(np.argsort(-sd)) if Z is not None else list(range(d))
     c1, c2, c3 = st.columns([3, 1, 1])
     dims = c1.multiselect("Dimensions (one row each)", list(range(d)),
@@ -144,8 +147,12 @@ with tabs[1]:
              caption="Each row sweeps one dimension of the current code; the others stay fixed.",
              target=640)
 
+if labelled:
+    with tabs["Arithmetic"]:
+        arithmetic_tab(model, data, Z, pca, tag)
+
 if d == 2:
-    with tabs[2]:
+    with tabs["Manifold"]:
         n = st.slider("Grid size", 5, 25, 15, key="ex_grid")
         show(latent.manifold(model, int(n)), nrow=int(n), target=640,
              caption="Codes on a grid of N(0, 1) quantiles (Kingma & Welling, Fig. 4).")
