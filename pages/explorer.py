@@ -7,6 +7,7 @@ import streamlit as st
 
 from genlab import latent
 from pages._arithmetic import arithmetic_tab
+from pages._draw import draw_tab
 from pages._ui import _mtime, codes, data_for, load, pick_model, show
 
 MAX_RAW = 8  # up to this many dimensions: one slider each
@@ -116,7 +117,8 @@ def explorer() -> None:
 explorer()
 z_now = st.session_state.get(f"ex_z_{tag}", st.session_state[BASE])
 labelled = data is not None and len(data.classes) > 1
-names = ["Interpolate", "Traversal"] + (["Arithmetic"] if labelled else []) + (["Manifold"] if d == 2 else [])
+names = (["Interpolate", "Traversal"] + (["Arithmetic"] if labelled else []) + ["Draw"]
+         + (["Manifold"] if d == 2 else []))
 tabs = dict(zip(names, st.tabs(names)))
 
 with tabs["Interpolate"]:
@@ -150,6 +152,9 @@ with tabs["Traversal"]:
 if labelled:
     with tabs["Arithmetic"]:
         arithmetic_tab(model, data, Z, pca, tag)
+
+with tabs["Draw"]:
+    draw_tab(model, meta, entry, data, Z, tag)
 
 if d == 2:
     with tabs["Manifold"]:

@@ -78,3 +78,27 @@ def test_a_slider_key_press_changes_the_decoded_image(page):  # noqa: F811
         thumb.focus()
         thumb.press("ArrowRight")
         assert wait_until(lambda b=before: decoded_src(pg) != b, 20), "the image did not change"
+
+
+def test_drawing_on_the_canvas_shows_a_reconstruction(page, shots):  # noqa: F811
+    pg = page
+    nav(pg, "Latent explorer", "Latent explorer")
+    pg.get_by_role("tab", name="Draw").click()
+    canvas = pg.locator("canvas.upper-canvas").first
+    canvas.wait_for(timeout=60_000)
+    box = canvas.bounding_box()
+    x0, y0 = box["x"], box["y"]
+    for stroke in ([(140, 40), (140, 240)], [(100, 80), (140, 40)]):  # a "1": stem, then flag
+        (xa, ya), (xb, yb) = stroke
+        pg.mouse.move(x0 + xa, y0 + ya)
+        pg.mouse.down()
+        for k in range(1, 21):
+            pg.mouse.move(x0 + xa + (xb - xa) * k / 20, y0 + ya + (yb - ya) * k / 20)
+        pg.mouse.up()
+    recon = pg.locator('[data-testid="stImage"]').filter(has_text="its reconstruction")
+    recon.first.wait_for(timeout=60_000)
+    assert recon.locator("img").first.get_attribute("src")
+    pg.get_by_text("The five nearest test images").wait_for()
+    assert pg.locator('[data-testid="stException"]').count() == 0
+    pg.wait_for_timeout(1000)
+    pg.screenshot(path=str(shots / "explorer.png"), full_page=False)

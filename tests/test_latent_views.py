@@ -124,3 +124,67 @@ def test_choosing_another_target_class_changes_the_result():
     after = result()
     assert after != before
     assert at.radio(key=f"ar_dir_{tag}").set_value("principal direction").run() and not at.exception
+
+
+# -- draw and encode (genlab.sketch) -----------------------------------------------------------
+def _as_drawing(digit_u8: torch.Tensor, scale: int = 10, offset=(0, 150)) -> np.ndarray:
+    """A real test digit as a user might draw it: 10x larger, off-centre on a 400 px RGBA
+    canvas."""
+    big = np.kron(digit_u8[0].numpy(), np.ones((scale, scale), np.uint8))
+    rgba = np.zeros((400, 400, 4), np.uint8)
+    rgba[..., 3] = 255
+    h, w = big.shape
+    for c in range(3):
+        rgba[offset[0]:offset[0] + h, offset[1]:offset[1] + w, c] = big[:h, :400 - offset[1]]
+    return rgba
+
+
+def test_prepare_places_a_drawing_like_mnist(mnist):
+    from genlab import sketch
+    digit = mnist.test_x[7]
+    x = sketch.prepare(sketch.to_gray(_as_drawing(digit)), 28, 1, "mnist")
+    assert x.shape == (1, 1, 28, 28) and x.dtype == torch.uint8
+    img = x[0, 0].numpy().astype(np.float32)
+    cy, cx = sketch.center_of_mass(img)
+    assert abs(cy - 13.5) <= 1 and abs(cx - 13.5) <= 1
+    rows, cols = np.flatnonzero(img.max(1) > 12), np.flatnonzero(img.max(0) > 12)
+    assert max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 <= 21
+    # MNIST digits are made this way, so the original comes back closely
+    corr = np.corrcoef(img.ravel(), digit[0].numpy().astype(np.float32).ravel())[0, 1]
+    assert corr > 0.75, corr  # (the digit moved 2 px down gives 0.51)
+    fit = sketch.prepare(sketch.to_gray(_as_drawing(digit)), 28, 3, "fit")
+    assert fit.shape == (1, 3, 28, 28)
+    assert max(np.flatnonzero(fit[0, 0].numpy().max(0) > 12).ptp(),
+               np.flatnonzero(fit[0, 0].numpy().max(1) > 12).ptp()) >= 25  # fills the image
+    with pytest.raises(ValueError, match="empty"):
+        sketch.prepare(np.zeros((50, 50)), 28)
+
+
+def test_a_drawn_digit_lands_among_its_class(mnist):
+    """A real digit, redrawn off-centre and 10x larger, prepared and encoded by the shipped VAE:
+    most of its five nearest test codes are of the same digit."""
+    from genlab import sketch
+    model, meta = shipped("mnist-vae")
+    data = latent.dataset_for(meta)
+    z_all = latent.encode_images(model, data.test_x)
+    y = data.test_y.numpy()
+    hits = 0
+    for i in range(10):
+        x = sketch.prepare(sketch.to_gray(_as_drawing(mnist.train_x[i])), 28, 1, "mnist")
+        idx, _ = latent_ops.nearest(z_all, latent.encode_images(model, x)[0], 5)
+        hits += int((y[idx] == int(mnist.train_y[i])).sum() >= 3)
+    assert hits >= 8, hits
+
+
+def test_gan_inversion_matches_a_real_digit(mnist):
+    from genlab import sketch
+    model, _ = shipped("mnist-gan")
+    target = mnist.test_x[:1].float() / 255
+    seen = []
+    out = sketch.invert_gan(model, target, steps=60, starts=2, callback=lambda s, losses, im: seen.append(s),
+                            every=20)
+    assert seen == [20, 40, 60] and len(out["losses"]) == 61
+    assert out["losses"][-1] < 0.3 * out["start_loss"], (out["start_loss"], out["losses"][-1])
+    assert all(p.grad is None for p in model.parameters())  # the shared model is untouched
+    again = latent.decode(model, out["z"])
+    assert float(((again - target) ** 2).mean()) == pytest.approx(out["losses"][-1], rel=1e-4)
