@@ -83,6 +83,7 @@ def test_a_slider_key_press_changes_the_decoded_image(page):  # noqa: F811
 def test_drawing_on_the_canvas_shows_a_reconstruction(page, shots):  # noqa: F811
     pg = page
     nav(pg, "Latent explorer", "Latent explorer")
+    decoded_src(pg)  # the page has run through (model, codes) before drawing
     pg.get_by_role("tab", name="Draw").click()
     canvas = pg.locator("canvas.upper-canvas").first
     canvas.wait_for(timeout=60_000)
@@ -100,5 +101,6 @@ def test_drawing_on_the_canvas_shows_a_reconstruction(page, shots):  # noqa: F81
     assert recon.locator("img").first.get_attribute("src")
     pg.get_by_text("The five nearest test images").wait_for()
     assert pg.locator('[data-testid="stException"]').count() == 0
+    pg.get_by_role("tab", name="Draw").evaluate("e => e.scrollIntoView({block: 'start'})")
     pg.wait_for_timeout(1000)
-    pg.screenshot(path=str(shots / "explorer.png"), full_page=False)
+    pg.screenshot(path=str(shots / "explorer.png"))
