@@ -154,8 +154,8 @@ def test_prepare_places_a_drawing_like_mnist(mnist):
     assert corr > 0.75, corr  # (the digit moved 2 px down gives 0.51)
     fit = sketch.prepare(sketch.to_gray(_as_drawing(digit)), 28, 3, "fit")
     assert fit.shape == (1, 3, 28, 28)
-    assert max(np.flatnonzero(fit[0, 0].numpy().max(0) > 12).ptp(),
-               np.flatnonzero(fit[0, 0].numpy().max(1) > 12).ptp()) >= 25  # fills the image
+    assert max(np.ptp(np.flatnonzero(fit[0, 0].numpy().max(0) > 12)),
+               np.ptp(np.flatnonzero(fit[0, 0].numpy().max(1) > 12))) >= 25  # fills the image
     with pytest.raises(ValueError, match="empty"):
         sketch.prepare(np.zeros((50, 50)), 28)
 
