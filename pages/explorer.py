@@ -6,7 +6,9 @@ import numpy as np
 import streamlit as st
 
 from genlab import latent
-from pages._ui import codes, data_for, load, pick_model, show
+from pages._arithmetic import arithmetic_tab
+from pages._draw import draw_tab
+from pages._ui import _mtime, codes, data_for, load, pick_model, show
 
 MAX_RAW = 8  # up to this many dimensions: one slider each
 N_PC = 6  # otherwise: sliders along this many principal directions
@@ -27,7 +29,16 @@ if Z is not None:
 else:  # GAN (or data gone): the prior N(0, I)
     center, sd = np.zeros(d, np.float32), np.ones(d, np.float32)
     lo, hi = np.full(d, -3.5), np.full(d, 3.5)
-pca = latent.fit_pca(Z, N_PC) if (Z is not None and d > MAX_RAW) else None
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _pca(path: str, mtime: int, n: int, k: int) -> latent.PCA:
+    """The codes' principal directions, fitted once per model (read-only, shared)."""
+    return latent.fit_pca(codes({"path": path}, n), k)
+
+
+pca = (_pca(entry["path"], _mtime(entry["path"]), len(Z), N_PC)
+       if (Z is not None and d > MAX_RAW) else None)
 n_pc = 0 if pca is None else len(pca.variance)
 BASE = f"ex_base_{tag}"
 if BASE not in st.session_state:
@@ -60,6 +71,8 @@ def from_image() -> None:
 
 @st.fragment
 def explorer() -> None:
+    """Sliders and the decoded image: a slider move reruns only this (cached model, codes
+    and PCA; one decode and one small image), not the page."""
     c1, c2, c3 = st.columns([1, 1, 2])
     c1.button("Sample from the prior", on_click=sample_prior, key=f"ex_prior_{tag}",
               help="AE: it has no prior, so this samples a Gaussian fitted to its codes.")
@@ -103,9 +116,12 @@ def explorer() -> None:
 
 explorer()
 z_now = st.session_state.get(f"ex_z_{tag}", st.session_state[BASE])
-tabs = st.tabs(["Interpolate", "Traversal"] + (["Manifold"] if d == 2 else []))
+labelled = data is not None and len(data.classes) > 1
+names = (["Interpolate", "Traversal"] + (["Arithmetic"] if labelled else []) + ["Draw"]
+         + (["Manifold"] if d == 2 else []))
+tabs = dict(zip(names, st.tabs(names)))
 
-with tabs[0]:
+with tabs["Interpolate"]:
     c1, c2, c3, c4 = st.columns(4)
     if data is not None:
         i = c1.number_input("From test image #", 0, len(data.test_x) - 1, 0, key="ex_from")
@@ -121,7 +137,7 @@ with tabs[0]:
         show(latent.interpolate(model, za, zb, int(n), method), caption=f"{method} interpolation",
              nrow=int(n), target=900)
 
-with tabs[1]:
+with tabs["Traversal"]:
     order = list(np.argsort(-sd)) if Z is not None else list(range(d))
     c1, c2, c3 = st.columns([3, 1, 1])
     dims = c1.multiselect("Dimensions (one row each)", list(range(d)),
@@ -133,8 +149,15 @@ with tabs[1]:
              caption="Each row sweeps one dimension of the current code; the others stay fixed.",
              target=640)
 
+if labelled:
+    with tabs["Arithmetic"]:
+        arithmetic_tab(model, data, Z, pca, tag)
+
+with tabs["Draw"]:
+    draw_tab(model, meta, entry, data, Z, tag)
+
 if d == 2:
-    with tabs[2]:
+    with tabs["Manifold"]:
         n = st.slider("Grid size", 5, 25, 15, key="ex_grid")
         show(latent.manifold(model, int(n)), nrow=int(n), target=640,
              caption="Codes on a grid of N(0, 1) quantiles (Kingma & Welling, Fig. 4).")

@@ -7,6 +7,7 @@ import streamlit as st
 
 from genlab import latent
 from genlab.metrics import latent_stats
+from pages._charts import TOOLTIP_CSS, image_scatter, picked_index, thumbs
 from pages._ui import _load, _mtime, bars, codes, data_for, load, pick_model, scatter, show
 
 st.title("Latent space: AE vs VAE")
@@ -14,7 +15,9 @@ st.markdown(
     "The same test images encoded by an autoencoder and by a VAE. A VAE is trained to keep its "
     "codes close to the prior N(0, I), so its cloud is compact, centred and overlaps the prior "
     "samples (×); an AE's codes can sit anywhere, so decoding a prior sample often gives "
-    "nonsense. Click a point (2-D views) or type an index to decode it.")
+    "nonsense. Hover a point (2-D views) to see its image; click it, or type an index, to "
+    "decode it.")
+st.html(TOOLTIP_CSS)
 
 c1, c2 = st.columns(2)
 with c1:
@@ -89,17 +92,13 @@ for side, (col, entry) in enumerate(sides):
                           help="Takes seconds to a minute on a CPU; the result is cached on disk.")
         picked = None
         if coords is not None:
-            fig = scatter(coords, y, data.classes, title, prior)
             if coords.shape[1] == 2:
-                event = st.plotly_chart(fig, key=f"ls_fig_{side}", on_select="rerun",
-                                        selection_mode="points")
-                pts = (event.selection.points if event and event.selection else []) or []
-                if pts:
-                    p0 = pts[0]
-                    cd = p0.get("customdata")
-                    picked = int(cd[0] if isinstance(cd, list) else cd) if cd is not None else None
+                chart = image_scatter(coords, y, data.classes, title, thumbs(entry, n), prior)
+                event = st.altair_chart(chart, key=f"ls_fig_{side}", on_select="rerun",
+                                        selection_mode="pick")
+                picked = picked_index(event)
             else:
-                st.plotly_chart(fig, key=f"ls_fig3_{side}")
+                st.plotly_chart(scatter(coords, y, data.classes, title, prior), key=f"ls_fig3_{side}")
         idx = int(st.number_input("Decode test image #", 0, n - 1, picked if picked is not None else 0,
                                   key=f"ls_pick_{side}_{picked}"))
         a, b = st.columns(2)
