@@ -156,6 +156,14 @@ def _finish(result: TrainResult, model, path: Path, tc, meta: dict, saved: list[
 
 
 # -- the local worker process -------------------------------------------------------------------
+def _name(name: str) -> None:
+    """The process name ``ps`` and ``top`` show (Linux): a spare or a training worker."""
+    try:
+        Path("/proc/self/comm").write_text(name[:15])
+    except OSError:
+        pass
+
+
 def serve(ctl, out, parent_pid: int) -> None:
     """Body of a local worker process (see ``genlab.runner``): wait warm, run one job, exit."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal: the server decides
@@ -171,6 +179,7 @@ def serve(ctl, out, parent_pid: int) -> None:
         except (OSError, ValueError):  # the server is gone: finish saving, then exit
             gone.set()
 
+    _name("genlab-spare")
     emit({"kind": "ready", "pid": os.getpid()})
     try:
         cmd, work = pickle.loads(ctl.recv_bytes())
@@ -178,6 +187,7 @@ def serve(ctl, out, parent_pid: int) -> None:
         return  # a spare whose server ended
     if cmd != "job":
         return
+    _name("genlab-train")
     control = TrainControl()
     threads = [work.get("threads")]
 
