@@ -35,6 +35,7 @@ import torch
 from genlab.checkpoint import CheckpointError
 from genlab.data import DataError, dataset_meta, load_dataset
 from genlab.models import ConfigError, ModelConfig, build_model
+from genlab.runner import name_process
 from genlab.train import TrainControl, TrainEvent, TrainResult, describe_device, fit, save_trained
 
 Emit = Callable[[dict], None]
@@ -156,14 +157,6 @@ def _finish(result: TrainResult, model, path: Path, tc, meta: dict, saved: list[
 
 
 # -- the local worker process -------------------------------------------------------------------
-def _name(name: str) -> None:
-    """The process name ``ps`` and ``top`` show (Linux): a spare or a training worker."""
-    try:
-        Path("/proc/self/comm").write_text(name[:15])
-    except OSError:
-        pass
-
-
 def serve(ctl, out, parent_pid: int) -> None:
     """Body of a local worker process (see ``genlab.runner``): wait warm, run one job, exit."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal: the server decides
@@ -179,7 +172,6 @@ def serve(ctl, out, parent_pid: int) -> None:
         except (OSError, ValueError):  # the server is gone: finish saving, then exit
             gone.set()
 
-    _name("genlab-spare")
     emit({"kind": "ready", "pid": os.getpid()})
     try:
         cmd, work = pickle.loads(ctl.recv_bytes())
@@ -187,7 +179,7 @@ def serve(ctl, out, parent_pid: int) -> None:
         return  # a spare whose server ended
     if cmd != "job":
         return
-    _name("genlab-train")
+    name_process("genlab-train")
     control = TrainControl()
     threads = [work.get("threads")]
 
@@ -227,6 +219,7 @@ def serve(ctl, out, parent_pid: int) -> None:
 
     threading.Thread(target=watch, name="genlab-worker-control", daemon=True).start()
     apply_threads()
+    torch.set_grad_enabled(True)  # whatever the parent process had set
 
     def emit_and_apply(msg: dict) -> None:
         apply_threads()
