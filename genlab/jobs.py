@@ -13,28 +13,24 @@ from __future__ import annotations
 
 import os
 import signal
-import statistics
 import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
 
 from genlab import runner as runners
 from genlab.catalog import WEIGHTS_DIR, user_models_dir
-from genlab.checkpoint import SUFFIX, downsample, safe_name
+from genlab.checkpoint import SUFFIX, safe_name
 from genlab.data import ImageDataset
+from genlab.live import ACTIVE, JobSnapshot, Live
 from genlab.models import ModelConfig
 from genlab.runner import InlineRunner, Runner
 from genlab.train import TrainConfig
 
-ACTIVE = ("queued", "loading", "running", "paused")
-RATE_WINDOW = 7  # images/s shown: the median of the last few training-rate readings
-MAX_HISTORY = 4000  # loss rows kept for the live chart (the checkpoint keeps its own)
+__all__ = ["ACTIVE", "Job", "JobManager", "JobSnapshot", "JobSpec", "SessionJobs",
+           "default_max_jobs", "get_manager", "unique_model_path"]
 
 
 def default_max_jobs() -> int:
@@ -60,36 +56,6 @@ class JobSpec:
     image_size: int | None = None
     channels: int | None = None
     dataset_label: str = ""  # e.g. the uploaded file's name, for display
-
-
-@dataclass
-class JobSnapshot:
-    id: str
-    name: str
-    kind: str
-    state: str  # queued | loading | running | paused | done | stopped | failed
-    message: str
-    queue_position: int | None
-    step: int = 0
-    total_steps: int = 0
-    epoch: float = 0.0
-    epochs: int = 0
-    images_per_s: float = 0.0
-    eta_s: float = 0.0
-    elapsed_s: float = 0.0
-    history: list[dict] = field(default_factory=list)
-    test_history: list[dict] = field(default_factory=list)
-    grid: np.ndarray | None = None
-    saved_path: Path | None = None
-    events: int = 0
-
-    @property
-    def active(self) -> bool:
-        return self.state in ACTIVE
-
-    @property
-    def fraction(self) -> float:
-        return min(1.0, self.step / self.total_steps) if self.total_steps else 0.0
 
 
 def unique_model_path(name: str) -> Path:
@@ -124,18 +90,9 @@ class Job:
         self.id = uuid.uuid4().hex[:8]
         self.spec, self.owner, self._data = spec, owner, data
         self._lock = threading.Lock()
-        self._state, self._message = "queued", "Waiting for a free training slot."
+        self._live = Live()  # what the snapshot shows; read and written under the lock
         self._paused = self._stop = False
         self._runner: Runner | None = None
-        self._progress: dict = {}
-        self._rates: deque[float] = deque(maxlen=RATE_WINDOW)
-        self._history: list[dict] = []
-        self._test_history: list[dict] = []
-        self._grid: np.ndarray | None = None
-        self._events = 0
-        self._train_message = ""
-        self.saved_path: Path | None = None
-        self.checkpoint_epoch: float | None = None
         self.manager: JobManager | None = None
         self._finished = threading.Event()
         self.created = time.time()
@@ -174,17 +131,19 @@ class Job:
         return self._finished.wait(timeout)
 
     @property
+    def saved_path(self) -> Path | None:
+        with self._lock:
+            return self._live.saved_path
+
+    @property
     def state(self) -> str:
         with self._lock:
-            return "paused" if self._state == "running" and self._paused else self._state
+            state = self._live.state
+            return "paused" if state == "running" and self._paused else state
 
     def snapshot(self, max_rows: int = 600) -> JobSnapshot:
         with self._lock:
-            p = dict(self._progress)
-            snap = JobSnapshot(self.id, self.spec.name, self.spec.model.kind, self._state,
-                               self._message, None, history=downsample(self._history, max_rows),
-                               test_history=list(self._test_history), grid=self._grid,
-                               saved_path=self.saved_path, events=self._events, **p)
+            snap = self._live.snapshot(self.id, self.spec.name, self.spec.model.kind, max_rows)
             paused = self._paused
         if snap.state == "running" and paused:
             snap.state, snap.message = "paused", "Paused; press Resume to go on."
@@ -192,48 +151,13 @@ class Job:
             snap.queue_position = self.manager.queue_position(self)
         return snap
 
-    # -- fed by the runner's messages ------------------------------------------------------
     def _set(self, state: str, message: str) -> None:
         with self._lock:
-            self._state, self._message = state, message
+            self._live.state, self._live.message = state, message
 
     def _apply(self, msg: dict) -> None:
-        kind = msg.get("kind")
         with self._lock:
-            if kind == "event":
-                self._on_event(msg["event"])
-            elif kind == "state":
-                self._state, self._message = msg["state"], msg["message"]
-            elif kind == "checkpoint":
-                self.saved_path, self.checkpoint_epoch = Path(msg["path"]), msg["epoch"]
-            elif kind == "final":
-                self._state, self._message = msg["state"], msg["message"]
-                self.saved_path = Path(msg["path"]) if msg.get("path") else None
-
-    def _on_event(self, ev: dict) -> None:  # under the lock
-        self._events += 1
-        if ev["kind"] == "progress" and ev["images_per_s"]:
-            self._rates.append(ev["images_per_s"])
-        rate = statistics.median(self._rates) if self._rates else 0.0
-        self._progress = {"step": ev["step"], "total_steps": ev["total_steps"], "epoch": ev["epoch"],
-                          "epochs": ev["epochs"], "elapsed_s": ev["elapsed_s"],
-                          "images_per_s": rate, "eta_s": ev["eta_s"]}
-        if ev["kind"] == "progress":
-            self._history.append({"step": ev["step"], "epoch": ev["epoch"], **ev["losses"],
-                                  "images_per_s": ev["images_per_s"]})
-            if len(self._history) > MAX_HISTORY:  # the page shows a few hundred points
-                self._history = downsample(self._history, MAX_HISTORY // 2)
-        elif ev["kind"] == "epoch" and ev["test"] is not None:
-            self._test_history.append({"epoch": ev["epoch"], **ev["test"]})
-        if ev["grid"] is not None:
-            self._grid = ev["grid"]
-        if ev["kind"] == "start":
-            self._train_message = f"Training on {ev['message']}."
-            self._state, self._message = "running", self._train_message
-        elif ev["kind"] == "evaluating":
-            self._message = "Evaluating on the test set..."
-        elif ev["kind"] in ("progress", "epoch") and self._state == "running":
-            self._message = self._train_message
+            self._live.apply(msg)
 
     def _crashed(self, code: int | None) -> None:
         how = (f"it was killed by signal {-code} ({signal.Signals(-code).name})" if code and code < 0
@@ -241,7 +165,7 @@ class Job:
         if code == -signal.SIGKILL:
             how += ", for example because the computer ran out of memory"
         with self._lock:
-            path, epoch = self.saved_path, self.checkpoint_epoch
+            path, epoch = self._live.saved_path, self._live.checkpoint_epoch
         kept = (f"The model saved after epoch {epoch:g} is kept as '{path.stem}' (marked "
                 "incomplete)." if path is not None and epoch is not None
                 else "Nothing was saved: it died before the end of the first epoch.")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import atexit
 import multiprocessing as mp
+import multiprocessing.spawn
 import os
 import pickle
 import queue
@@ -48,8 +49,37 @@ class Runner:
     def close(self) -> None: pass
 
 
+def _without_main(get_preparation_data):
+    """A spawned child normally re-runs the parent's ``__main__`` first. In a Streamlit server
+    that is the page script running at that moment (Streamlit swaps ``sys.modules["__main__"]``),
+    which would draw a page, import the UI and turn off autograd inside the worker. A worker
+    needs none of it: drop the main module from its start-up data (genlab workers only)."""
+    def prepare(name: str) -> dict:
+        data = get_preparation_data(name)
+        if name.startswith("genlab-worker"):
+            data.pop("init_main_from_path", None)
+            data.pop("init_main_from_name", None)
+        return data
+    prepare.genlab = True
+    return prepare
+
+
+if not getattr(multiprocessing.spawn.get_preparation_data, "genlab", False):
+    multiprocessing.spawn.get_preparation_data = _without_main(multiprocessing.spawn.get_preparation_data)
+
+
+def name_process(name: str) -> None:
+    """The name ``ps`` and ``top`` show for this process (Linux): genlab-spare / genlab-train."""
+    try:
+        with open("/proc/self/comm", "w") as fh:
+            fh.write(name[:15])
+    except OSError:
+        pass
+
+
 def _entry(ctl, out, parent_pid: int) -> None:
-    """First code of a spawned worker: its own OpenMP policy, then torch and genlab."""
+    """First code of a spawned worker: its name, its own OpenMP policy, then torch and genlab."""
+    name_process("genlab-spare")
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: idle threads sleep
     from genlab.worker import serve
     serve(ctl, out, parent_pid)

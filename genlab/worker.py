@@ -35,6 +35,7 @@ import torch
 from genlab.checkpoint import CheckpointError
 from genlab.data import DataError, dataset_meta, load_dataset
 from genlab.models import ConfigError, ModelConfig, build_model
+from genlab.runner import name_process
 from genlab.train import TrainControl, TrainEvent, TrainResult, describe_device, fit, save_trained
 
 Emit = Callable[[dict], None]
@@ -178,6 +179,7 @@ def serve(ctl, out, parent_pid: int) -> None:
         return  # a spare whose server ended
     if cmd != "job":
         return
+    name_process("genlab-train")
     control = TrainControl()
     threads = [work.get("threads")]
 
@@ -217,6 +219,7 @@ def serve(ctl, out, parent_pid: int) -> None:
 
     threading.Thread(target=watch, name="genlab-worker-control", daemon=True).start()
     apply_threads()
+    torch.set_grad_enabled(True)  # whatever the parent process had set
 
     def emit_and_apply(msg: dict) -> None:
         apply_threads()
