@@ -293,9 +293,13 @@ _MANAGER_LOCK = threading.Lock()
 
 
 def get_manager() -> JobManager:
-    """The process-wide manager (all browser sessions share the machine)."""
+    """The process-wide manager (all browser sessions share the machine); with
+    ``GENLAB_RAY_ADDRESS`` set, jobs run on that Ray cluster (genlab.ray_backend)."""
     global _MANAGER
     with _MANAGER_LOCK:
+        if _MANAGER is None and os.environ.get("GENLAB_RAY_ADDRESS", "").strip():
+            from genlab.ray_backend import RayJobManager  # Ray is imported only in this case
+            _MANAGER = RayJobManager()
         if _MANAGER is None:
             _MANAGER = JobManager()
         return _MANAGER

@@ -26,8 +26,13 @@ import threading
 import time
 from pathlib import Path
 
-import ray
-import ray.exceptions as rex
+# a Ray call made without a connection must fail, never start a private local cluster
+os.environ.setdefault("RAY_ENABLE_AUTO_CONNECT", "0")
+try:
+    import ray
+    import ray.exceptions as rex
+except ImportError:  # said where GENLAB_RAY_ADDRESS or --ray asked for Ray
+    raise ImportError("Training on Ray needs the ray package: pip install -r requirements-ray.txt") from None
 
 import genlab
 from genlab.jobs import JobManager
@@ -169,29 +174,31 @@ class RayRunner(Runner):
             return msgs
         if self._done or self._actor is None:
             return []
-        if self._pending is None:
-            self._pending = self._actor.poll.remote(min(timeout, 1.0))
-        ready, _ = ray.wait([self._pending], timeout=timeout)
-        if not ready:
-            dead, _ = ray.wait([self._run], timeout=0)
-            if dead:  # the run ended; an error there means the actor died
-                try:
-                    ray.get(dead[0])
-                except rex.RayError as exc:
-                    return self._died(exc)
-            if not self._heard and time.monotonic() - self._since > WAIT_NOTE_S:
-                self._heard = True
-                return [{"kind": "state", "state": "loading", "message":
-                         f"Waiting for the Ray cluster to start this job ({self.cpus:g} CPU, "
-                         f"{self.gpus:g} GPU)..."}]
-            return []
-        ref, self._pending = self._pending, None
+        if not ray.is_initialized():  # this process left the cluster (it is shutting down)
+            return self._died(None)
         try:
+            if self._pending is None:
+                self._pending = self._actor.poll.remote(min(timeout, 1.0))
+            ready, _ = ray.wait([self._pending], timeout=timeout)
+            if not ready:
+                ended, _ = ray.wait([self._run], timeout=0)
+                if ended:  # the run returned; if it raised, the actor died
+                    ray.get(ended[0])
+                return self._waiting()
+            ref, self._pending = self._pending, None
             msgs = ray.get(ref)
         except rex.RayError as exc:
             return self._died(exc)
         self._heard = self._heard or bool(msgs)
         return [self._local(m) for m in msgs]
+
+    def _waiting(self) -> list[dict]:
+        """Nothing yet: once, a few seconds in, say that the cluster has not started the job."""
+        if self._heard or time.monotonic() - self._since < WAIT_NOTE_S:
+            return []
+        self._heard = True
+        return [{"kind": "state", "state": "loading", "message": "Waiting for the Ray cluster to "
+                 f"start this job ({self.cpus:g} CPU, {self.gpus:g} GPU)..."}]
 
     def _local(self, msg: dict) -> dict:
         """A worker message as this machine sees it: shipped files written here, atomically."""
@@ -215,10 +222,12 @@ class RayRunner(Runner):
             self._done = True
         return msg
 
-    def _died(self, exc: Exception) -> list[dict]:
+    def _died(self, exc: Exception | None) -> list[dict]:
         self._done = True
         if self._killed:
             why = "it was killed"
+        elif exc is None:
+            why = "this process lost its connection to the cluster"
         elif isinstance(exc, rex.OutOfMemoryError):
             why = "its machine ran out of memory"
         elif isinstance(exc, rex.RayActorError):
@@ -233,7 +242,7 @@ class RayRunner(Runner):
                             "You can start a new run."}]
 
     def _command(self, cmd: str) -> None:
-        if self._actor is not None and not self._done:
+        if self._actor is not None and not self._done and ray.is_initialized():
             self._seq += 1
             self._actor.command.remote(self._seq, cmd)
 
@@ -242,7 +251,7 @@ class RayRunner(Runner):
     def stop(self) -> None: self._command("stop")
 
     def kill(self) -> None:
-        if self._actor is not None:
+        if self._actor is not None and ray.is_initialized():
             self._killed = True
             ray.kill(self._actor, no_restart=True)
 
@@ -260,9 +269,9 @@ class RayRunner(Runner):
 
     def close(self) -> None:
         """Free the job's CPUs and GPU share on the cluster."""
-        if self._actor is not None:
+        if self._actor is not None and ray.is_initialized():
             ray.kill(self._actor, no_restart=True)
-            self._actor = None
+        self._actor = None
 
 
 class RayJobManager(JobManager):
