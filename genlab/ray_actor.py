@@ -6,8 +6,6 @@ import os
 import threading
 from pathlib import Path
 
-import ray
-
 
 class TrainActor:
     """Lives on a Ray worker: runs one job (``run``) while other threads serve ``poll`` and
@@ -59,4 +57,5 @@ class TrainActor:
             getattr(self._control, cmd)()
 
     def where(self) -> tuple[str, int]:
+        import ray
         return ray.util.get_node_ip_address(), os.getpid()

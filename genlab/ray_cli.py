@@ -14,7 +14,7 @@ def train_cli_on_ray(args, address: str) -> int:
     """Run ``args`` (parsed by ``genlab.cli``'s ``train`` parser) on Ray; returns the exit code
     (0 done or stopped, 1 training failed, 2 it could not start)."""
     try:
-        from genlab.ray_backend import RayBackendError
+        from genlab.ray_cluster import RayBackendError
     except ImportError:
         print("error: --ray needs Ray: pip install -r requirements-ray.txt", file=sys.stderr)
         return 2
@@ -54,7 +54,8 @@ def _spec(args):
 def _train(args, address: str) -> int:
     from genlab.catalog import user_models_dir
     from genlab.checkpoint import checkpoint_path
-    from genlab.ray_backend import RayRunner, connect
+    from genlab.ray_backend import RayRunner
+    from genlab.ray_cluster import connect
     spec, data = _spec(args)
     out = checkpoint_path(Path(args.out) if args.out else user_models_dir() / spec.name)
     connect(address)

@@ -97,13 +97,13 @@ def ray_head():
                        timeout=240, step=0.2)
     try:
         assert started and head.poll() is None, "the Ray head did not start:\n" + Path(log.name).read_text()[-3000:]
-        from genlab import ray_backend
-        ray_backend.connect(f"127.0.0.1:{port}")  # this process is a driver too (free_cpus)
+        from genlab import ray_cluster
+        ray_cluster.connect(f"127.0.0.1:{port}")  # this process is a driver too (free_cpus)
         yield f"127.0.0.1:{port}"
     finally:
-        from genlab import ray_backend
+        from genlab import ray_cluster
         ray.shutdown()
-        ray_backend._CONNECTED = None
+        ray_cluster._CONNECTED = None
         for sig, grace in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
             for pid in session_members(head.pid):
                 try:
@@ -312,6 +312,42 @@ def test_a_driver_that_dies_leaves_no_job_on_the_cluster(ray_head):
         driver.kill()
         driver.wait(30)
     assert wait_for(lambda: free_cpus() == 2, 60)  # Ray ended the dead driver's actor
+
+
+@needs_ray
+def test_a_server_ended_by_sigterm_saves_its_ray_jobs_first(ray_head, tmp_path):
+    """As Streamlit does on SIGTERM: the process exits normally, and at exit its jobs on the
+    cluster are stopped and send back what they learned."""
+    script = textwrap.dedent(f"""
+        import signal, sys, time
+        from genlab.jobs import JobManager, JobSpec
+        from genlab.models import ModelConfig
+        from genlab.ray_backend import RayRunner
+        from genlab.train import TrainConfig
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        spec = JobSpec("digits", ModelConfig("vae", "mlp", latent_dim=4, hidden=(64,)),
+                       TrainConfig(epochs=100000, batch_size=64), "ended-by-sigterm")
+        job = JobManager(max_jobs=1, runner_factory=lambda: RayRunner({ray_head!r})).submit(spec)
+        while job.snapshot().step == 0:
+            time.sleep(0.05)
+        print("training", flush=True)
+        time.sleep(600)
+        """)
+    env = {**os.environ, "GENLAB_MODELS": str(tmp_path)}
+    server = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert server.stdout.readline().strip() == "training"
+        server.send_signal(signal.SIGTERM)
+        # it ends after saving; its status is SIGABRT whatever genlab does: Ray's C++ SIGTERM
+        # handler with torch loaded aborts at the very end (a driver importing only torch and
+        # ray does the same), after Ray has disconnected cleanly
+        assert server.wait(60) in (0, -signal.SIGABRT)
+    finally:
+        server.kill()
+    meta = read_meta(tmp_path / "ended-by-sigterm.safetensors")
+    assert meta["status"] == "stopped" and meta["epochs"] > 0
+    assert wait_for(lambda: free_cpus() == 2, 60)
 
 
 def test_without_the_address_ray_is_never_imported():
