@@ -12,7 +12,6 @@ what was kept. Nothing here knows about Streamlit.
 from __future__ import annotations
 
 import os
-import signal
 import threading
 import time
 import uuid
@@ -159,18 +158,6 @@ class Job:
         with self._lock:
             self._live.apply(msg)
 
-    def _crashed(self, code: int | None) -> None:
-        how = (f"it was killed by signal {-code} ({signal.Signals(-code).name})" if code and code < 0
-               and -code in signal.valid_signals() else f"it exited with code {code}")
-        if code == -signal.SIGKILL:
-            how += ", for example because the computer ran out of memory"
-        with self._lock:
-            path, epoch = self._live.saved_path, self._live.checkpoint_epoch
-        kept = (f"The model saved after epoch {epoch:g} is kept as '{path.stem}' (marked "
-                "incomplete)." if path is not None and epoch is not None
-                else "Nothing was saved: it died before the end of the first epoch.")
-        self._set("failed", f"The training process died ({how}). {kept} You can start a new run.")
-
     def run(self, runner: Runner | None = None, threads: int | None = None) -> None:
         """Drive the job to its end through ``runner`` (default: in this process, for scripts
         and tests; the manager passes a worker process). Never raises."""
@@ -190,17 +177,11 @@ class Job:
             final = False
             while not final:
                 msgs = runner.poll(0.25)
+                if not msgs and not runner.alive():
+                    msgs = runner.poll(0) or [{"kind": "crash", "code": runner.exit_code()}]
                 for msg in msgs:
                     self._apply(msg)
-                    final = final or msg.get("kind") == "final"
-                if not final and not msgs and not runner.alive():
-                    msgs = runner.poll(0)  # anything sent just before it ended
-                    for msg in msgs:
-                        self._apply(msg)
-                        final = final or msg.get("kind") == "final"
-                    if not final:
-                        self._crashed(runner.exit_code())
-                        break
+                    final = final or msg["kind"] in ("final", "crash")
         except Exception as exc:  # the server side must never take the page down
             self._set("failed", f"Training failed unexpectedly ({type(exc).__name__}: {exc}).")
         finally:
@@ -255,8 +236,14 @@ class JobManager:
         for r in others:  # the cores are now split one more way
             if r is not None:
                 r.set_threads(share)
+        if self.runner_factory is not None:
+            runner = self.runner_factory()
+        else:
+            runner = runners.take_runner()
+            if (os.cpu_count() or 1) >= 4:  # room for the next spare's imports beside this run
+                runners.refill()
         try:
-            job.run(self.runner_factory() if self.runner_factory else runners.take_runner(), share)
+            job.run(runner, share)
         finally:
             with self._cond:
                 self._running.remove(job)

@@ -3,6 +3,7 @@ message, progress, a smoothed training rate, the loss history, test metrics, the
 saved model. Plain data, no locking: ``genlab.jobs.Job`` guards it."""
 from __future__ import annotations
 
+import signal
 import statistics
 from collections import deque
 from dataclasses import dataclass, field
@@ -79,6 +80,20 @@ class Live:
         elif kind == "final":
             self.state, self.message = msg["state"], msg["message"]
             self.saved_path = Path(msg["path"]) if msg.get("path") else None
+        elif kind == "crash":  # not a worker's message: the job saw it die without a final one
+            self.crashed(msg["code"])
+
+    def crashed(self, code: int | None) -> None:
+        how = (f"it was killed by signal {-code} ({signal.Signals(-code).name})" if code and code < 0
+               and -code in signal.valid_signals() else f"it exited with code {code}")
+        if code == -signal.SIGKILL:
+            how += ", for example because the computer ran out of memory"
+        kept = (f"The model saved after epoch {self.checkpoint_epoch:g} is kept as "
+                f"'{self.saved_path.stem}' (marked incomplete)."
+                if self.saved_path is not None and self.checkpoint_epoch is not None
+                else "Nothing was saved: it died before the end of the first epoch.")
+        self.state = "failed"
+        self.message = f"The training process died ({how}). {kept} You can start a new run."
 
     def on_event(self, ev: dict) -> None:
         self.events += 1

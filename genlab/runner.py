@@ -145,6 +145,8 @@ class ProcessRunner(Runner):
         return self._proc.exitcode
 
     def close(self, timeout: float = 10.0) -> None:
+        if not self.started:  # a spare never given a job: a closed control pipe ends it
+            self._ctl.close()
         self._proc.join(timeout)
         if self._proc.is_alive():
             self._proc.kill()

@@ -157,6 +157,15 @@ def _finish(result: TrainResult, model, path: Path, tc, meta: dict, saved: list[
 
 
 # -- the local worker process -------------------------------------------------------------------
+def _warm_up() -> None:
+    """Import now what a first training step imports lazily: building the first optimizer pulls
+    in torch._dynamo and sympy, seconds that a spare must not make the user wait."""
+    p = torch.nn.Parameter(torch.zeros(8))
+    opt = torch.optim.Adam([p], lr=1e-3, fused=True)
+    (p * p).sum().backward()
+    opt.step()
+
+
 def serve(ctl, out, parent_pid: int) -> None:
     """Body of a local worker process (see ``genlab.runner``): wait warm, run one job, exit."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal: the server decides
@@ -172,6 +181,7 @@ def serve(ctl, out, parent_pid: int) -> None:
         except (OSError, ValueError):  # the server is gone: finish saving, then exit
             gone.set()
 
+    _warm_up()
     emit({"kind": "ready", "pid": os.getpid()})
     try:
         cmd, work = pickle.loads(ctl.recv_bytes())

@@ -62,11 +62,19 @@ def test_ending_the_session_ends_its_worker_and_reaps_it():
     mgr = JobManager(max_jobs=2)
     session = SessionJobs(mgr)
     job = session.submit(spec("session-ends"))
+    try:
+        _session_ends(session, job)
+    finally:
+        job.stop()
+        job.wait(60)
+
+
+def _session_ends(session: SessionJobs, job) -> None:
     assert wait_for(lambda: job.snapshot().step > 0, 60), job.snapshot().message
     pid = job.pid
     assert proc_state(pid)[1] == os.getpid() and Path(f"/proc/{pid}/comm").read_text().strip() == "genlab-train"
     session.close()
-    assert job.wait(15) and job.snapshot().state == "stopped"
+    assert job.wait(60) and job.snapshot().state == "stopped"
     assert wait_for(lambda: proc_state(pid) is None, 10), f"worker {pid} left: {proc_state(pid)}"
     assert read_meta(job.snapshot().saved_path)["status"] == "stopped"
     left = {p: Path(f"/proc/{p}/comm").read_text().strip() for p in children(os.getpid())
