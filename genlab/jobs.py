@@ -1,6 +1,13 @@
-"""Background training jobs for the app: a thread per job, a locked history fed by the
-trainer's events, and a manager that caps how many jobs train at once (the rest wait in a
-visible queue). Nothing here knows about Streamlit: a page reads ``Job.snapshot()``.
+"""Training jobs for the app, server side. A ``Job`` holds a run's description and the snapshot
+the pages read (``Job.snapshot()``: state, message, losses, test metrics, live grid, images/s);
+a ``JobManager`` caps how many jobs train at once (the rest wait in a visible queue);
+``SessionJobs`` are one browser session's jobs, stopped when the session ends.
+
+The training itself never runs here: a job hands ``{"spec", "path", "data", "threads"}`` to a
+*runner* (``genlab.runner``: a worker process by default, a Ray actor in a cluster) which calls
+``genlab.worker.run_training`` and streams its messages back; the job's own thread applies them
+to the snapshot and turns a worker that died without a final message into a plain report of
+what was kept. Nothing here knows about Streamlit.
 """
 from __future__ import annotations
 
@@ -8,19 +15,21 @@ import os
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import torch
-
+from genlab import runner as runners
 from genlab.catalog import WEIGHTS_DIR, user_models_dir
-from genlab.checkpoint import SUFFIX, CheckpointError, downsample, safe_name, save_checkpoint
-from genlab.data import DataError, ImageDataset, dataset_meta, load_dataset
-from genlab.models import ConfigError, ModelConfig, build_model
-from genlab.train import TrainConfig, TrainControl, TrainEvent, fit
+from genlab.checkpoint import SUFFIX, safe_name
+from genlab.data import ImageDataset
+from genlab.live import ACTIVE, JobSnapshot, Live
+from genlab.models import ModelConfig
+from genlab.runner import InlineRunner, Runner
+from genlab.train import TrainConfig
 
-ACTIVE = ("queued", "loading", "running", "paused")
+__all__ = ["ACTIVE", "Job", "JobManager", "JobSnapshot", "JobSpec", "SessionJobs",
+           "default_max_jobs", "get_manager", "unique_model_path"]
 
 
 def default_max_jobs() -> int:
@@ -31,6 +40,7 @@ def default_max_jobs() -> int:
             return max(1, int(env))
         except ValueError:
             pass
+    import torch  # the GPU count; the pages have imported torch already
     if torch.cuda.is_available():
         return 2 * torch.cuda.device_count()
     return max(1, (os.cpu_count() or 2) // 2)
@@ -47,178 +57,154 @@ class JobSpec:
     dataset_label: str = ""  # e.g. the uploaded file's name, for display
 
 
-@dataclass
-class JobSnapshot:
-    id: str
-    name: str
-    kind: str
-    state: str  # queued | loading | running | paused | done | stopped | failed
-    message: str
-    queue_position: int | None
-    step: int = 0
-    total_steps: int = 0
-    epoch: float = 0.0
-    epochs: int = 0
-    images_per_s: float = 0.0
-    eta_s: float = 0.0
-    elapsed_s: float = 0.0
-    history: list[dict] = field(default_factory=list)
-    test_history: list[dict] = field(default_factory=list)
-    grid: np.ndarray | None = None
-    saved_path: Path | None = None
-    events: int = 0
-
-    @property
-    def active(self) -> bool:
-        return self.state in ACTIVE
-
-    @property
-    def fraction(self) -> float:
-        return min(1.0, self.step / self.total_steps) if self.total_steps else 0.0
-
-
 def unique_model_path(name: str) -> Path:
     """A path in the user's model folder for ``name`` that overwrites nothing: a clash with a
     shipped model or an existing model of yours gets a ``-2``, ``-3``... suffix."""
     stem = safe_name(name)
     folder = user_models_dir()
     taken = {p.stem.lower() for d in (WEIGHTS_DIR, folder) if d.exists() for p in d.glob(f"*{SUFFIX}")}
+    taken |= {p.stem.lower() for p in _RESERVED if p.parent == folder}
     candidate, i = stem, 2
     while candidate.lower() in taken:
         candidate, i = f"{stem}-{i}", i + 1
     return folder / f"{candidate}{SUFFIX}"
 
 
+_RESERVED: set[Path] = set()  # paths of jobs that run now (their file may not exist yet)
+_RESERVED_LOCK = threading.Lock()
+
+
+def _reserve(name: str) -> Path:
+    with _RESERVED_LOCK:
+        path = unique_model_path(name)
+        _RESERVED.add(path)
+        return path
+
+
 class Job:
-    """One training run in its own thread. ``snapshot()`` and the controls are thread-safe."""
+    """One training run: its description and the snapshot the pages read, fed by the messages of
+    a runner (by default a worker process, see genlab.runner). Controls are thread-safe."""
 
     def __init__(self, spec: JobSpec, data: ImageDataset | None = None, owner: str = "") -> None:
         self.id = uuid.uuid4().hex[:8]
         self.spec, self.owner, self._data = spec, owner, data
-        self.control = TrainControl()
         self._lock = threading.Lock()
-        self._state, self._message = "queued", "Waiting for a free training slot."
-        self._progress: dict = {}
-        self._history: list[dict] = []
-        self._test_history: list[dict] = []
-        self._grid: np.ndarray | None = None
-        self._events = 0
-        self.saved_path: Path | None = None
-        self.result = None
+        self._live = Live()  # what the snapshot shows; read and written under the lock
+        self._paused = self._stop = False
+        self._runner: Runner | None = None
         self.manager: JobManager | None = None
         self._finished = threading.Event()
         self.created = time.time()
 
     # -- controls (any thread) -------------------------------------------------------------
     def pause(self) -> None:
-        self.control.pause()
+        with self._lock:
+            self._paused = not self._stop
+            runner = self._runner
+        if runner is not None and self._paused:
+            runner.pause()
 
     def resume(self) -> None:
-        self.control.resume()
+        with self._lock:
+            self._paused, runner = False, self._runner
+        if runner is not None:
+            runner.resume()
 
     def stop(self) -> None:
-        self.control.stop()
+        with self._lock:
+            self._stop, self._paused, runner = True, False, self._runner
+        if runner is not None:
+            runner.stop()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop
+
+    @property
+    def pid(self) -> int | None:
+        """The worker process's id while it runs (None when queued or not a local process)."""
+        runner = self._runner
+        return runner.pid if runner is not None else None
 
     def wait(self, timeout: float | None = None) -> bool:
         return self._finished.wait(timeout)
 
     @property
+    def saved_path(self) -> Path | None:
+        with self._lock:
+            return self._live.saved_path
+
+    @property
     def state(self) -> str:
         with self._lock:
-            state = self._state
-        return "paused" if state == "running" and self.control.paused else state
+            state = self._live.state
+            return "paused" if state == "running" and self._paused else state
 
     def snapshot(self, max_rows: int = 600) -> JobSnapshot:
         with self._lock:
-            p = dict(self._progress)
-            snap = JobSnapshot(self.id, self.spec.name, self.spec.model.kind, self._state,
-                               self._message, None, history=downsample(self._history, max_rows),
-                               test_history=list(self._test_history), grid=self._grid,
-                               saved_path=self.saved_path, events=self._events, **p)
-        if snap.state == "running" and self.control.paused:
+            snap = self._live.snapshot(self.id, self.spec.name, self.spec.model.kind, max_rows)
+            paused = self._paused
+        if snap.state == "running" and paused:
             snap.state, snap.message = "paused", "Paused; press Resume to go on."
         if snap.state == "queued" and self.manager is not None:
             snap.queue_position = self.manager.queue_position(self)
         return snap
 
-    # -- the thread's side -----------------------------------------------------------------
     def _set(self, state: str, message: str) -> None:
         with self._lock:
-            self._state, self._message = state, message
+            self._live.state, self._live.message = state, message
 
-    def _on_event(self, ev: TrainEvent) -> None:
+    def _apply(self, msg: dict) -> None:
         with self._lock:
-            self._events += 1
-            self._progress = {"step": ev.step, "total_steps": ev.total_steps, "epoch": ev.epoch,
-                              "epochs": ev.epochs, "elapsed_s": ev.elapsed_s,
-                              "images_per_s": ev.images_per_s or self._progress.get("images_per_s", 0.0),
-                              "eta_s": ev.eta_s}
-            if ev.kind == "progress":
-                self._history.append({"step": ev.step, "epoch": ev.epoch, **ev.losses,
-                                      "images_per_s": ev.images_per_s})
-            elif ev.kind == "epoch" and ev.test is not None:
-                self._test_history.append({"epoch": ev.epoch, **ev.test})
-            if ev.grid is not None:
-                self._grid = ev.grid
-            if ev.kind == "start":
-                self._state, self._message = "running", f"Training on {ev.message}."
+            self._live.apply(msg)
 
-    def run(self) -> None:
-        """Load the data, train, save; never raises (failures end in state 'failed')."""
+    def run(self, runner: Runner | None = None, threads: int | None = None) -> None:
+        """Drive the job to its end through ``runner`` (default: in this process, for scripts
+        and tests; the manager passes a worker process). Never raises."""
+        runner = runner or InlineRunner()
+        path = None
         try:
-            if self.control.stop_requested:
+            with self._lock:
+                stop, paused, self._runner = self._stop, self._paused, runner
+            if stop:
                 self._set("stopped", "Stopped before it started.")
                 return
-            self._set("loading", "Loading the data set...")
-            data = self._data if self._data is not None else load_dataset(
-                self.spec.dataset, image_size=self.spec.image_size, channels=self.spec.channels)
+            path = _reserve(self.spec.name)
+            runner.start({"spec": self.spec, "data": self._data, "path": str(path), "threads": threads})
             self._data = None  # the job keeps no second reference to a large data set
-            cfg = ModelConfig(**{**asdict(self.spec.model), "channels": data.shape[0],
-                                 "image_size": data.shape[1]}).validate()
-            model = build_model(cfg, seed=self.spec.train.seed)
-            result = self.result = fit(model, data, self.spec.train, self.control, self._on_event)
-            if result.status == "failed":
-                self._set("failed", result.message)
-                return
-            if result.status == "stopped" and not result.history:
-                self._set("stopped", "Stopped before any training step; nothing was saved.")
-                return
-            path = unique_model_path(self.spec.name)
-            tc = self.spec.train.resolved(cfg.kind)
-            save_checkpoint(path, model, train=asdict(tc),
-                            dataset=dataset_meta(data, self.spec.dataset, self.spec.dataset_label),
-                            epochs=round(result.epochs_done, 3), history=result.history,
-                            test_history=result.test_history, test=result.test,
-                            seconds=round(result.seconds, 2), device=result.device,
-                            images_per_s=round(result.images_per_s, 1), status=result.status)
-            with self._lock:
-                self.saved_path = path
-            what = "Finished" if result.status == "done" else "Stopped early"
-            self._set(result.status, f"{what} after {result.epochs_done:.2f} epochs in "
-                                     f"{result.seconds:.1f} s; saved as '{path.stem}'.")
-        except (DataError, ConfigError, CheckpointError, ValueError) as exc:
-            self._set("failed", str(exc))
-        except torch.OutOfMemoryError:
-            self._set("failed", "The device ran out of memory. Use a smaller batch size, image "
-                                "size or model.")
-        except MemoryError:
-            self._set("failed", "The computer ran out of memory. Use a smaller data set, image "
-                                "size or batch size.")
-        except Exception as exc:  # a bug: still say it in words, with the type for a report
+            if paused:
+                runner.pause()
+            final = False
+            while not final:
+                msgs = runner.poll(0.25)
+                if not msgs and not runner.alive():
+                    msgs = runner.poll(0) or [{"kind": "crash", "code": runner.exit_code()}]
+                for msg in msgs:
+                    self._apply(msg)
+                    final = final or msg["kind"] in ("final", "crash")
+        except Exception as exc:  # the server side must never take the page down
             self._set("failed", f"Training failed unexpectedly ({type(exc).__name__}: {exc}).")
         finally:
+            runner.close()
+            with _RESERVED_LOCK:
+                _RESERVED.discard(path)
             self._finished.set()
 
 
 class JobManager:
-    """Owns every job of the process; at most ``max_jobs`` train at once, first come first served."""
+    """Owns every job of the process; at most ``max_jobs`` train at once, first come first served.
+    Each job trains in a runner from ``runner_factory`` (default: a local worker process)."""
 
-    def __init__(self, max_jobs: int | None = None) -> None:
+    def __init__(self, max_jobs: int | None = None,
+                 runner_factory: Callable[[], Runner] | None = None) -> None:
         self.max_jobs = max_jobs or default_max_jobs()
+        self.runner_factory = runner_factory
         self._cond = threading.Condition()
         self._waiting: list[Job] = []
         self._running: list[Job] = []
         self._jobs: list[Job] = []
+        if runner_factory is None:
+            runners.refill()  # a warm worker waits for the first Start
 
     def submit(self, spec: JobSpec, data: ImageDataset | None = None, owner: str = "") -> Job:
         job = Job(spec, data, owner)
@@ -230,27 +216,44 @@ class JobManager:
                          daemon=True).start()
         return job
 
+    def _share(self) -> int:
+        """Each running worker's share of the CPU cores (under the lock)."""
+        return max(1, (os.cpu_count() or 1) // max(1, len(self._running)))
+
     def _work(self, job: Job) -> None:
         with self._cond:
-            while not job.control.stop_requested and (
+            while not job.stop_requested and (
                     self._waiting[0] is not job or len(self._running) >= self.max_jobs):
                 self._cond.wait(0.2)
             self._waiting.remove(job)
             self._cond.notify_all()
-            if job.control.stop_requested:
+            if job.stop_requested:
                 job._set("stopped", "Stopped while waiting in the queue; nothing was trained.")
                 job._finished.set()
                 return
             self._running.append(job)
-            sharing = len(self._running)
-        if not torch.cuda.is_available():  # CPU: split the cores between the jobs running now
-            torch.set_num_threads(max(1, (os.cpu_count() or 1) // sharing))
+            share, others = self._share(), [j._runner for j in self._running if j is not job]
+        for r in others:  # the cores are now split one more way
+            if r is not None:
+                r.set_threads(share)
+        if self.runner_factory is not None:
+            runner = self.runner_factory()
+        else:
+            runner = runners.take_runner()
+            if (os.cpu_count() or 1) >= 4:  # room for the next spare's imports beside this run
+                runners.refill()
         try:
-            job.run()
+            job.run(runner, share)
         finally:
             with self._cond:
                 self._running.remove(job)
+                share, others = self._share(), [j._runner for j in self._running]
                 self._cond.notify_all()
+            for r in others:
+                if r is not None:
+                    r.set_threads(share)
+            if self.runner_factory is None:
+                runners.refill()  # after the run, so its imports never slow a training down
 
     def queue_position(self, job: Job) -> int | None:
         """1 for the next job to start, None once it runs (or if it is not waiting)."""
@@ -272,15 +275,18 @@ class JobManager:
             j.stop()
         return jobs
 
-
 _MANAGER: JobManager | None = None
 _MANAGER_LOCK = threading.Lock()
 
 
 def get_manager() -> JobManager:
-    """The process-wide manager (all browser sessions share the machine)."""
+    """The process-wide manager (all browser sessions share the machine); with
+    ``GENLAB_RAY_ADDRESS`` set, jobs run on that Ray cluster (genlab.ray_backend)."""
     global _MANAGER
     with _MANAGER_LOCK:
+        if _MANAGER is None and os.environ.get("GENLAB_RAY_ADDRESS", "").strip():
+            from genlab.ray_backend import RayJobManager  # Ray is imported only in this case
+            _MANAGER = RayJobManager()
         if _MANAGER is None:
             _MANAGER = JobManager()
         return _MANAGER

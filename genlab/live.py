@@ -1,0 +1,121 @@
+"""What a job's snapshot shows, rebuilt from its worker's messages (see genlab.worker): state,
+message, progress, a smoothed training rate, the loss history, test metrics, the live grid, the
+saved model. Plain data, no locking: ``genlab.jobs.Job`` guards it."""
+from __future__ import annotations
+
+import signal
+import statistics
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from genlab.checkpoint import downsample
+
+ACTIVE = ("queued", "loading", "running", "paused")
+RATE_WINDOW = 7  # images/s shown: the median of the last few training-rate readings
+MAX_HISTORY = 4000  # loss rows kept for the live chart (the checkpoint keeps its own)
+
+
+@dataclass
+class JobSnapshot:
+    id: str
+    name: str
+    kind: str
+    state: str  # queued | loading | running | paused | done | stopped | failed
+    message: str
+    queue_position: int | None
+    step: int = 0
+    total_steps: int = 0
+    epoch: float = 0.0
+    epochs: int = 0
+    images_per_s: float = 0.0
+    eta_s: float = 0.0
+    elapsed_s: float = 0.0
+    history: list[dict] = field(default_factory=list)
+    test_history: list[dict] = field(default_factory=list)
+    grid: np.ndarray | None = None
+    saved_path: Path | None = None
+    events: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.step / self.total_steps) if self.total_steps else 0.0
+
+
+class Live:
+    """The mutable state behind a snapshot; ``apply`` takes one worker message."""
+
+    def __init__(self) -> None:
+        self.state, self.message = "queued", "Waiting for a free training slot."
+        self.progress: dict = {}
+        self.rates: deque[float] = deque(maxlen=RATE_WINDOW)
+        self.history: list[dict] = []
+        self.test_history: list[dict] = []
+        self.grid: np.ndarray | None = None
+        self.events = 0
+        self.train_message = ""
+        self.saved_path: Path | None = None
+        self.checkpoint_epoch: float | None = None
+
+    def snapshot(self, job_id: str, name: str, kind: str, max_rows: int) -> JobSnapshot:
+        return JobSnapshot(job_id, name, kind, self.state, self.message, None,
+                           history=downsample(self.history, max_rows),
+                           test_history=list(self.test_history), grid=self.grid,
+                           saved_path=self.saved_path, events=self.events, **self.progress)
+
+    def apply(self, msg: dict) -> None:
+        kind = msg.get("kind")
+        if kind == "event":
+            self.on_event(msg["event"])
+        elif kind == "state":
+            self.state, self.message = msg["state"], msg["message"]
+        elif kind == "checkpoint":
+            self.saved_path, self.checkpoint_epoch = Path(msg["path"]), msg["epoch"]
+        elif kind == "final":
+            self.state, self.message = msg["state"], msg["message"]
+            self.saved_path = Path(msg["path"]) if msg.get("path") else None
+        elif kind == "crash":  # not a worker's message: the job saw it die without a final one
+            self.crashed(msg["code"])
+
+    def crashed(self, code: int | None) -> None:
+        how = (f"it was killed by signal {-code} ({signal.Signals(-code).name})" if code and code < 0
+               and -code in signal.valid_signals() else f"it exited with code {code}")
+        if code == -signal.SIGKILL:
+            how += ", for example because the computer ran out of memory"
+        kept = (f"The model saved after epoch {self.checkpoint_epoch:g} is kept as "
+                f"'{self.saved_path.stem}' (marked incomplete)."
+                if self.saved_path is not None and self.checkpoint_epoch is not None
+                else "Nothing was saved: it died before the end of the first epoch.")
+        self.state = "failed"
+        self.message = f"The training process died ({how}). {kept} You can start a new run."
+
+    def on_event(self, ev: dict) -> None:
+        self.events += 1
+        if ev["kind"] == "progress" and ev["images_per_s"]:
+            self.rates.append(ev["images_per_s"])
+        self.progress = {"step": ev["step"], "total_steps": ev["total_steps"], "epoch": ev["epoch"],
+                         "epochs": ev["epochs"], "elapsed_s": ev["elapsed_s"],
+                         "images_per_s": statistics.median(self.rates) if self.rates else 0.0,
+                         "eta_s": ev["eta_s"]}
+        if ev["kind"] == "progress":
+            self.history.append({"step": ev["step"], "epoch": ev["epoch"], **ev["losses"],
+                                 "images_per_s": ev["images_per_s"]})
+            if len(self.history) > MAX_HISTORY:  # the page shows a few hundred points
+                self.history = downsample(self.history, MAX_HISTORY // 2)
+        elif ev["kind"] == "epoch" and ev["test"] is not None:
+            self.test_history.append({"epoch": ev["epoch"], **ev["test"]})
+        if ev["grid"] is not None:
+            self.grid = ev["grid"]
+        if ev["kind"] == "start":
+            self.train_message = f"Training on {ev['message']}."
+            self.state, self.message = "running", self.train_message
+        elif ev["kind"] == "evaluating":
+            self.message = "Evaluating on the test set..."
+        elif ev["kind"] in ("progress", "epoch") and self.state == "running":
+            self.message = self.train_message
