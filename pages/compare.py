@@ -3,8 +3,9 @@ import streamlit as st
 
 from genlab import latent
 from genlab.train import evaluate
-from pages._ui import KIND_NAMES, _load, _mtime, catalog, codes, data_for, label, sample_metrics
+from pages._ui import KIND_NAMES, _load, _mtime, catalog, codes, data_for, frame, label, sample_metrics
 
+frame("Compare")
 st.title("Compare models")
 st.markdown(
     "The lab report's table said *AE: reconstruction high, latent space unstructured, generation "

@@ -6,11 +6,12 @@ import numpy as np
 import streamlit as st
 
 from genlab import latent
-from pages._ui import codes, data_for, load, pick_model, show
+from pages._ui import codes, data_for, frame, load, pick_model, show
 
 MAX_RAW = 8  # up to this many dimensions: one slider each
 N_PC = 6  # otherwise: sliders along this many principal directions
 
+frame("Latent explorer")
 st.title("Latent explorer")
 entry = pick_model("Model", "ex_model", prefer=("mnist-vae", "mnist-vae2d", "mnist-ae"))
 loaded = load(entry) if entry else None

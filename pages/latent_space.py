@@ -6,8 +6,9 @@ import numpy as np
 import streamlit as st
 
 from genlab import latent
-from pages._ui import _load, _mtime, bars, codes, data_for, load, pick_model, scatter, show
+from pages._ui import _load, _mtime, bars, codes, data_for, frame, load, pick_model, scatter, show
 
+frame("Latent space")
 st.title("Latent space: AE vs VAE")
 st.markdown(
     "The same test images encoded by an autoencoder and by a VAE. A VAE is trained to keep its "

@@ -24,7 +24,7 @@ from genlab.models import ModelConfig
 from genlab.train import TrainConfig
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGES = {"pages/home.py": "GenLab", "pages/train.py": "Train a model",
+PAGES = {"app.py": "GenLab", "pages/train.py": "Train a model",
          "pages/explorer.py": "Latent explorer", "pages/latent_space.py": "Latent space: AE vs VAE",
          "pages/gan_studio.py": "GAN studio", "pages/compare.py": "Compare models"}
 TIMEOUT = 180
@@ -52,7 +52,7 @@ def models():
 def page(path: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.run()
-    if path != "pages/home.py":
+    if path != "app.py":
         at.switch_page(path)
         at.run()
     return at
@@ -70,7 +70,7 @@ def test_every_page_renders(models, path):
     assert not at.exception, [e.value for e in at.exception]
     assert at.title and at.title[0].value == PAGES[path]
     assert not at.error, [e.value for e in at.error]
-    if path == "pages/home.py":
+    if path == "app.py":
         table = str(at.dataframe[1].value)
         assert "t-vae" in table and "t-gan" in table
 
