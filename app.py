@@ -50,7 +50,8 @@ else:
             "details": f"{m.arch}, latent {m.latent_dim}"
                        + (f", β {cfg['beta']:g}" if m.kind == "vae" else ""),
             "data set": m.dataset,
-            "epochs": f"{m.meta.get('epochs', '?')}" + (" (incomplete)" if m.incomplete else ""),
+            "epochs": (f"{ep:g}" if isinstance(ep := m.meta.get("epochs"), (int, float)) else "?")
+                      + (" (incomplete)" if m.incomplete else ""),
             "test": test_text(m.meta), "metrics": metrics_text(m.meta)})
     st.dataframe(rows, hide_index=True)
     st.caption("'shipped' models come with GenLab (`weights/`); 'yours' are trained here and "
