@@ -1,39 +1,58 @@
-"""GenLab: `streamlit run app.py`. Navigation and the shared sidebar; each page is in pages/."""
-import os
+"""GenLab: `streamlit run app.py`. This file is the Home page: what GenLab is, the device, the
+data sets and every model with its numbers. The other pages are the files in pages/ (Streamlit's
+pages/ convention); each, like this one, draws the shared sidebar with ``pages._ui.frame``."""
+import streamlit as st
 
-# Before torch loads: idle OpenMP threads sleep instead of spinning. On a busy CPU spinning
-# threads made training 10x slower here (the training thread shares the cores with the server).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-import streamlit as st  # noqa: E402
-
+# The first lines draw before torch loads (seconds on a cold start): pages._ui imports it.
 st.set_page_config(page_title="GenLab", page_icon=":material/science:", layout="wide")
+st.title("GenLab")
+st.markdown(
+    "A hands-on lab for deep generative models. **Train** an autoencoder (AE), a variational "
+    "autoencoder (VAE) or a GAN on MNIST, Fashion-MNIST or your own images and watch it learn; "
+    "move through a model's **latent space** with sliders; see why a VAE's codes are organised "
+    "and an AE's are not; sample and interpolate in the **GAN studio**; **compare** models with "
+    "measured numbers. Everything runs on this computer, offline.")
 
-PAGES = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-    st.Page("pages/explorer.py", title="Latent explorer", icon=":material/tune:"),
-    st.Page("pages/latent_space.py", title="Latent space", icon=":material/scatter_plot:"),
-    st.Page("pages/gan_studio.py", title="GAN studio", icon=":material/palette:"),
-    st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
-]
-page = st.navigation(PAGES)
+from genlab.data import available_datasets  # noqa: E402
+from genlab.jobs import get_manager  # noqa: E402
+from pages._ui import KIND_NAMES, catalog, device_text, frame, metrics_text, test_text  # noqa: E402
 
+frame("Home")
+c1, c2 = st.columns(2)
+c1.metric("Device", device_text())
+mgr = get_manager()
+c2.metric("Training slots", f"{mgr.running_count()} of {mgr.max_jobs} busy",
+          help="How many trainings may run at once on this machine (GENLAB_MAX_JOBS).")
 
-@st.fragment(run_every=2.0)
-def job_status() -> None:
-    from pages._ui import session_jobs
-    job = session_jobs().current()
-    if job is not None:
-        snap = job.snapshot(max_rows=1)
-        st.caption(f"Training '{snap.name}': {snap.state}"
-                   + (f", {snap.fraction:.0%}" if snap.active and snap.total_steps else ""))
+st.subheader("Data sets")
+rows = [{"data set": d["name"], "available": "yes" if d["available"] else "no",
+         "classes": str(d["classes"]), "from": d["source"]} for d in available_datasets()]
+rows.append({"data set": "your images", "available": "yes", "classes": "by subfolder",
+             "from": "a .zip upload or a folder on this computer (Train page)"})
+st.dataframe(rows, hide_index=True)
 
-
-try:
-    page.run()  # first: the page draws before the sidebar's imports (torch) on a cold start
-finally:  # also after a page's st.stop()
-    from pages._ui import device_text
-    with st.sidebar:
-        st.caption(f"Device: {device_text()}")
-        job_status()
+st.subheader("Models")
+# Shipped files that are not generative models (e.g. the metrics classifier) are not listed.
+models = [m for m in catalog() if not (m.origin == "shipped" and not m.readable)]
+if not models:
+    st.info("No models yet: the shipped weights are missing from `weights/` and you have not "
+            "trained one. Start on the **Train** page.")
+else:
+    rows = []
+    for m in models:
+        if not m.readable:
+            rows.append({"model": m.name, "origin": m.origin, "kind": "unreadable",
+                         "details": m.error or ""})
+            continue
+        cfg = m.config
+        rows.append({
+            "model": m.name, "origin": m.origin, "kind": KIND_NAMES[m.kind],
+            "details": f"{m.arch}, latent {m.latent_dim}"
+                       + (f", β {cfg['beta']:g}" if m.kind == "vae" else ""),
+            "data set": m.dataset,
+            "epochs": (f"{ep:g}" if isinstance(ep := m.meta.get("epochs"), (int, float)) else "?")
+                      + (" (incomplete)" if m.incomplete else ""),
+            "test": test_text(m.meta), "metrics": metrics_text(m.meta)})
+    st.dataframe(rows, hide_index=True)
+    st.caption("'shipped' models come with GenLab (`weights/`); 'yours' are trained here and "
+               "kept in your model folder. Metrics are measured by `python -m genlab eval`.")

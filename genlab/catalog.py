@@ -1,13 +1,16 @@
-"""Where models live: shipped weights in ``weights/`` and the user's own in a data folder."""
+"""Where models live: shipped weights in ``weights/`` and the user's own in a data folder.
+Each model is a :class:`ModelEntry`: its file, where it comes from and its stored description."""
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from genlab.checkpoint import SUFFIX, CheckpointError, read_meta
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 CLASSIFIER_PREFIX = "classifier-"  # weights/classifier-<dataset>: the metrics' feature networks
+KIND_NAMES = {"ae": "AE", "vae": "VAE", "gan": "GAN"}
 
 
 def user_models_dir() -> Path:
@@ -20,9 +23,92 @@ def user_models_dir() -> Path:
     return path
 
 
-def list_models(include_user: bool = True) -> list[dict]:
-    """Every readable checkpoint: dicts with path, origin ('shipped' / 'yours') and meta.
-    Unreadable files are listed with an ``error`` instead of being hidden."""
+@dataclass(frozen=True)
+class ModelEntry:
+    """One checkpoint file. ``meta`` is its stored description, or None (with ``error``) when
+    the file cannot be read; unreadable files are listed, not hidden."""
+    path: Path
+    name: str
+    origin: str  # 'shipped' (weights/) or 'yours'
+    meta: dict | None
+    error: str | None = None
+    mtime_ns: int = 0  # the file's modification time when listed: a cache key for loaders
+
+    @classmethod
+    def read(cls, path: str | Path, origin: str = "yours") -> ModelEntry:
+        """The entry of one checkpoint file (its description read, the weights not loaded)."""
+        p = Path(path)
+        try:
+            mtime = p.stat().st_mtime_ns
+        except OSError:
+            mtime = 0
+        try:
+            return cls(p, p.stem, origin, read_meta(p), None, mtime)
+        except CheckpointError as exc:
+            return cls(p, p.stem, origin, None, str(exc), mtime)
+
+    @property
+    def key(self) -> str:
+        """The path as text: what a picker stores and caches are keyed by."""
+        return str(self.path)
+
+    @property
+    def readable(self) -> bool:
+        return self.meta is not None
+
+    @property
+    def config(self) -> dict:
+        return (self.meta or {}).get("model") or {}
+
+    @property
+    def kind(self) -> str | None:
+        """'ae', 'vae' or 'gan'; None for an unreadable file."""
+        return self.config.get("kind")
+
+    @property
+    def arch(self) -> str | None:
+        return self.config.get("arch")
+
+    @property
+    def latent_dim(self) -> int | None:
+        return self.config.get("latent_dim")
+
+    @property
+    def dataset(self) -> str:
+        """The name of the data set it was trained on ('?' if not recorded)."""
+        return ((self.meta or {}).get("dataset") or {}).get("name", "?")
+
+    @property
+    def status(self) -> str | None:
+        """How its training ended: 'done', 'stopped', 'incomplete' (a checkpoint saved while
+        training still ran) or 'failed'; None if not recorded."""
+        return (self.meta or {}).get("status")
+
+    @property
+    def incomplete(self) -> bool:
+        return self.status == "incomplete"
+
+    @property
+    def label(self) -> str:
+        """One line for a picker: name, kind, architecture, latent size, data set, origin."""
+        if not self.readable:
+            return f"{self.name} (unreadable)"
+        who = "shipped" if self.origin == "shipped" else "yours"
+        return (f"{self.name}{' (incomplete)' if self.incomplete else ''} — "
+                f"{KIND_NAMES.get(self.kind, '?')} {self.arch or ''}, latent {self.latent_dim}, "
+                f"{self.dataset} ({who})")
+
+    # Transition: pages written for the old dict entries read entry["path"] / entry.get("meta").
+    def __getitem__(self, key: str):
+        return self.key if key == "path" else getattr(self, key)
+
+    def get(self, key: str, default=None):
+        value = self[key] if key in ("path", "name", "origin", "meta", "error") else default
+        return default if value is None else value
+
+
+def list_models(include_user: bool = True) -> list[ModelEntry]:
+    """Every checkpoint, shipped first, then yours; each sorted by name."""
     out = []
     dirs = [("shipped", WEIGHTS_DIR)] + ([("yours", user_models_dir())] if include_user else [])
     for origin, folder in dirs:
@@ -31,9 +117,5 @@ def list_models(include_user: bool = True) -> list[dict]:
         for p in sorted(folder.glob(f"*{SUFFIX}")):
             if p.name.startswith(CLASSIFIER_PREFIX):  # metric classifiers are not generative models
                 continue
-            try:
-                out.append({"path": p, "name": p.stem, "origin": origin, "meta": read_meta(p)})
-            except CheckpointError as exc:
-                out.append({"path": p, "name": p.stem, "origin": origin, "meta": None,
-                            "error": str(exc)})
+            out.append(ModelEntry.read(p, origin))
     return out

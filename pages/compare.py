@@ -10,8 +10,9 @@ from genlab.metrics import (
     reconstruction_metrics,
 )
 from genlab.metrics.format import compare_column
-from pages._ui import KIND_NAMES, _load, _mtime, catalog, codes, data_for, label
+from pages._ui import KIND_NAMES, _load, _mtime, catalog, codes, data_for, frame, label
 
+frame("Compare")
 st.title("Compare models")
 st.markdown(
     "The lab report's table said *AE: reconstruction high, latent space unstructured, generation "

@@ -6,13 +6,14 @@ import numpy as np
 import streamlit as st
 
 from genlab import latent
-from pages._arithmetic import arithmetic_tab
-from pages._draw import draw_tab
-from pages._ui import _mtime, codes, data_for, load, pick_model, show
+from pages._ui import _mtime, codes, data_for, frame, load, pick_model, show
+from pages._ui.arithmetic import arithmetic_tab
+from pages._ui.draw import draw_tab
 
 MAX_RAW = 8  # up to this many dimensions: one slider each
 N_PC = 6  # otherwise: sliders along this many principal directions
 
+frame("Latent explorer")
 st.title("Latent explorer")
 entry = pick_model("Model", "ex_model", prefer=("mnist-vae", "mnist-vae2d", "mnist-ae"))
 loaded = load(entry) if entry else None

@@ -1,11 +1,13 @@
 """GAN studio: samples from fixed and fresh noise, noise interpolation, training curves."""
+from pages._ui import curves, frame, load, pick_model, show  # isort: skip  (first: it sets up torch)
+
 import numpy as np
 import streamlit as st
 import torch
 
 from genlab import latent
-from pages._ui import curves, load, pick_model, show
 
+frame("GAN studio")
 st.title("GAN studio")
 entry = pick_model("GAN", "gs_model", kinds=("gan",), prefer=("mnist-gan", "fashion-mnist-gan"))
 loaded = load(entry) if entry else None
@@ -53,7 +55,7 @@ show(latent.interpolate(model, za, zb, n, how), nrow=n, target=900,
 st.subheader("Training curves")
 hist = meta.get("history") or []
 if hist:
-    st.plotly_chart(curves(hist, "gan", f"{entry['name']}: losses and discriminator outputs"),
+    st.plotly_chart(curves(hist, "gan", f"{entry.name}: losses and discriminator outputs"),
                     key="gs_curves")
     last = hist[-1]
     st.caption(f"At the end: D(x) = {last.get('d_x', float('nan')):.2f}, D(G(z)) = "

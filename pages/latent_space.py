@@ -7,9 +7,11 @@ import streamlit as st
 
 from genlab import latent
 from genlab.metrics import latent_stats
-from pages._charts import TOOLTIP_CSS, image_scatter, picked_index, thumbs
-from pages._ui import _load, _mtime, bars, codes, data_for, load, pick_model, scatter, show
+from pages._ui import _load, _mtime, bars, codes, data_for, frame, load, pick_model, scatter, show
+from pages._ui.charts import TOOLTIP_CSS, image_scatter, picked_index, thumbs
+from pages._ui.movie import show_movie
 
+frame("Latent space")
 st.title("Latent space: AE vs VAE")
 st.markdown(
     "The same test images encoded by an autoencoder and by a VAE. A VAE is trained to keep its "
@@ -118,3 +120,13 @@ for side, (col, entry) in enumerate(sides):
                   help="VAE only: the KL term of the ELBO, averaged over the images.")
         st.plotly_chart(bars(s, f"{kind}: per-dimension mean and variance of the codes"),
                         key=f"ls_bars_{side}")
+
+st.subheader("How the space formed: the latent movie")
+st.markdown(
+    "While a model trains, GenLab encodes the same 1,000 test images (100 per class) at the "
+    "start, three times in the first epoch and after every epoch. Press **Play**: the points move "
+    "in one fixed frame (the principal axes of the final codes), so you see the classes pull apart "
+    "as the model learns. The VAE's cloud also settles onto the prior (×); the AE's need not.")
+for (_, entry), col in zip(sides, st.columns(len(sides))):
+    with col:
+        show_movie(entry.key, entry.meta, f"{entry.kind.upper()} {entry.name}", key=f"ls_movie_{entry.name}")

@@ -4,14 +4,18 @@ import time
 
 import streamlit as st
 
+from pages._ui import KIND_NAMES, LOSS_LABELS, curves, frame, session_jobs, show  # isort: skip
+
+from genlab.checkpoint import CheckpointError, safe_name
 from genlab.data import BUILTIN, DataError, allowed_folder, load_dataset
 from genlab.data.dataset import cache_dir
+from genlab.defaults import defaults_for
 from genlab.jobs import JobSpec
 from genlab.models import ConfigError, ModelConfig
 from genlab.models.config import DEFAULT_HIDDEN
 from genlab.train import TrainConfig
-from pages._ui import KIND_NAMES, LOSS_LABELS, curves, session_jobs, show
 
+frame("Train")
 st.title("Train a model")
 jobs = session_jobs()
 SOURCES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "digits": "8×8 digits (tiny, fast)",
@@ -82,6 +86,16 @@ def choose_data():
     return data, {"dataset": path, "image_size": size, "channels": ch, "dataset_label": label}
 
 
+def parse_hidden(text: str, arch: str) -> tuple[int, ...]:
+    """The hidden sizes typed in the form; a ValueError in plain words if they are not numbers."""
+    parts = [h for h in text.replace(" ", "").split(",") if h]
+    if not parts or not all(h.isdigit() for h in parts):
+        raise ValueError("The first conv width must be one whole number, for example 32."
+                         if arch == "conv" else "Hidden sizes must be whole numbers separated "
+                         "by commas, for example 512,256.")
+    return tuple(int(h) for h in parts)
+
+
 def choose_model(data, fields):
     c1, c2 = st.columns(2)
     kind = c1.radio("Model", ["ae", "vae", "gan"], index=1, format_func=KIND_NAMES.get,
@@ -89,30 +103,34 @@ def choose_model(data, fields):
     size = data.shape[1]
     archs = ["conv", "mlp"] if size % 4 == 0 and size >= 8 else ["mlp"]
     arch = c2.radio("Architecture", archs, horizontal=True, key="tr_arch")
+    d = defaults_for(kind)  # every default below is the model kind's (genlab.defaults)
     c1, c2, c3 = st.columns(3)
-    latent = c1.number_input("Latent size", 1, 512, 100 if kind == "gan" else 16, key=f"tr_latent_{kind}")
+    latent = c1.number_input("Latent size", 1, 512, d.latent_dim, key=f"tr_latent_{kind}")
     hidden = c2.text_input("Hidden sizes" if arch == "mlp" else "First conv width",
                            ",".join(map(str, DEFAULT_HIDDEN[(arch, kind)])), key=f"tr_hidden_{arch}_{kind}")
     beta = c3.number_input("β (KL weight)", 0.0, 100.0, 1.0, 0.1, key="tr_beta",
                            disabled=kind != "vae", help="VAE only: β > 1 trades reconstruction "
                            "for a more regular latent space; β = 0 is a plain (noisy) AE.")
-    c1, c2, c3, c4 = st.columns(4)
-    lr = c1.number_input("Learning rate", 1e-6, 1.0, 2e-4 if kind == "gan" else 1e-3,
-                         format="%.0e", key=f"tr_lr_{kind}")
-    batch = c2.number_input("Batch size", 1, 4096, 64 if kind == "gan" else 128, key="tr_batch")
-    epochs = c3.number_input("Epochs", 1, 1000, 5, key="tr_epochs")
-    seed = c4.number_input("Seed", 0, 2**31 - 1, 1, key="tr_seed")
+    c1, c2, c3, c4, c5, c6 = st.columns(6)
+    lr = c1.number_input("Learning rate", 1e-6, 1.0, d.lr, format="%.0e", key=f"tr_lr_{kind}")
+    b1 = c2.number_input("Adam β1", 0.0, 0.999, d.betas[0], 0.05, key=f"tr_b1_{kind}")
+    b2 = c3.number_input("Adam β2", 0.0, 0.9999, d.betas[1], 0.001, format="%.4f", key=f"tr_b2_{kind}")
+    batch = c4.number_input("Batch size", 1, 4096, d.batch_size, key=f"tr_batch_{kind}")
+    epochs = c5.number_input("Epochs", 1, 1000, d.epochs, key=f"tr_epochs_{kind}")
+    seed = c6.number_input("Seed", 0, 2**31 - 1, 1, key="tr_seed")
     name = st.text_input("Save the model as", f"{(fields.get('dataset_label') or data.name).split('/')[-1]}"
                          f"-{kind}-{time.strftime('%m%d-%H%M')}", key="tr_name")
     try:
-        hid = tuple(int(h) for h in hidden.replace(" ", "").split(",") if h)
-        cfg = ModelConfig(kind, arch, data.shape[0], size, int(latent), hid, float(beta)).validate()
-    except (ValueError, ConfigError) as exc:
+        safe_name(name)
+        cfg = ModelConfig(kind, arch, data.shape[0], size, int(latent), parse_hidden(hidden, arch),
+                          float(beta)).validate()
+    except (ValueError, ConfigError, CheckpointError) as exc:
         st.error(f"This model cannot be built: {exc}")
         return None
-    return JobSpec(fields["dataset"], cfg, TrainConfig(epochs=int(epochs), batch_size=int(batch),
-                   lr=float(lr), seed=int(seed), grid_every_s=1.0), name,
-                   fields.get("image_size"), fields.get("channels"), fields.get("dataset_label", ""))
+    return JobSpec(fields["dataset"], cfg, TrainConfig(
+        epochs=int(epochs), batch_size=int(batch), lr=float(lr), betas=(float(b1), float(b2)),
+        seed=int(seed), grid_every_s=1.0), name, fields.get("image_size"), fields.get("channels"),
+        fields.get("dataset_label", ""))
 
 
 current = jobs.current()

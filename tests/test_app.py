@@ -1,13 +1,11 @@
-"""The Streamlit app under AppTest: every page renders, training from the page shows live
-progress, a latent slider changes the decoded image, a bad upload shows an error.
+"""The Streamlit app under AppTest: every page renders with its content, training from the page
+shows live progress and obeys Pause / Resume / Stop, the page trains every kind and architecture
+with the kind's defaults, refuses bad values in plain words, and a model trained there appears on
+every other page.
 
-AppTest never fires ``run_every``, so the tests wait on the job itself and call ``at.run()``.
-Pages use the shipped weights when ``weights/`` has them, plus small models trained here on
-real digits (so every page has something to show even before weights are shipped)."""
-import os
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: see app.py
-
+AppTest never fires ``run_every``, so the tests wait on the job itself (with timeouts) and call
+``at.run()``. Pages use the shipped weights when ``weights/`` has them, plus small models trained
+here on real digits (so every page has something to show even before weights are shipped)."""
 import hashlib
 import io
 import re
@@ -19,12 +17,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from genlab.catalog import list_models
+from genlab.checkpoint import read_meta
+from genlab.defaults import defaults_for
 from genlab.jobs import Job, JobSpec, get_manager
 from genlab.models import ModelConfig
 from genlab.train import TrainConfig
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGES = {"pages/home.py": "GenLab", "pages/train.py": "Train a model",
+PAGES = {"app.py": "GenLab", "pages/train.py": "Train a model",
          "pages/explorer.py": "Latent explorer", "pages/latent_space.py": "Latent space: AE vs VAE",
          "pages/gan_studio.py": "GAN studio", "pages/compare.py": "Compare models"}
 TIMEOUT = 180
@@ -32,8 +32,9 @@ TIMEOUT = 180
 
 def make_models() -> dict[str, Path]:
     """Small real models on digits in the user model folder (once per test session)."""
-    have = {m["name"]: Path(m["path"]) for m in list_models()}
-    specs = {"t-ae": ("ae", 8), "t-vae": ("vae", 8), "t-vae2d": ("vae", 2), "t-gan": ("gan", 16)}
+    have = {m.name: m.path for m in list_models()}
+    specs = {"t-ae": ("ae", 8), "t-vae": ("vae", 8), "t-vae2d": ("vae", 2), "t-gan": ("gan", 16),
+             "t-vae16": ("vae", 16)}
     for name, (kind, d) in specs.items():
         if name not in have:
             job = Job(JobSpec("digits", ModelConfig(kind, "mlp", latent_dim=d, hidden=(128,)),
@@ -52,9 +53,10 @@ def models():
 def page(path: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.run()
-    if path != "pages/home.py":
+    if path != "app.py":
         at.switch_page(path)
         at.run()
+    assert not at.exception, [e.value for e in at.exception]
     return at
 
 
@@ -64,44 +66,186 @@ def texts(at: AppTest) -> str:
     return "\n".join(parts + [p.text for p in at.get("progress")])
 
 
+def wait_for(cond, timeout: float = 120.0, what: str = "the condition") -> None:
+    t0 = time.monotonic()
+    while not cond():
+        assert time.monotonic() - t0 < timeout, f"timed out after {timeout:.0f} s waiting for {what}"
+        time.sleep(0.05)
+
+
+def job_named(name: str) -> Job:
+    return [j for j in get_manager().jobs() if j.spec.name == name][-1]
+
+
+def step_shown(at: AppTest) -> int:
+    return int(re.search(r"step ([\d,]+) /", texts(at)).group(1).replace(",", ""))
+
+
 @pytest.mark.parametrize("path", list(PAGES))
 def test_every_page_renders(models, path):
     at = page(path)
-    assert not at.exception, [e.value for e in at.exception]
     assert at.title and at.title[0].value == PAGES[path]
     assert not at.error, [e.value for e in at.error]
-    if path == "pages/home.py":
-        table = str(at.dataframe[1].value)
-        assert "t-vae" in table and "t-gan" in table
 
 
-def test_training_from_the_page_shows_live_progress(models):
-    at = page("pages/train.py")
+def test_home_lists_data_sets_and_models_with_numbers(models):
+    at = page("app.py")
+    datasets = at.dataframe[0].value
+    assert {"mnist", "digits", "your images"} <= set(datasets["data set"])
+    assert datasets.set_index("data set").loc["digits", "available"] == "yes"
+    table = at.dataframe[1].value.set_index("model")
+    vae = table.loc["t-vae"]
+    assert (vae["kind"], vae["origin"], vae["data set"], vae["epochs"]) == ("VAE", "yours", "digits", "8")
+    meta = read_meta(models["t-vae"])
+    assert f"−ELBO {meta['test']['total']:.1f}" in vae["test"]  # the stored test numbers
+    assert table.loc["t-ae", "test"] == f"MSE/pixel {read_meta(models['t-ae'])['test']['mse']:.4f}"
+    assert table.loc["t-gan", "kind"] == "GAN" and "latent 16" in table.loc["t-gan", "details"]
+
+
+def configure(at: AppTest, kind: str, arch: str, epochs: int, name: str, ok: bool = True) -> AppTest:
     at.selectbox(key="tr_source").set_value("digits").run()
-    at.radio(key="tr_kind").set_value("vae")
-    at.radio(key="tr_arch").set_value("mlp")
-    at.number_input(key="tr_epochs").set_value(1000)
-    at.text_input(key="tr_name").set_value("apptest run")
+    at.radio(key="tr_kind").set_value(kind).run()
+    at.radio(key="tr_arch").set_value(arch).run()
+    at.number_input(key=f"tr_epochs_{kind}").set_value(epochs)
+    at.text_input(key="tr_name").set_value(name)
     at.run()
-    assert not at.exception and not at.error
+    assert not at.exception and (not ok or not at.error), [e.value for e in at.error]
+    return at
+
+
+def observe_steps(at: AppTest, job: Job, seconds: float) -> set[int]:
+    """The steps the page shows over a window of ``seconds`` (refreshed as run_every would)."""
+    seen, t0 = set(), time.monotonic()
+    while time.monotonic() - t0 < seconds:
+        at.run()
+        seen.add(step_shown(at))
+        job.wait(0.25)
+    return seen
+
+
+def test_training_from_the_page_is_live_and_obeys_pause_resume_stop(models):
+    at = configure(page("pages/train.py"), "vae", "mlp", 1000, "apptest run")
     at.button(key="tr_start").click().run()
-    job = [j for j in get_manager().jobs() if j.spec.name == "apptest run"][-1]
-    t0 = time.perf_counter()
-    while len(job.snapshot().history) < 2 and time.perf_counter() - t0 < 60:
-        time.sleep(0.1)
+    job = job_named("apptest run")
+    wait_for(lambda: len(job.snapshot().history) >= 2 and job.snapshot().grid is not None, 120,
+             "the first progress events")
     at.run()
     shown = texts(at)
-    first = int(re.search(r"step ([\d,]+) /", shown).group(1).replace(",", ""))
-    assert first > 0 and at.get("plotly_chart"), shown
-    assert job.wait(1.0) is False, job.snapshot().message  # still training between reruns
+    m = re.search(r"epoch [\d.]+ / 1000 · ([\d,]+) images/s · ETA (\d+ min \d\d s|\d+ s)", shown)
+    assert m and int(m.group(1).replace(",", "")) > 0, shown
+    assert at.get("plotly_chart"), "no live loss curves"
+    live = [im for im in at.image if im.captions and im.captions[0].startswith("Live:")]
+    assert live and live[0].value[0], "no live image grid"
+    first = step_shown(at)
+    wait_for(lambda: job.snapshot().step > first, 60, "training to go on between reruns")
     at.run()
-    second = int(re.search(r"step ([\d,]+) /", texts(at)).group(1).replace(",", ""))
-    assert second > first  # the history grew and the page shows it
+    assert step_shown(at) > first
+
+    at.button(key="tr_pause").click().run()
+    wait_for(lambda: job.snapshot().state == "paused", 10, "the pause")
+    at.run()
+    assert "paused" in texts(at) and at.button(key="tr_resume")
+    job.wait(1.0)  # grace: the batch (or epoch end) in flight when Pause came may still report
+    frozen = job.snapshot().step
+    assert observe_steps(at, job, 2.0) == {frozen}, "the step count moved while paused"
+    at.button(key="tr_resume").click().run()
+    wait_for(lambda: job.snapshot().step > frozen, 60, "training to resume")
+    at.run()
+    assert step_shown(at) > frozen
+
     at.button(key="tr_stop").click().run()
-    assert job.wait(5) and job.snapshot().state == "stopped"
+    assert job.wait(30), "Stop did not end the training"
+    assert job.snapshot().state == "stopped"
     at.run()
     assert "saved as 'apptest-run'" in texts(at)
-    assert any(m["name"] == "apptest-run" for m in list_models())
+    meta = read_meta(job.snapshot().saved_path)
+    assert meta["status"] == "stopped" and 0 < meta["epochs"] < 1000
+
+    # The new model is offered on every other page, and listed on Home.
+    saved = str(job.snapshot().saved_path)
+    for path, key in (("pages/explorer.py", "ex_model"), ("pages/latent_space.py", "ls_vae")):
+        picker = page(path).selectbox(key=key)
+        assert any(o.startswith("apptest-run — VAE mlp") for o in picker.options), picker.options
+        assert picker.set_value(saved).run().selectbox(key=key).value == saved  # and it opens
+    assert any("apptest-run" in o for o in page("pages/compare.py").multiselect(key="cmp_models").options)
+    assert "apptest-run" in set(page("app.py").dataframe[1].value["model"])
+
+
+@pytest.mark.parametrize("kind,arch", [("ae", "mlp"), ("ae", "conv"), ("vae", "conv"),
+                                       ("gan", "mlp"), ("gan", "conv")])
+def test_the_page_trains_every_kind_and_architecture_with_its_defaults(models, kind, arch):
+    name = f"page {kind} {arch}"
+    at = configure(page("pages/train.py"), kind, arch, 1, name)
+    d = defaults_for(kind)
+    assert at.number_input(key=f"tr_latent_{kind}").value == d.latent_dim
+    assert at.number_input(key=f"tr_lr_{kind}").value == pytest.approx(d.lr)
+    assert at.number_input(key=f"tr_batch_{kind}").value == d.batch_size
+    at.button(key="tr_start").click().run()
+    job = job_named(name)
+    assert job.wait(300), "one epoch of 8x8 digits did not finish"
+    snap = job.snapshot()
+    assert snap.state == "done", snap.message
+    meta = read_meta(snap.saved_path)
+    assert (meta["model"]["kind"], meta["model"]["arch"]) == (kind, arch)
+    assert meta["model"]["latent_dim"] == d.latent_dim
+    assert meta["train"]["lr"] == pytest.approx(d.lr) and meta["train"]["batch_size"] == d.batch_size
+    assert tuple(meta["train"]["betas"]) == pytest.approx(d.betas)
+    at.run()
+    assert f"saved as '{snap.saved_path.stem}'" in texts(at)
+    if kind == "gan":
+        options = page("pages/gan_studio.py").selectbox(key="gs_model").options
+        assert any(snap.saved_path.stem in o for o in options)
+
+
+@pytest.mark.parametrize("arch,hidden,words", [
+    ("mlp", "abc", "Hidden sizes must be whole numbers separated by commas"),
+    ("mlp", "512, -3", "Hidden sizes must be whole numbers separated by commas"),
+    ("mlp", "0", "Hidden sizes must be whole numbers between 1 and 8192"),
+    ("mlp", "9,9,9,9,9,9,9,9,9", "At most 8 hidden layers"),
+    ("conv", "wide", "The first conv width must be one whole number"),
+    ("conv", "32,64", "A conv model takes one hidden size"),
+])
+def test_bad_model_settings_are_refused_in_plain_words(models, arch, hidden, words):
+    at = configure(page("pages/train.py"), "vae", arch, 1, "refused")
+    at.text_input(key=f"tr_hidden_{arch}_vae").set_value(hidden).run()
+    assert not at.exception
+    assert len(at.error) == 1 and at.error[0].value.startswith(f"This model cannot be built: {words}")
+    assert "invalid literal" not in at.error[0].value and "Traceback" not in at.error[0].value
+    assert at.button(key="tr_start").disabled
+
+
+def test_a_name_without_letters_is_refused(models):
+    at = configure(page("pages/train.py"), "ae", "mlp", 1, "...", ok=False)
+    assert at.error and "Give the model a name" in at.error[0].value
+    assert at.button(key="tr_start").disabled
+
+
+def _image_folder(folder: Path, digits) -> Path:
+    from PIL import Image
+    for i in range(40):
+        sub = folder / f"class{int(digits.train_y[i]) % 2}"
+        sub.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(digits.train_x[i, 0].numpy()).save(sub / f"{i}.png")
+    return folder
+
+
+def test_data_root_confines_typed_folders(models, digits, tmp_path, monkeypatch):
+    root = tmp_path / "shared"
+    inside = _image_folder(root / "alice" / "digits", digits)
+    outside = _image_folder(tmp_path / "elsewhere", digits)
+    monkeypatch.setenv("GENLAB_DATA_ROOT", str(root))
+    at = page("pages/train.py")
+    at.selectbox(key="tr_source").set_value("folder").run()
+    at.text_input(key="tr_folder").set_value(str(outside)).run()
+    assert at.error and at.error[0].value == ("That data cannot be used: On this server, image "
+                                              f"folders must be inside {root}.")
+    assert at.button(key="tr_start").disabled
+    at.text_input(key="tr_folder").set_value(str(root / "alice" / ".." / ".." / "elsewhere")).run()
+    assert at.error and "must be inside" in at.error[0].value  # no way out through '..'
+    at.text_input(key="tr_folder").set_value(str(inside)).run()
+    assert not at.error, [e.value for e in at.error]
+    assert at.success and "40" in at.success[0].value
+    assert not at.button(key="tr_start").disabled
 
 
 def _decoded(at: AppTest) -> str:

@@ -1,42 +1,69 @@
-"""Shared page helpers: cached loaders, the model picker, Plotly figures. Render code only;
-every computation is a call into ``genlab``."""
+"""Shared page helpers: the frame every page draws first (page settings, navigation, device,
+job status), cached loaders over typed model entries, the model picker, Plotly figures. Render
+code only; every computation is a call into ``genlab``.
+
+A package, not a module: Streamlit's ``pages/`` convention lists every ``pages/*.py`` file as a
+page, and this is not one."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import os
 
-import numpy as np
-import streamlit as st
-import torch
+# Before torch loads (every page imports this first): idle OpenMP threads sleep instead of
+# spinning. On a busy CPU spinning threads made training 10x slower here.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from genlab import latent
-from genlab.catalog import list_models, user_models_dir
-from genlab.checkpoint import CheckpointError, load_checkpoint
-from genlab.data import DataError
-from genlab.jobs import SessionJobs, get_manager
-from genlab.metrics import format as metric_format
+from typing import TYPE_CHECKING  # noqa: E402
+
+import numpy as np  # noqa: E402
+import streamlit as st  # noqa: E402
+import torch  # noqa: E402
+
+from genlab import latent  # noqa: E402
+from genlab.catalog import KIND_NAMES, WEIGHTS_DIR, ModelEntry, list_models, user_models_dir  # noqa: E402
+from genlab.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
+from genlab.data import DataError, dataset_for_meta  # noqa: E402
+from genlab.jobs import SessionJobs, get_manager  # noqa: E402
+from genlab.metrics import format as metric_format  # noqa: E402
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-torch.set_grad_enabled(False)  # pages only run inference; the training thread enables its own
+torch.set_grad_enabled(False)  # pages only run inference; training runs in its own worker
 
-
-def _through_app_py() -> None:
-    """A fresh server opened on a deep link (/train) runs the page file by itself, in Streamlit's
-    legacy ``pages/`` folder mode, until app.py has called ``st.navigation`` once. Switch that
-    mode off and rerun, so the page is served through app.py's navigation."""
-    from streamlit.runtime.pages_manager import PagesManager
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
-
-
-_through_app_py()
-
-KIND_NAMES = {"ae": "AE", "vae": "VAE", "gan": "GAN"}
+# The navigation: (script, label, icon). app.py is Home; the others follow Streamlit's pages/
+# convention, so a deep link (/train) opens its page on a freshly started server too.
+NAV = [("app.py", "Home", ":material/home:"),
+       ("pages/train.py", "Train", ":material/model_training:"),
+       ("pages/explorer.py", "Latent explorer", ":material/tune:"),
+       ("pages/latent_space.py", "Latent space", ":material/scatter_plot:"),
+       ("pages/gan_studio.py", "GAN studio", ":material/palette:"),
+       ("pages/compare.py", "Compare", ":material/compare:")]
 LOSS_LABELS = {"mse": "MSE per pixel", "recon": "reconstruction (nats)", "kl": "KL (nats)",
                "total": "total = −ELBO (nats)", "d_loss": "D loss", "g_loss": "G loss",
                "d_x": "D(x)", "d_g_z": "D(G(z))"}
+
+
+def frame(title: str) -> None:
+    """What every page shares: the browser tab's title, the wide layout, and the sidebar with
+    the pages, the device and this session's training. Each page calls it first."""
+    st.set_page_config(page_title="GenLab" if title == "Home" else f"{title} · GenLab",
+                       page_icon=":material/science:", layout="wide")
+    with st.sidebar:
+        for script, name, icon in NAV:
+            st.page_link(script, label=name, icon=icon)
+        st.divider()
+        st.caption(f"Device: {device_text()}")
+        job_status()
+
+
+@st.fragment(run_every=2.0)
+def job_status() -> None:
+    """This session's training, one line, refreshed every 2 s whichever page is open."""
+    job = session_jobs().current()
+    if job is not None:
+        snap = job.snapshot(max_rows=1)
+        st.caption(f"Training '{snap.name}': {snap.state}"
+                   + (f", {snap.fraction:.0%}" if snap.active and snap.total_steps else ""))
 
 
 @st.cache_resource(scope="session", on_release=lambda jobs: jobs.close(), show_spinner=False)
@@ -46,7 +73,6 @@ def session_jobs() -> SessionJobs:
 
 
 def _folder_signature() -> tuple:
-    from genlab.catalog import WEIGHTS_DIR
     sig = []
     for d in (WEIGHTS_DIR, user_models_dir()):
         if d.exists():
@@ -55,83 +81,99 @@ def _folder_signature() -> tuple:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _catalog(signature: tuple) -> list[dict]:
-    return [{**m, "path": str(m["path"])} for m in list_models()]
+def _catalog(signature: tuple) -> list[ModelEntry]:
+    return list_models()
 
 
-def catalog() -> list[dict]:
+def catalog() -> list[ModelEntry]:
     """Every model (shipped and yours) with its meta; re-read only when a file changes."""
     return _catalog(_folder_signature())
 
 
-def label(entry: dict) -> str:
-    meta = entry.get("meta") or {}
-    cfg = meta.get("model") or {}
-    ds = (meta.get("dataset") or {}).get("name", "?")
-    who = "shipped" if entry["origin"] == "shipped" else "yours"
-    if entry.get("error"):
-        return f"{entry['name']} (unreadable)"
-    return (f"{entry['name']} — {KIND_NAMES.get(cfg.get('kind'), '?')} {cfg.get('arch', '')}, "
-            f"latent {cfg.get('latent_dim')}, {ds} ({who})")
+def entry_for(path: str) -> ModelEntry:
+    """The catalog's entry for a file (e.g. a picker's value), or the file read afresh."""
+    path = str(path)
+    return next((e for e in catalog() if e.key == path), None) or ModelEntry.read(path)
+
+
+def label(entry: ModelEntry) -> str:
+    return entry.label
 
 
 def pick_model(title: str, key: str, kinds: tuple[str, ...] = ("ae", "vae", "gan"),
-               prefer: tuple[str, ...] = ()) -> dict | None:
+               prefer: tuple[str, ...] = ()) -> ModelEntry | None:
     """A selectbox over readable models of ``kinds``; None (with a hint) if there is none."""
-    entries = [e for e in catalog() if e.get("meta") and e["meta"]["model"]["kind"] in kinds]
+    entries = [e for e in catalog() if e.readable and e.kind in kinds]
     if not entries:
         st.info(f"No {' / '.join(KIND_NAMES[k] for k in kinds)} model yet. Train one on the "
                 "**Train** page (or add shipped weights to `weights/`).")
         return None
-    paths = [e["path"] for e in entries]
-    index = next((paths.index(e["path"]) for p in prefer for e in entries if e["name"] == p), 0)
-    path = st.selectbox(title, paths, index=index, key=key,
-                        format_func=lambda p: label(entries[paths.index(p)]))
-    return entries[paths.index(path)]
+    by_key = {e.key: e for e in entries}
+    index = next((i for p in prefer for i, e in enumerate(entries) if e.name == p), 0)
+    path = st.selectbox(title, list(by_key), index=index, key=key,
+                        format_func=lambda k: by_key[k].label)
+    return by_key[path]
 
 
-def _mtime(path: str) -> int:
-    import os
-    return os.stat(path).st_mtime_ns
+def _entry(entry: ModelEntry | dict) -> ModelEntry:
+    # Transition: compare.py and latent_space.py still pass {"path": ...}; remove afterwards.
+    return entry if isinstance(entry, ModelEntry) else entry_for(entry["path"])
 
 
-@st.cache_resource(show_spinner="Loading the model...", max_entries=16)
-def _load(path: str, mtime: int):
-    model, meta = load_checkpoint(path, device="cpu")
-    return model, meta
+def _stamp(entry: ModelEntry) -> tuple[str, int]:
+    return entry.key, entry.mtime_ns
 
 
-def load(entry: dict):
-    """(model in eval mode on CPU, meta) — shared read-only across sessions; None on error."""
+_BY_FILE = {ModelEntry: _stamp}  # cache keys: the file and its modification time
+
+
+@st.cache_resource(show_spinner="Loading the model...", max_entries=16, hash_funcs=_BY_FILE)
+def _model(entry: ModelEntry):
+    return load_checkpoint(entry.path, device="cpu")
+
+
+def load(entry: ModelEntry) -> tuple | None:
+    """(model in eval mode on CPU, meta) — shared read-only across sessions; None (with the
+    reason shown) if the file cannot be loaded."""
+    entry = _entry(entry)
     try:
-        return _load(entry["path"], _mtime(entry["path"]))
+        return _model(entry)
     except (CheckpointError, OSError) as exc:
-        st.error(f"Could not load {entry['name']}: {exc}")
+        st.error(f"Could not load {entry.name}: {exc}")
         return None
 
 
-@st.cache_resource(show_spinner="Loading the test images...", max_entries=8)
-def _data(path: str, mtime: int):
-    from genlab.checkpoint import read_meta
-    return latent.dataset_for(read_meta(path))
+def _mtime(path: str) -> int:  # transition: compare.py and latent_space.py, with _load
+    return os.stat(path).st_mtime_ns
 
 
-def data_for(entry: dict):
+def _load(path: str, mtime: int):  # transition: use load(entry)
+    return _model(entry_for(path))
+
+
+@st.cache_resource(show_spinner="Loading the test images...", max_entries=8, hash_funcs=_BY_FILE)
+def _data(entry: ModelEntry):
+    return dataset_for_meta(entry.meta)
+
+
+def data_for(entry: ModelEntry):
+    """The data set the model was trained on, or None (with the reason shown)."""
     try:
-        return _data(entry["path"], _mtime(entry["path"]))
+        return _data(_entry(entry))
     except DataError as exc:
         st.warning(str(exc))
         return None
 
 
-@st.cache_data(show_spinner="Encoding the test images...", max_entries=16)
-def _codes(path: str, mtime: int, n: int) -> np.ndarray:
-    model, _ = _load(path, mtime)
-    return latent.encode_images(model, _data(path, mtime).test_x[:n])
+@st.cache_data(show_spinner="Encoding the test images...", max_entries=16, hash_funcs=_BY_FILE)
+def _codes(entry: ModelEntry, n: int) -> np.ndarray:
+    model, _ = _model(entry)
+    return latent.encode_images(model, _data(entry).test_x[:n])
 
 
-def codes(entry: dict, n: int) -> np.ndarray:
-    return _codes(entry["path"], _mtime(entry["path"]), n)
+def codes(entry: ModelEntry, n: int) -> np.ndarray:
+    """The codes of the first ``n`` test images (cached per file)."""
+    return _codes(_entry(entry), n)
 
 
 def sample_metrics(meta: dict) -> dict:

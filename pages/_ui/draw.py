@@ -11,8 +11,8 @@ import streamlit as st
 
 from genlab import latent, latent_ops, sketch
 from genlab.models import VAE
-from pages._charts import image_scatter, marker_layer, thumbs
 from pages._ui import show
+from pages._ui.charts import image_scatter, marker_layer, thumbs
 
 CANVAS = 280
 
