@@ -106,7 +106,7 @@ def cmd_datasets(_args) -> int:
 def cmd_models(_args) -> int:
     from genlab.catalog import list_models
     for m in list_models():
-        meta = m["meta"] or {}
+        meta = m.meta or {}
         cfg = meta.get("model", {})
         what = (f"{cfg.get('kind', '?')}/{cfg.get('arch', '?')} latent {cfg.get('latent_dim', '?')} "
                 f"on {meta.get('dataset', {}).get('name', '?')}") if meta else m.get("error", "")

@@ -10,7 +10,7 @@ from genlab.metrics import (
     reconstruction_metrics,
 )
 from genlab.metrics.format import compare_column
-from pages._ui import KIND_NAMES, _load, _mtime, catalog, codes, data_for, frame, label
+from pages._ui import BY_FILE, KIND_NAMES, catalog, codes, data_for, frame, label, load
 
 frame("Compare")
 st.title("Compare models")
@@ -19,31 +19,31 @@ st.markdown(
     "limited; VAE: moderate, structured, strong*. Here are the measured numbers for the models you "
     "pick, on the first test images of each model's data set.")
 
-entries = [e for e in catalog() if e.get("meta") and e["meta"]["model"]["kind"] in ("ae", "vae")]
-gans = [e for e in catalog() if e.get("meta") and e["meta"]["model"]["kind"] == "gan"]
+entries = [e for e in catalog() if e.readable and e.kind in ("ae", "vae")]
+gans = [e for e in catalog() if e.readable and e.kind == "gan"]
 if not entries:
     st.info("No AE or VAE model yet: train one on the **Train** page.")
     st.stop()
-paths = [e["path"] for e in entries + gans]
-by_path = {e["path"]: e for e in entries + gans}
-default = ([e["path"] for e in entries + gans if e["name"] in ("mnist-ae", "mnist-vae", "mnist-gan")]
+paths = [e.key for e in entries + gans]
+by_path = {e.key: e for e in entries + gans}
+default = ([e.key for e in entries + gans if e.name in ("mnist-ae", "mnist-vae", "mnist-gan")]
            or paths[:2])
 chosen = st.multiselect("Models", paths, default=default, key="cmp_models",
                         format_func=lambda p: label(by_path[p]))
 n = int(st.slider("Test images", 200, 10000, 2000, 200, key="cmp_n"))
 
 
-@st.cache_data(show_spinner="Measuring...", max_entries=64)
-def measure(path: str, mtime: int, n: int) -> dict:
-    model, meta = _load(path, mtime)
+@st.cache_data(show_spinner="Measuring...", max_entries=64, hash_funcs=BY_FILE)
+def measure(entry, n: int) -> dict:
+    model, meta = load(entry)
     row = {"kind": KIND_NAMES[model.config.kind], "latent": model.config.latent_dim}
     if not model.has_encoder:
         return row
-    data = data_for({"path": path, "name": meta.get("name", path)})
+    data = data_for(entry)
     if data is None:
         return row
     x = data.test_x[:n]
-    z = codes({"path": path}, len(x))
+    z = codes(entry, len(x))
     s = latent_stats(model, x, z)
     row.update({"n": len(x), "mse": reconstruction_metrics(model, x)["mse"], "active": s["active_units"],
                 "kl_agg": s["kl_aggregate"], "kl_post": s["kl_posterior"],
@@ -56,7 +56,7 @@ def measure(path: str, mtime: int, n: int) -> dict:
 if chosen:
     cols = {}
     for p in chosen:
-        cols[by_path[p]["name"]] = compare_column(measure(p, _mtime(p), n), by_path[p]["meta"])
+        cols[by_path[p].name] = compare_column(measure(by_path[p], n), by_path[p].meta)
     names = list(cols)
     rows = [{"measure": k, **{m: cols[m][k] for m in names}} for k in next(iter(cols.values()))]
     st.dataframe(rows, hide_index=True, height=35 * (len(rows) + 1) + 3)
@@ -84,7 +84,7 @@ if chosen:
     def unmeasured(meta: dict) -> bool:
         m = meta.get("metrics") or {}
         return not m or (m.get("kind") == "ae" and "samples_prior" not in m)  # measured before AE samples
-    missing = [p for p in chosen if unmeasured(by_path[p]["meta"]) and by_path[p]["origin"] == "yours"]
+    missing = [p for p in chosen if unmeasured(by_path[p].meta) and by_path[p].origin == "yours"]
     if missing and st.button(f"Measure generation quality of {len(missing)} model(s) now (slow)",
                              key="cmp_eval"):
         for p in missing:

@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from genlab import latent
-from pages._ui import _mtime, codes, data_for, frame, load, pick_model, show
+from pages._ui import BY_FILE, codes, data_for, frame, load, pick_model, show
 from pages._ui.arithmetic import arithmetic_tab
 from pages._ui.draw import draw_tab
 
@@ -21,7 +21,7 @@ if loaded is None:
     st.stop()
 model, meta = loaded
 d = model.config.latent_dim
-tag = hashlib.sha1(entry["path"].encode()).hexdigest()[:8]
+tag = hashlib.sha1(entry.key.encode()).hexdigest()[:8]
 data = data_for(entry) if model.has_encoder else None
 Z = codes(entry, min(2000, len(data.test_x))) if data is not None else None
 if Z is not None:
@@ -32,13 +32,13 @@ else:  # GAN (or data gone): the prior N(0, I)
     lo, hi = np.full(d, -3.5), np.full(d, 3.5)
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
-def _pca(path: str, mtime: int, n: int, k: int) -> latent.PCA:
+@st.cache_resource(show_spinner=False, max_entries=16, hash_funcs=BY_FILE)
+def _pca(entry, n: int, k: int) -> latent.PCA:
     """The codes' principal directions, fitted once per model (read-only, shared)."""
-    return latent.fit_pca(codes({"path": path}, n), k)
+    return latent.fit_pca(codes(entry, n), k)
 
 
-pca = (_pca(entry["path"], _mtime(entry["path"]), len(Z), N_PC)
+pca = (_pca(entry, len(Z), N_PC)
        if (Z is not None and d > MAX_RAW) else None)
 n_pc = 0 if pca is None else len(pca.variance)
 BASE = f"ex_base_{tag}"

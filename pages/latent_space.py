@@ -7,7 +7,7 @@ import streamlit as st
 
 from genlab import latent
 from genlab.metrics import latent_stats
-from pages._ui import _load, _mtime, bars, codes, data_for, frame, load, pick_model, scatter, show
+from pages._ui import BY_FILE, bars, codes, data_for, frame, load, pick_model, scatter, show
 from pages._ui.charts import TOOLTIP_CSS, image_scatter, picked_index, thumbs
 from pages._ui.movie import show_movie
 
@@ -29,15 +29,15 @@ with c2:
 sides = [(col, e) for col, e in ((c1, ae), (c2, vae)) if e is not None]
 if not sides:
     st.stop()
-datas = {e["path"]: data_for(e) for _, e in sides}
-sides = [(col, e) for col, e in sides if datas[e["path"]] is not None]
+datas = {e.key: data_for(e) for _, e in sides}
+sides = [(col, e) for col, e in sides if datas[e.key] is not None]
 if not sides:
     st.stop()
-names = {datas[e["path"]].name for _, e in sides}
+names = {datas[e.key].name for _, e in sides}
 if len(names) > 1:
     st.warning(f"The two models were trained on different data ({', '.join(sorted(names))}); "
                "each is shown on its own test images.")
-n_max = min(len(datas[e["path"]].test_x) for _, e in sides)
+n_max = min(len(datas[e.key].test_x) for _, e in sides)
 
 o1, o2, o3, o4 = st.columns([2, 2, 1, 1])
 view = o1.radio("View", ["PCA 2-D", "PCA 3-D", "t-SNE"], horizontal=True, key="ls_view")
@@ -49,17 +49,16 @@ seed = int(o4.number_input("t-SNE seed", 0, 10**6, 0, key="ls_seed", disabled=vi
 perplexity = 30.0
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def _tsne(path: str, mtime: int, n: int, seed: int, perplexity: float):
-    z = codes({"path": path}, n)
-    return latent.tsne(z, seed=seed, perplexity=perplexity,
-                       key=latent.tsne_key(path, n, seed, perplexity))
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=BY_FILE)
+def _tsne(entry, n: int, seed: int, perplexity: float):
+    return latent.tsne(codes(entry, n), seed=seed, perplexity=perplexity,
+                       key=latent.tsne_key(entry.key, n, seed, perplexity))
 
 
-@st.cache_data(show_spinner="Computing latent statistics...", max_entries=32)
-def _stats(path: str, mtime: int, n: int) -> dict:
-    model, _ = _load(path, mtime)
-    return latent_stats(model, datas[path].test_x[:n], codes({"path": path}, n))
+@st.cache_data(show_spinner="Computing latent statistics...", max_entries=32, hash_funcs=BY_FILE)
+def _stats(entry, n: int) -> dict:
+    model, _ = load(entry)
+    return latent_stats(model, datas[entry.key].test_x[:n], codes(entry, n))
 
 
 def run_tsne() -> None:
@@ -68,7 +67,7 @@ def run_tsne() -> None:
 
 for side, (col, entry) in enumerate(sides):
     model, meta = load(entry)
-    data = datas[entry["path"]]
+    data = datas[entry.key]
     Z = codes(entry, n)
     y = data.test_y[:n].numpy()
     kind = model.config.kind.upper()
@@ -82,11 +81,11 @@ for side, (col, entry) in enumerate(sides):
                 prior = np.pad(pz, ((0, 0), (0, max(0, dims - pz.shape[1]))))[:, :dims]
             title = f"{kind}: PCA ({', '.join(f'{v:.0%}' for v in p.explained[:dims])} of variance)"
         else:
-            key = latent.tsne_key(entry["path"], n, seed, perplexity)
+            key = latent.tsne_key(entry.key, n, seed, perplexity)
             if latent.tsne_cache_path(key).exists() or st.session_state.get("ls_tsne_go"):
                 t0 = time.perf_counter()
                 with st.spinner(f"t-SNE of {n:,} codes (cached afterwards)..."):
-                    coords, cached = _tsne(entry["path"], _mtime(entry["path"]), n, seed, perplexity)
+                    coords, cached = _tsne(entry, n, seed, perplexity)
                 how = "from the cache" if cached else f"computed in {time.perf_counter() - t0:.1f} s"
                 title = f"{kind}: t-SNE (seed {seed}, {how})"
             else:
@@ -109,7 +108,7 @@ for side, (col, entry) in enumerate(sides):
                  f"({data.classes[int(y[idx])]})", target=140)
         with b:
             show(latent.decode(model, Z[idx]), caption="decoded from its code", target=140)
-        s = _stats(entry["path"], _mtime(entry["path"]), n)
+        s = _stats(entry, n)
         m1, m2, m3 = st.columns(3)
         m1.metric("Active units", f"{s['active_units']} / {s['latent_dim']}",
                   help="Dimensions whose code varies across images (variance > 0.01).")

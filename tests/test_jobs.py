@@ -64,7 +64,7 @@ def test_job_history_grows_then_model_is_saved(digits):
     model, meta = load_checkpoint(snap.saved_path)
     assert meta["dataset"]["name"] == "digits" and meta["status"] == "done"
     assert meta["history"] and meta["test"]["total"] > 0 and model.config.latent_dim == 4
-    assert snap.saved_path.stem in {m["name"] for m in list_models()}
+    assert snap.saved_path.stem in {m.name for m in list_models()}
 
 
 def frozen(job, seconds: float):

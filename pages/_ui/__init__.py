@@ -115,19 +115,14 @@ def pick_model(title: str, key: str, kinds: tuple[str, ...] = ("ae", "vae", "gan
     return by_key[path]
 
 
-def _entry(entry: ModelEntry | dict) -> ModelEntry:
-    # Transition: compare.py and latent_space.py still pass {"path": ...}; remove afterwards.
-    return entry if isinstance(entry, ModelEntry) else entry_for(entry["path"])
-
-
 def _stamp(entry: ModelEntry) -> tuple[str, int]:
     return entry.key, entry.mtime_ns
 
 
-_BY_FILE = {ModelEntry: _stamp}  # cache keys: the file and its modification time
+BY_FILE = {ModelEntry: _stamp}  # cache keys: the file and its modification time
 
 
-@st.cache_resource(show_spinner="Loading the model...", max_entries=16, hash_funcs=_BY_FILE)
+@st.cache_resource(show_spinner="Loading the model...", max_entries=16, hash_funcs=BY_FILE)
 def _model(entry: ModelEntry):
     return load_checkpoint(entry.path, device="cpu")
 
@@ -135,7 +130,6 @@ def _model(entry: ModelEntry):
 def load(entry: ModelEntry) -> tuple | None:
     """(model in eval mode on CPU, meta) — shared read-only across sessions; None (with the
     reason shown) if the file cannot be loaded."""
-    entry = _entry(entry)
     try:
         return _model(entry)
     except (CheckpointError, OSError) as exc:
@@ -143,15 +137,7 @@ def load(entry: ModelEntry) -> tuple | None:
         return None
 
 
-def _mtime(path: str) -> int:  # transition: compare.py and latent_space.py, with _load
-    return os.stat(path).st_mtime_ns
-
-
-def _load(path: str, mtime: int):  # transition: use load(entry)
-    return _model(entry_for(path))
-
-
-@st.cache_resource(show_spinner="Loading the test images...", max_entries=8, hash_funcs=_BY_FILE)
+@st.cache_resource(show_spinner="Loading the test images...", max_entries=8, hash_funcs=BY_FILE)
 def _data(entry: ModelEntry):
     return dataset_for_meta(entry.meta)
 
@@ -159,13 +145,13 @@ def _data(entry: ModelEntry):
 def data_for(entry: ModelEntry):
     """The data set the model was trained on, or None (with the reason shown)."""
     try:
-        return _data(_entry(entry))
+        return _data(entry)
     except DataError as exc:
         st.warning(str(exc))
         return None
 
 
-@st.cache_data(show_spinner="Encoding the test images...", max_entries=16, hash_funcs=_BY_FILE)
+@st.cache_data(show_spinner="Encoding the test images...", max_entries=16, hash_funcs=BY_FILE)
 def _codes(entry: ModelEntry, n: int) -> np.ndarray:
     model, _ = _model(entry)
     return latent.encode_images(model, _data(entry).test_x[:n])
@@ -173,7 +159,7 @@ def _codes(entry: ModelEntry, n: int) -> np.ndarray:
 
 def codes(entry: ModelEntry, n: int) -> np.ndarray:
     """The codes of the first ``n`` test images (cached per file)."""
-    return _codes(_entry(entry), n)
+    return _codes(entry, n)
 
 
 def sample_metrics(meta: dict) -> dict:

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from genlab.latent_ops import png_data_urls
-from pages._ui import _data, _mtime
+from pages._ui import BY_FILE, _data
 
 # Plotly's qualitative colours (what the maps used before): ten distinct hues, no grey, so
 # the prior's grey crosses stand apart.
@@ -22,14 +22,10 @@ TOOLTIP_CSS = (f"<style>#vg-tooltip-element img {{width: {HOVER_PX}px; height: {
                "image-rendering: pixelated; max-width: none; max-height: none}</style>")
 
 
-@st.cache_data(show_spinner="Preparing the hover images...", max_entries=8)
-def _thumbs(path: str, mtime: int, n: int) -> list[str]:
-    return png_data_urls(_data(path, mtime).test_x[:n])
-
-
+@st.cache_data(show_spinner="Preparing the hover images...", max_entries=8, hash_funcs=BY_FILE)
 def thumbs(entry, n: int) -> list[str]:
     """PNG data URLs of the first ``n`` test images of a model's data set (cached per model)."""
-    return _thumbs(entry["path"], _mtime(entry["path"]), n)
+    return png_data_urls(_data(entry).test_x[:n])
 
 
 def _names(labels: np.ndarray, classes: list[str]) -> list[str]:
