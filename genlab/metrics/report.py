@@ -178,6 +178,7 @@ def stderr_progress(file=None):
                        desc="measuring", leave=False)
         bar.set_postfix_str(stage, refresh=False)
         bar.update(done - bar.n)
+        bar.refresh()  # few, slow stages: show each one
 
     def close() -> None:
         if bar is not None:
