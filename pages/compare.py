@@ -1,16 +1,10 @@
 """Compare: the seed report's AE-vs-VAE table, with measured numbers instead of words."""
 import streamlit as st
 
-from genlab.metrics import (
-    elbo,
-    evaluate_checkpoint,
-    format_report,
-    knn_accuracy,
-    latent_stats,
-    reconstruction_metrics,
-)
+from genlab.metrics import evaluate_checkpoint, format_report
 from genlab.metrics.format import compare_column
-from pages._ui import KIND_NAMES, _load, _mtime, catalog, codes, data_for, label
+from genlab.report import find_browser, measure_row, report_bytes
+from pages._ui import _load, _mtime, catalog, codes, data_for, label
 
 st.title("Compare models")
 st.markdown(
@@ -35,21 +29,14 @@ n = int(st.slider("Test images", 200, 10000, 2000, 200, key="cmp_n"))
 @st.cache_data(show_spinner="Measuring...", max_entries=64)
 def measure(path: str, mtime: int, n: int) -> dict:
     model, meta = _load(path, mtime)
-    row = {"kind": KIND_NAMES[model.config.kind], "latent": model.config.latent_dim}
-    if not model.has_encoder:
-        return row
-    data = data_for({"path": path, "name": meta.get("name", path)})
-    if data is None:
-        return row
-    x = data.test_x[:n]
-    z = codes({"path": path}, len(x))
-    s = latent_stats(model, x, z)
-    row.update({"n": len(x), "mse": reconstruction_metrics(model, x)["mse"], "active": s["active_units"],
-                "kl_agg": s["kl_aggregate"], "kl_post": s["kl_posterior"],
-                "knn": knn_accuracy(z, data.test_y[:len(x)].numpy())})
-    if model.config.kind == "vae":
-        row["elbo"] = elbo(model, x)
-    return row
+    data = data_for({"path": path, "name": meta.get("name", path)}) if model.has_encoder else None
+    z = codes({"path": path}, min(n, len(data.test_x))) if data is not None else None
+    return measure_row(model, data, n, z)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _report(paths: tuple[str, ...], mtimes: tuple[int, ...], fmt: str) -> bytes:
+    return report_bytes(list(paths), fmt)
 
 
 if chosen:
@@ -78,6 +65,22 @@ if chosen:
             "sampled, and from a Gaussian fitted to its training codes (their mean and covariance). "
             "The first shows why an AE cannot be sampled like a VAE; the second, how much a fitted "
             "code distribution recovers.")
+
+    st.subheader("Lab report")
+    formats = {"html": "HTML (one file)", "md": "Markdown + figures (zip)"}
+    files = {"html": ("html", "text/html"), "md": ("zip", "application/zip"), "pdf": ("pdf", "application/pdf")}
+    if find_browser() is not None:
+        formats["pdf"] = "PDF"
+    r1, r2 = st.columns([1, 2])
+    fmt = r1.radio("Format", list(formats), format_func=formats.get, key="cmp_report_fmt")
+    r2.download_button(
+        f"Download the lab report of these {len(chosen)} model(s)",
+        data=lambda: _report(tuple(chosen), tuple(_mtime(p) for p in chosen), fmt),
+        file_name=f"genlab-report.{files[fmt][0]}", mime=files[fmt][1],
+        key="cmp_report", on_click="ignore", icon=":material/download:",
+        help="What was trained, training curves, reconstructions and samples, latent plots, "
+             "metrics with their meaning, alarms and this table, with figures inline. Takes "
+             "seconds per model to build.")
 
     # Only your own models are measured (and written) here; shipped ones come measured.
     def unmeasured(meta: dict) -> bool:

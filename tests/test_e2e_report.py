@@ -2,11 +2,13 @@
 from disk in Debian's Chromium. Every figure renders, the page asks for nothing outside itself,
 and the numbers it shows are the ones `python -m genlab eval` stored in the checkpoints."""
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from test_e2e import server  # noqa: F401  (the streamlit server fixture)
 
 from genlab.catalog import WEIGHTS_DIR
 from genlab.checkpoint import read_meta
@@ -67,3 +69,29 @@ def test_report_renders_in_chromium(report_file):
     compare = {r[0]: r[1:] for r in tables[0]}
     assert compare["Generation: Fréchet distance of samples (lower is better)"][1] == num(
         vae["metrics"]["samples"]["frechet"], "frechet")
+
+
+
+def test_compare_page_downloads_the_report(server, tmp_path):  # noqa: F811 (the fixture)
+    """The Compare page's button hands over the same self-contained report for the models
+    compared there (the shipped AE and VAE are among its defaults)."""
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1366, "height": 768}, accept_downloads=True)
+            page.goto(f"{server}/compare")
+            page.get_by_role("heading", name="Compare models").wait_for(timeout=120_000)
+            button = page.get_by_role("button", name=re.compile("Download the lab report"))
+            button.wait_for(timeout=300_000)
+            with page.expect_download(timeout=600_000) as info:
+                button.click()
+            target = tmp_path / info.value.suggested_filename
+            info.value.save_as(target)
+        finally:
+            browser.close()
+    assert target.name == "genlab-report.html"
+    text = target.read_text()
+    assert text.startswith("<!DOCTYPE html>") and "data:image/png;base64," in text
+    for path in SHIPPED:
+        assert f"<h2>{read_meta(path)['name']}: " in text
