@@ -174,3 +174,21 @@ def test_eval_reports_progress_and_the_same_numbers(tiny):
     assert "measuring" in buf.getvalue() and f"{calls[-1][2]}/{calls[-1][2]}" in buf.getvalue()
     r = run("eval", str(tiny), "--iwae-k", "10", "--no-store")
     assert r.returncode == 0 and "measuring" in r.stderr and "IWAE k=10" in r.stderr, r.stderr
+
+
+def test_report_when_the_training_images_are_gone(tiny, tmp_path):
+    """A model trained on a folder that is no longer here still gets its report: meta, curves and
+    samples, with one sentence saying what is left out and why."""
+    from genlab.checkpoint import load_checkpoint, save_checkpoint
+    from genlab.report import build_report, to_html
+    model, meta = load_checkpoint(tiny)
+    meta["dataset"] = {"name": "my-faces", "path": str(tmp_path / "gone"), "ref": str(tmp_path / "gone"),
+                       "source": "a folder of 64 images"}
+    keep = {k: v for k, v in meta.items() if k not in ("format", "model", "versions", "name", "created")}
+    path = save_checkpoint(tmp_path / "orphan", model, **keep)
+    report = build_report([path])
+    names = {f.name for f in report.figures()}
+    assert names == {"m0-vae-curves", "m0-vae-samples"}
+    text = html.unescape(re.sub(r"<[^>]+>", "", to_html(report)))
+    assert "Test images not available here, so figures that need them are left out: The images this " \
+           "model was trained on (my-faces) are not on this computer any more" in text
