@@ -99,6 +99,9 @@ def test_faces_lesson_says_it_is_not_available_here():
     with pytest.raises(LessonError, match="needs the faces data set, which is not available here.*folder or .zip"):
         require_available(faces)
     require_available(load_lesson("latent-2d"))  # MNIST is
+    from genlab.lessons import train_run
+    with pytest.raises(LessonError, match="The faces data set is not available here"):
+        train_run(lesson_settings(faces, "gan"))
 
 
 STUDENT = """
