@@ -25,8 +25,8 @@ SHIPPED = [WEIGHTS_DIR / "mnist-ae.safetensors", WEIGHTS_DIR / "mnist-vae.safete
 URL = re.compile(r"(https?|ftp|wss?)://|//[a-z0-9.-]+\.[a-z]{2,}/", re.I)
 
 
-def run(*args, timeout=600):
-    env = {**os.environ, "GENLAB_OFFLINE": "1"}
+def run(*args, timeout=600, **env_vars):
+    env = {**os.environ, "GENLAB_OFFLINE": "1", **env_vars}
     return subprocess.run([sys.executable, "-m", "genlab", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
@@ -151,6 +151,10 @@ def test_report_command_and_alarms(tiny, tmp_path):
     z = run("report", str(tiny), "--format", "md", "--out", str(tmp_path / "lab"))
     assert z.returncode == 0, z.stderr
     assert zipfile.ZipFile(tmp_path / "lab").namelist()[0] == "report.md"
+    pdf = run("report", str(tiny), "--format", "pdf", "--out", str(tmp_path / "x.pdf"),
+              GENLAB_CHROMIUM="/nonexistent/chromium")
+    assert pdf.returncode == 2 and pdf.stderr.startswith("error: A PDF needs Chromium or Google Chrome")
+    assert not (tmp_path / "x.pdf").exists() and "loading" not in pdf.stderr  # refused before any work
     bad = run("report", str(tmp_path / "missing.safetensors"), "--out", str(out))
     assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0
     assert "no checkpoint at" in bad.stderr and "Traceback" not in bad.stderr

@@ -17,6 +17,9 @@ def report_bytes(paths: list[str | os.PathLike], fmt: str = "html", *, tsne: boo
     from genlab.report.render import to_html, to_markdown_zip
     if fmt not in FORMATS:
         raise ValueError(f"The report format must be one of {', '.join(FORMATS)}, not {fmt!r}.")
+    if fmt == "pdf":
+        from genlab.report.pdf import require_browser
+        require_browser()  # before minutes of work, not after
     report = build_report(paths, tsne=tsne, progress=progress)
     if fmt == "md":
         return to_markdown_zip(report)

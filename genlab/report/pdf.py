@@ -32,13 +32,19 @@ def find_browser() -> str | None:
     return next((p for p in KNOWN_PATHS if Path(p).is_file()), None)
 
 
-def html_to_pdf(html: str) -> bytes:
-    """The PDF of an HTML page (A4, backgrounds printed, no header or footer)."""
+def require_browser() -> str:
+    """The browser that prints PDFs; PdfError saying what to install when there is none."""
     browser = find_browser()
     if browser is None:
         raise PdfError("A PDF needs Chromium or Google Chrome, and neither was found: install one "
                        "(e.g. `sudo apt install chromium`) or set GENLAB_CHROMIUM to its path, or "
                        "write HTML and print it from your browser.")
+    return browser
+
+
+def html_to_pdf(html: str) -> bytes:
+    """The PDF of an HTML page (A4, backgrounds printed, no header or footer)."""
+    browser = require_browser()
     with tempfile.TemporaryDirectory(prefix="genlab-pdf-") as tmp:
         page, out = Path(tmp) / "report.html", Path(tmp) / "report.pdf"
         page.write_text(html, encoding="utf-8")
