@@ -1,16 +1,10 @@
 """Compare: the seed report's AE-vs-VAE table, with measured numbers instead of words."""
 import streamlit as st
 
-from genlab.metrics import (
-    elbo,
-    evaluate_checkpoint,
-    format_report,
-    knn_accuracy,
-    latent_stats,
-    reconstruction_metrics,
-)
+from genlab.metrics import evaluate_checkpoint, format_report
 from genlab.metrics.format import compare_column
-from pages._ui import BY_FILE, KIND_NAMES, catalog, codes, data_for, frame, label, load
+from genlab.report import find_browser, measure_row, report_bytes
+from pages._ui import BY_FILE, catalog, codes, data_for, frame, label, load
 
 frame("Compare")
 st.title("Compare models")
@@ -35,22 +29,15 @@ n = int(st.slider("Test images", 200, 10000, 2000, 200, key="cmp_n"))
 
 @st.cache_data(show_spinner="Measuring...", max_entries=64, hash_funcs=BY_FILE)
 def measure(entry, n: int) -> dict:
-    model, meta = load(entry)
-    row = {"kind": KIND_NAMES[model.config.kind], "latent": model.config.latent_dim}
-    if not model.has_encoder:
-        return row
-    data = data_for(entry)
-    if data is None:
-        return row
-    x = data.test_x[:n]
-    z = codes(entry, len(x))
-    s = latent_stats(model, x, z)
-    row.update({"n": len(x), "mse": reconstruction_metrics(model, x)["mse"], "active": s["active_units"],
-                "kl_agg": s["kl_aggregate"], "kl_post": s["kl_posterior"],
-                "knn": knn_accuracy(z, data.test_y[:len(x)].numpy())})
-    if model.config.kind == "vae":
-        row["elbo"] = elbo(model, x)
-    return row
+    model, _ = load(entry)
+    data = data_for(entry) if model.has_encoder else None
+    z = codes(entry, min(n, len(data.test_x))) if data is not None else None
+    return measure_row(model, data, n, z)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _report(paths: tuple[str, ...], mtimes: tuple[int, ...], fmt: str) -> bytes:
+    return report_bytes(list(paths), fmt)
 
 
 if chosen:
@@ -79,6 +66,22 @@ if chosen:
             "sampled, and from a Gaussian fitted to its training codes (their mean and covariance). "
             "The first shows why an AE cannot be sampled like a VAE; the second, how much a fitted "
             "code distribution recovers.")
+
+    st.subheader("Lab report")
+    formats = {"html": "HTML (one file)", "md": "Markdown + figures (zip)"}
+    files = {"html": ("html", "text/html"), "md": ("zip", "application/zip"), "pdf": ("pdf", "application/pdf")}
+    if find_browser() is not None:
+        formats["pdf"] = "PDF"
+    r1, r2 = st.columns([1, 2])
+    fmt = r1.radio("Format", list(formats), format_func=formats.get, key="cmp_report_fmt")
+    r2.download_button(
+        f"Download the lab report of these {len(chosen)} model(s)",
+        data=lambda: _report(tuple(chosen), tuple(by_path[p].mtime_ns for p in chosen), fmt),
+        file_name=f"genlab-report.{files[fmt][0]}", mime=files[fmt][1],
+        key="cmp_report", on_click="ignore", icon=":material/download:",
+        help="What was trained, training curves, reconstructions and samples, latent plots, "
+             "metrics with their meaning, alarms and this table, with figures inline. Takes "
+             "seconds per model to build.")
 
     # Only your own models are measured (and written) here; shipped ones come measured.
     def unmeasured(meta: dict) -> bool:

@@ -53,10 +53,11 @@ def elbo(model: VAE, x_u8: torch.Tensor, batch: int = 500, seed: int = 0) -> dic
 
 @torch.no_grad()
 def iwae_bound(model: VAE, x_u8: torch.Tensor, k: int = 500, seed: int = 0,
-               chunk: int = 50_000) -> torch.Tensor:
+               chunk: int = 50_000, progress=None) -> torch.Tensor:
     """Per-image IWAE bound log (1/k) Σ_i p(x, z_i) / q(z_i|x), z_i ~ q(z|x), in nats.
     k = 1 is a one-sample ELBO; the bound rises towards log p(x) as k grows.
-    ``chunk`` caps the images decoded at once (k × batch)."""
+    ``chunk`` caps the images decoded at once (k × batch); ``progress(done, total)`` is
+    called with the images done after each batch."""
     model.eval()
     dev = model.device
     gen = torch.Generator(device=dev).manual_seed(seed)
@@ -73,4 +74,6 @@ def iwae_bound(model: VAE, x_u8: torch.Tensor, k: int = 500, seed: int = 0,
         logits = model.decode_logits(z.reshape(-1, z.shape[-1])).float()
         log_px = _log_bernoulli(logits.reshape(k, len(x), *logits.shape[1:]), x)
         out.append((torch.logsumexp(log_px + log_pz - log_q, 0) - math.log(k)).cpu())
+        if progress is not None:
+            progress(min(i + per, len(x_u8)), len(x_u8))
     return torch.cat(out) if out else torch.zeros(0)

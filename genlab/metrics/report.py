@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from genlab.catalog import WEIGHTS_DIR
@@ -28,46 +30,80 @@ from genlab.metrics.recon import pca_baseline, reconstruction_metrics
 from genlab.metrics.samples import fit_code_gaussian, sample_metrics
 
 METRICS_VERSION = 1
+# progress(stage, done, total): ``stage`` says in words what is being measured now; ``done`` of
+# ``total`` work units are finished (one per stage, one per batch of IWAE images)
+Progress = Callable[[str, int, int], None]
 
 
 def classifier_path(dataset: str, folder: Path = WEIGHTS_DIR) -> Path:
     return folder / f"classifier-{dataset}.safetensors"
 
 
+class _Steps:
+    """Counts work units and reports them to a ``Progress`` callback (or to nothing)."""
+
+    def __init__(self, progress: Progress | None, total: int) -> None:
+        self.progress, self.total, self.done = progress, total, 0
+
+    def __call__(self, stage: str, units: int = 1) -> None:
+        self.done += units
+        if self.progress is not None:
+            self.progress(stage, min(self.done, self.total), self.total)
+
+
+def _plan(kind: str, iwae_k: int, iwae_n: int, n_test: int, blocks: list[str]) -> int:
+    """The work units of one evaluation, for the progress count."""
+    per = max(1, 50_000 // iwae_k) if iwae_k and iwae_k > 0 else 0
+    iwae_batches = -(-min(iwae_n, n_test) // per) if per and kind == "vae" else 0
+    fixed = {"ae": 2, "vae": 3, "gan": 0}[kind]  # recon (+ pca for an AE; elbo, active units)
+    return fixed + iwae_batches + 2 * len(blocks)
+
+
 def evaluate_model(model, data, *, iwae_k: int = 500, iwae_n: int = 1000,
-                   n_samples: int | None = None, seed: int = 0, clf=None, clf_meta=None) -> dict:
-    """All the numbers for an already loaded model and data set (no file access)."""
+                   n_samples: int | None = None, seed: int = 0, clf=None, clf_meta=None,
+                   progress: Progress | None = None) -> dict:
+    """All the numbers for an already loaded model and data set (no file access);
+    ``progress`` hears about every stage (see ``Progress``)."""
     kind = model.config.kind
     t0 = time.perf_counter()
+    blocks = {"ae": ["samples_prior", "samples_fitted"], "vae": ["samples"], "gan": ["samples"]}[kind]
+    step = _Steps(progress, _plan(kind, iwae_k, iwae_n, len(data.test_x), blocks))
     m: dict = {"version": METRICS_VERSION, "kind": kind, "dataset": data.name,
                "data_source": data.source, "n_test": len(data.test_x)}
     if kind in ("ae", "vae"):
         m["recon"] = reconstruction_metrics(model, data.test_x)
+        step("reconstruction error")
     if kind == "ae":
         m["pca"] = pca_baseline(data.train_x, data.test_x, model.config.latent_dim)
         m["pca"]["ratio"] = m["recon"]["mse"] / max(m["pca"]["mse"], 1e-12)
+        step("PCA baseline")
     if kind == "vae":
         m["elbo"] = {**elbo(model, data.test_x, seed=seed), "seed": seed}
+        step("test ELBO")
         if iwae_k and iwae_k > 0:
             n = min(iwae_n, len(data.test_x))
-            bound = iwae_bound(model, data.test_x[:n], k=iwae_k, seed=seed)
+            bound = iwae_bound(model, data.test_x[:n], k=iwae_k, seed=seed,
+                               progress=lambda done, of: step(f"IWAE k={iwae_k}: {done:,}/{of:,} images"))
             one = elbo(model, data.test_x[:n], seed=seed)["total"]
             m["iwae"] = {"k": iwae_k, "n": n, "seed": seed, "log_px": float(bound.mean()),
                          "nll": -float(bound.mean()), "elbo_same_images": one,
                          "gap": one + float(bound.mean())}
         m["active_units"] = active_units(model, data.test_x)
+        step("active units")
     # samples: VAE and GAN from their prior; an AE has no prior, so from N(0, I) and from a
     # Gaussian fitted to its training codes (samples_prior / samples_fitted)
-    blocks = {"ae": ["samples_prior", "samples_fitted"], "vae": ["samples"], "gan": ["samples"]}[kind]
     test_embedding = embed(clf, data.test_x) if clf is not None else None
     for key in blocks:
         if clf is None:
             m[key] = {"skipped": f"no metric classifier for {data.name!r} in weights/"}
+            step(f"{key}: skipped", 2)
             continue
         codes = fit_code_gaussian(model, data.train_x) if key == "samples_fitted" else None
         n = n_samples or len(data.test_x)
         m[key] = sample_metrics(model, clf, data, n, seed, test_embedding, codes)
+        step(f"{key}: {n:,} samples")
         m[key]["quick"] = sample_metrics(model, clf, data, min(500, n), seed, test_embedding, codes)
+        step(f"{key}: {min(500, n):,} samples")
         if codes is not None:
             m[key]["fitted_on"] = f"the codes of the {codes.n:,} training images (mean, full covariance)"
     if clf is not None:
@@ -93,10 +129,13 @@ def _finite(o):
 
 def evaluate_checkpoint(path: str | os.PathLike, iwae_k: int = 500, n_samples: int | None = None,
                         device: str = "auto", store: bool = True, *, iwae_n: int = 1000,
-                        seed: int = 0, data=None, classifier: str | os.PathLike | None = None) -> dict:
+                        seed: int = 0, data=None, classifier: str | os.PathLike | None = None,
+                        progress: Progress | None = None) -> dict:
     """Measure the checkpoint at ``path`` on its data set's test split; with ``store`` the
     result goes under ``meta["metrics"]`` in the checkpoint (and its JSON). ``n_samples``
-    defaults to the test split's size; IWAE uses the first ``iwae_n`` test images."""
+    defaults to the test split's size; IWAE uses the first ``iwae_n`` test images.
+    ``progress(stage, done, total)`` is told about every stage (``stderr_progress()`` prints
+    a bar)."""
     p = source_path(path)
     dev = select_device(device)
     model, meta = load_checkpoint(p, device=dev)
@@ -116,7 +155,7 @@ def evaluate_checkpoint(path: str | os.PathLike, iwae_k: int = 500, n_samples: i
                 data.shape[0], data.shape[1], len(data.classes)):
             clf = clf_meta = None
     m = evaluate_model(model, data, iwae_k=iwae_k, iwae_n=iwae_n, n_samples=n_samples,
-                       seed=seed, clf=clf, clf_meta=clf_meta)
+                       seed=seed, clf=clf, clf_meta=clf_meta, progress=progress)
     recorded = (meta.get("dataset") or {}).get("source")
     if recorded and recorded != data.source:
         m["note"] = (f"trained on '{recorded}' but measured on '{data.source}': the numbers are "
@@ -124,3 +163,24 @@ def evaluate_checkpoint(path: str | os.PathLike, iwae_k: int = 500, n_samples: i
     if store:
         update_meta(p, metrics=m)
     return m
+
+
+def stderr_progress(file=None):
+    """A ``Progress`` callback for the terminal: a tqdm bar on stderr that names the stage
+    (``python -m genlab eval`` passes it). Returns (callback, close)."""
+    from tqdm import tqdm
+    bar = None
+
+    def progress(stage: str, done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="step", dynamic_ncols=True, file=file or sys.stderr,
+                       desc="measuring", leave=False)
+        bar.set_postfix_str(stage, refresh=False)
+        bar.update(done - bar.n)
+        bar.refresh()  # few, slow stages: show each one
+
+    def close() -> None:
+        if bar is not None:
+            bar.close()
+    return progress, close

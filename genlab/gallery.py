@@ -1,0 +1,100 @@
+"""The class gallery: the models trained on this server, each private to the browser session
+that trained it unless its owner ticked "share with the class" (``shared: true`` in the
+checkpoint's meta). A row holds the model's lesson and key numbers, as text formatted by
+``genlab.metrics.format`` and as raw numbers to sort by."""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from genlab.catalog import list_models, user_models_dir
+from genlab.checkpoint import CheckpointError, load_checkpoint, update_meta
+from genlab.metrics.format import MISSING, num, stored_samples
+
+# sort orders: label -> (row key, largest first); missing numbers always go last
+SORTS = {"newest first": ("created", True), "name": ("name", False),
+         "reconstruction error (MSE)": ("mse", False), "test −ELBO": ("elbo", False),
+         "Fréchet distance of samples": ("frechet", False), "epochs": ("epochs", True)}
+
+
+def _in_user_folder(path: Path) -> bool:
+    return path.resolve().parent == user_models_dir().resolve()
+
+
+def set_shared(path: str | os.PathLike, shared: bool) -> dict:
+    """Tick or untick "share with the class" for one of the user's models (stored in its meta
+    as ``shared``, atomically); shipped models cannot be shared or unshared. Returns the meta."""
+    p = Path(path)
+    if not _in_user_folder(p):
+        raise CheckpointError(f"{p.name} is not one of the models trained here, so it cannot be "
+                              "shared or unshared.")
+    return update_meta(p, shared=bool(shared))
+
+
+def _number(v):
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def row(path: Path, meta: dict, own: bool) -> dict:
+    """One gallery row: who, what, lesson and key numbers (text and raw)."""
+    cfg, ds = meta.get("model") or {}, meta.get("dataset") or {}
+    test, m = meta.get("test") or {}, meta.get("metrics") or {}
+    mse = _number((m.get("recon") or {}).get("mse", test.get("mse")))
+    elbo = _number((m.get("elbo") or {}).get("total", test.get("total")))
+    frechet = _number(stored_samples(meta).get("frechet", stored_samples(meta).get("fitted_frechet")))
+    return {"path": str(path), "name": str(meta.get("name") or path.stem), "own": own,
+            "shared": bool(meta.get("shared")), "kind": str(cfg.get("kind", "?")).upper(),
+            "dataset": str(ds.get("name", "?")), "lesson": str(meta.get("lesson") or MISSING),
+            "latent": cfg.get("latent_dim"), "epochs": _number(meta.get("epochs")),
+            "created": str(meta.get("created") or ""), "mse": mse, "elbo": elbo, "frechet": frechet,
+            "mse_text": num(mse, "mse"), "elbo_text": num(elbo, "nats"), "frechet_text": num(frechet, "frechet")}
+
+
+def gallery_rows(own: Iterable[str | os.PathLike] = ()) -> list[dict]:
+    """The models trained on this server that the viewer may see: every shared one and the
+    viewer's own (``own``: the paths this session saved), shared or not. Shipped models are
+    not class work and are left out."""
+    mine = {str(Path(p).resolve()) for p in own}
+    out = []
+    for m in list_models():
+        if m["origin"] != "yours" or not m.get("meta"):
+            continue
+        is_own = str(Path(m["path"]).resolve()) in mine
+        if is_own or m["meta"].get("shared") is True:
+            out.append(row(Path(m["path"]), m["meta"], is_own))
+    return out
+
+
+def sort_rows(rows: list[dict], how: str) -> list[dict]:
+    """``rows`` in the order ``how`` (a key of SORTS); rows without that number go last."""
+    key, reverse = SORTS[how]
+    have = [r for r in rows if r.get(key) not in (None, "")]
+    rest = [r for r in rows if r.get(key) in (None, "")]
+    return sorted(have, key=lambda r: r[key], reverse=reverse) + rest
+
+
+@torch.inference_mode()
+def preview(path: str | os.PathLike, n: int = 16) -> torch.Tensor:
+    """``n`` images for a model's gallery card: samples from the prior (VAE, GAN; seed 0) or,
+    for an AE (which has no prior), reconstructions of its first test images when they are
+    here, else decodings of N(0, I)."""
+    from genlab.data import DataError, dataset_for_meta, to_float
+    from genlab.metrics.samples import generate
+    model, meta = load_checkpoint(path, device="cpu")
+    if model.config.kind == "ae":
+        try:
+            x = to_float(dataset_for_meta(meta, allow_download=False).test_x[: n // 2])
+            return torch.cat([x, model.reconstruct(x).float()])
+        except DataError:
+            pass
+    return generate(model, n, 0)
+
+
+def preview_grid(path: str | os.PathLike, n: int = 16) -> np.ndarray:
+    """The card image as uint8 (H, W, 3)."""
+    from genlab.grid import make_grid
+    return make_grid(preview(path, n), nrow=8)

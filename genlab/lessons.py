@@ -1,0 +1,256 @@
+"""Lesson presets: small TOML files in ``lessons/`` that put a whole class on the same run.
+
+A lesson has a ``title``, a short ``look_for`` text (what to watch while it trains), a
+``[settings]`` table with the Train page's settings and, optionally, ``[variants.NAME]`` tables
+that change a few settings (e.g. the same run as an AE). ``lesson_settings`` gives a lesson's
+settings as one flat dict of strings, exactly what the Train page puts in its URL query
+parameters; ``parse_settings`` reads such a dict back, checked. The keys:
+
+    dataset  mnist | fashion-mnist | digits | faces          size     image size in pixels
+    channels 1 (gray) | 3 (RGB)                             kind     ae | vae | gan
+    arch     conv | mlp                                     latent   latent size
+    hidden   MLP widths "400" or "512,256"; conv: first layer width "32"
+    beta     VAE KL weight                                  lr       Adam learning rate
+    batch    batch size                                     epochs   epochs
+    seed     seed of weights, batches and noise
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+from genlab.data import BUILTIN
+from genlab.defaults import defaults_for
+from genlab.models.config import DEFAULT_HIDDEN, ConfigError, ModelConfig
+
+LESSONS_DIR = Path(__file__).resolve().parent.parent / "lessons"
+KEYS = ("dataset", "size", "channels", "kind", "arch", "latent", "hidden", "beta", "lr", "batch",
+        "epochs", "seed")
+# data sets a lesson may name that this installation does not have, and what to do instead
+NOT_HERE = {"faces": "The 64×64 grayscale faces of the first lab report are not shipped with GenLab; "
+                     "put face images in a folder or .zip and choose it as the data set on the Train "
+                     "page (image size 64, gray)."}
+NATIVE_SIZE = {"digits": 8}
+MAX_LESSON_BYTES = 64 * 1024
+
+
+class LessonError(ValueError):
+    """A lesson or a settings dict that cannot be used; the message says why."""
+
+
+@dataclass
+class Lesson:
+    name: str  # the file's stem: ``?lesson=NAME``
+    title: str
+    look_for: str
+    settings: dict  # typed values, every key of KEYS
+    variants: dict[str, dict] = field(default_factory=dict)  # name -> typed overrides
+
+    @property
+    def available(self) -> bool:
+        return self.settings["dataset"] not in NOT_HERE
+
+
+def _int(key: str, v, lo: int, hi: int) -> int:
+    try:
+        if isinstance(v, bool) or (isinstance(v, float) and not v.is_integer()):
+            raise ValueError
+        out = int(str(v).strip()) if not isinstance(v, (int, float)) else int(v)
+    except (TypeError, ValueError):
+        raise LessonError(f"{key} must be a whole number, not {v!r}.") from None
+    if not lo <= out <= hi:
+        raise LessonError(f"{key} must be between {lo:,} and {hi:,}, not {out}.")
+    return out
+
+
+def _float(key: str, v, lo: float, hi: float, lo_open: bool = False) -> float:
+    try:
+        if isinstance(v, bool):
+            raise ValueError
+        out = float(v)
+    except (TypeError, ValueError):
+        raise LessonError(f"{key} must be a number, not {v!r}.") from None
+    if not math.isfinite(out) or not (lo < out <= hi if lo_open else lo <= out <= hi):
+        raise LessonError(f"{key} must be in {'(' if lo_open else '['}{lo:g}, {hi:g}], not {v}.")
+    return out
+
+
+def _choice(key: str, v, options) -> str:
+    out = str(v).strip().lower()
+    if out not in options:
+        raise LessonError(f"{key} must be one of {', '.join(options)}, not {v!r}.")
+    return out
+
+
+def _hidden(v) -> tuple[int, ...]:
+    parts = v if isinstance(v, (list, tuple)) else str(v).replace(" ", "").split(",")
+    sizes = tuple(_int("hidden", p, 1, 8192) for p in parts if str(p) != "")
+    if not sizes or len(sizes) > 8:
+        raise LessonError(f"hidden takes 1 to 8 whole numbers like 400 or 512,256, not {v!r}.")
+    return sizes
+
+
+def parse_settings(raw: Mapping, base: Mapping | None = None) -> dict:
+    """Typed, checked settings from a flat mapping (query parameters as strings, or TOML
+    values). Missing keys come from ``base``, else from the kind's defaults (genlab.defaults);
+    unknown keys are refused. The model must be buildable (ModelConfig.validate)."""
+    unknown = sorted(set(raw) - set(KEYS))
+    if unknown:
+        raise LessonError(f"Unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+                          f"the settings are {', '.join(KEYS)}.")
+    merged = {**(base or {}), **raw}
+    s: dict = {"dataset": _choice("dataset", merged.get("dataset", "mnist"), (*BUILTIN, *NOT_HERE))}
+    s["kind"] = _choice("kind", merged.get("kind", "vae"), ("ae", "vae", "gan"))
+    d = defaults_for(s["kind"])
+    s["size"] = _int("size", merged.get("size", NATIVE_SIZE.get(s["dataset"], 28)), 4, 256)
+    s["channels"] = _int("channels", merged.get("channels", 1), 1, 3)
+    if s["channels"] == 2:
+        raise LessonError("channels must be 1 (gray) or 3 (RGB), not 2.")
+    s["arch"] = _choice("arch", merged.get("arch", "conv"), ("conv", "mlp"))
+    s["latent"] = _int("latent", merged.get("latent", d.latent_dim), 1, 4096)
+    s["hidden"] = _hidden(merged.get("hidden", DEFAULT_HIDDEN[(s["arch"], s["kind"])]))
+    s["beta"] = _float("beta", merged.get("beta", 1.0), 0.0, 1000.0)
+    s["lr"] = _float("lr", merged.get("lr", d.lr), 0.0, 1.0, lo_open=True)
+    s["batch"] = _int("batch", merged.get("batch", d.batch_size), 1, 65_536)
+    s["epochs"] = _int("epochs", merged.get("epochs", d.epochs), 1, 100_000)
+    s["seed"] = _int("seed", merged.get("seed", 1), 0, 2**31 - 1)
+    try:
+        model_config(s)
+    except ConfigError as exc:
+        raise LessonError(str(exc)) from None
+    return s
+
+
+def model_config(s: Mapping) -> ModelConfig:
+    """The ModelConfig of parsed settings."""
+    return ModelConfig(s["kind"], s["arch"], s["channels"], s["size"], s["latent"], tuple(s["hidden"]),
+                       s["beta"]).validate()
+
+
+LOG_EVERY = 10  # a lesson's curve has a point every 10 steps (and at each epoch's end)
+
+
+def train_config(s: Mapping, **extra):
+    """The TrainConfig of parsed settings (``extra``: e.g. ``grid_every_s`` for the app); the
+    Adam betas are the kind's defaults. The losses are read every ``LOG_EVERY`` steps and never
+    by the clock, so every student's curve has its points at the same steps and, with the same
+    seed on the same kind of CPU, the same values."""
+    from genlab.train import TrainConfig
+    return TrainConfig(**{"epochs": s["epochs"], "batch_size": s["batch"], "lr": s["lr"], "seed": s["seed"],
+                          "betas": defaults_for(s["kind"]).betas, "log_every": LOG_EVERY,
+                          "progress_every_s": 1e9, **extra})
+
+
+def to_query(s: Mapping) -> dict[str, str]:
+    """Parsed settings as the flat dict of strings for the URL (inverse of ``parse_settings``)."""
+    def text(k: str) -> str:
+        v = s[k]
+        return ",".join(map(str, v)) if k == "hidden" else repr(float(v)) if k in ("beta", "lr") else str(v)
+    return {k: text(k) for k in KEYS}
+
+
+def lesson_settings(lesson: Lesson, variant: str | None = None) -> dict[str, str]:
+    """A lesson's settings (or one variant's) as the Train page's query parameters."""
+    if variant is None:
+        return to_query(lesson.settings)
+    if variant not in lesson.variants:
+        raise LessonError(f"Lesson {lesson.name!r} has no variant {variant!r}; it has "
+                          f"{', '.join(lesson.variants) or 'none'}.")
+    return to_query(parse_settings(lesson.variants[variant], lesson.settings))
+
+
+def from_settings(name: str, title: str, look_for: str, query: Mapping,
+                  variants: Mapping[str, Mapping] | None = None) -> Lesson:
+    """A Lesson from the Train page's flat settings (e.g. to save the run on screen as one)."""
+    settings = parse_settings(query)
+    return Lesson(_checked_name(name), str(title), str(look_for), settings,
+                  {k: _variant(k, v, settings) for k, v in (variants or {}).items()})
+
+
+def _variant(name: str, raw: Mapping, base: dict) -> dict:
+    if not isinstance(raw, Mapping):
+        raise LessonError(f"Variant {name!r} must be a table of settings.")
+    parsed = parse_settings(raw, base)
+    return {k: parsed[k] for k in raw}
+
+
+def _checked_name(name: str) -> str:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", str(name)):
+        raise LessonError(f"A lesson name is lowercase letters, digits and '-', not {name!r}.")
+    return str(name)
+
+
+def parse_lesson(name: str, text: str) -> Lesson:
+    """A Lesson from the text of its TOML file, checked."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise LessonError(f"Lesson {name!r} is not valid TOML ({exc}).") from None
+    extra = sorted(set(doc) - {"title", "look_for", "settings", "variants"})
+    if extra:
+        raise LessonError(f"Lesson {name!r} has unknown entries: {', '.join(extra)}.")
+    for key in ("title", "look_for"):
+        if not isinstance(doc.get(key), str) or not doc[key].strip():
+            raise LessonError(f"Lesson {name!r} needs a {key} text.")
+    if not isinstance(doc.get("settings"), dict):
+        raise LessonError(f"Lesson {name!r} needs a [settings] table.")
+    try:
+        return from_settings(name, doc["title"].strip(), doc["look_for"].strip(), doc["settings"],
+                             doc.get("variants") or {})
+    except LessonError as exc:
+        raise LessonError(f"Lesson {name!r}: {exc}") from None
+
+
+def load_lesson(name: str, folder: str | os.PathLike | None = None) -> Lesson:
+    """The lesson ``lessons/NAME.toml``; LessonError names the lessons there if it is not."""
+    folder = Path(folder) if folder else LESSONS_DIR
+    path = folder / f"{_checked_name(name)}.toml"
+    if not path.is_file():
+        raise LessonError(f"There is no lesson {name!r}; the lessons are: "
+                          f"{', '.join(lesson_names(folder)) or 'none'}.")
+    if path.stat().st_size > MAX_LESSON_BYTES:
+        raise LessonError(f"Lesson {name!r} is larger than {MAX_LESSON_BYTES // 1024} KB; not a lesson.")
+    return parse_lesson(name, path.read_text(encoding="utf-8"))
+
+
+def lesson_names(folder: str | os.PathLike | None = None) -> list[str]:
+    folder = Path(folder) if folder else LESSONS_DIR
+    return sorted(p.stem for p in folder.glob("*.toml")) if folder.is_dir() else []
+
+
+def list_lessons(folder: str | os.PathLike | None = None) -> list[Lesson]:
+    """Every lesson in ``folder`` (default ``lessons/``), by name."""
+    return [load_lesson(n, folder) for n in lesson_names(folder)]
+
+
+def require_available(lesson: Lesson) -> None:
+    """Raise LessonError, saying what to do, when the lesson's data set is not here."""
+    if not lesson.available:
+        raise LessonError(f"Lesson '{lesson.title}' needs the {lesson.settings['dataset']} data set, "
+                          f"which is not available here. {NOT_HERE[lesson.settings['dataset']]}")
+
+
+def train_run(query: Mapping, control=None, on_event=None):
+    """Train the run that flat settings describe, as the Train page would (the data set at the
+    lesson's size and colour, the model built with the seed); returns (model, data, result).
+    The same settings and seed give the same loss history on the same kind of CPU."""
+    from genlab.data import load_dataset
+    from genlab.models import build_model
+    from genlab.train import fit
+    s = parse_settings(query)
+    if s["dataset"] in NOT_HERE:
+        raise LessonError(f"The {s['dataset']} data set is not available here. {NOT_HERE[s['dataset']]}")
+    native = NATIVE_SIZE.get(s["dataset"], 28)
+    data = load_dataset(s["dataset"], image_size=None if s["size"] == native else s["size"],
+                        channels=None if s["channels"] == 1 else s["channels"])
+    model = build_model(model_config(s), seed=s["seed"])
+    return model, data, fit(model, data, train_config(s), control, on_event)

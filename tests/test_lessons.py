@@ -1,0 +1,129 @@
+"""Lesson presets: the shipped lessons load and are checked, settings round-trip through the
+flat dict the Train page's URL uses, clear errors, and the same lesson and seed give two
+students (two processes) the same curves."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from genlab.lessons import (
+    KEYS,
+    LessonError,
+    from_settings,
+    lesson_names,
+    lesson_settings,
+    list_lessons,
+    load_lesson,
+    parse_lesson,
+    parse_settings,
+    require_available,
+    to_query,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+TITLES = {"AE vs VAE on MNIST (the second report's settings)", "VAE and GAN on faces (the first report)",
+          "β-VAE: trading reconstruction for structure", "Posterior collapse, on purpose",
+          "A GAN whose discriminator wins", "A 2-D latent you can walk"}
+
+
+def test_shipped_lessons_load():
+    lessons = list_lessons()
+    assert TITLES <= {lesson.title for lesson in lessons}
+    for lesson in lessons:
+        assert len(lesson.look_for) > 80 and set(lesson.settings) == set(KEYS)
+    second = load_lesson("ae-vs-vae-mnist")
+    assert lesson_settings(second) == {
+        "dataset": "mnist", "size": "28", "channels": "1", "kind": "vae", "arch": "conv", "latent": "32",
+        "hidden": "32", "beta": "1.0", "lr": "0.001", "batch": "128", "epochs": "20", "seed": "1"}
+    assert lesson_settings(second, "ae")["kind"] == "ae"
+    gan = lesson_settings(load_lesson("faces-vae-gan"), "gan")
+    assert (gan["kind"], gan["latent"], gan["lr"], gan["batch"], gan["size"]) == ("gan", "100", "0.0002", "64", "64")
+
+
+@pytest.mark.parametrize("name", lesson_names())
+def test_settings_round_trip(name):
+    lesson = load_lesson(name)
+    for variant in [None, *lesson.variants]:
+        query = lesson_settings(lesson, variant)
+        assert all(isinstance(v, str) for v in query.values())
+        assert to_query(parse_settings(query)) == query
+    again = from_settings(lesson.name, lesson.title, lesson.look_for, lesson_settings(lesson), lesson.variants)
+    assert again == lesson
+
+
+def test_partial_query_takes_the_kinds_defaults():
+    s = parse_settings({"kind": "gan", "dataset": "digits", "arch": "mlp"})
+    assert (s["latent"], s["lr"], s["batch"], s["size"], s["hidden"]) == (100, 2e-4, 64, 8, (256, 512))
+
+
+@pytest.mark.parametrize("query, words", [
+    ({"lr": "10"}, "lr must be in (0, 1]"),
+    ({"latent": "0"}, "latent must be between 1"),
+    ({"epochs": "two"}, "epochs must be a whole number"),
+    ({"kind": "diffusion"}, "kind must be one of ae, vae, gan"),
+    ({"dataset": "cifar10"}, "dataset must be one of"),
+    ({"colour": "red"}, "Unknown setting colour"),
+    ({"beta": "nan"}, "beta must be in [0, 1000]"),
+    ({"arch": "conv", "size": "30"}, "divisible by 4"),
+    ({"hidden": "400,x"}, "hidden must be a whole number"),
+])
+def test_bad_settings_are_refused_in_one_sentence(query, words):
+    with pytest.raises(LessonError) as err:
+        parse_settings(query)
+    assert words in str(err.value) and "\n" not in str(err.value)
+
+
+def test_bad_lessons_are_refused(tmp_path):
+    with pytest.raises(LessonError, match="There is no lesson 'nope'; the lessons are: ae-vs-vae-mnist"):
+        load_lesson("nope")
+    with pytest.raises(LessonError, match="lowercase letters"):
+        load_lesson("../secrets")
+    with pytest.raises(LessonError, match="not valid TOML"):
+        parse_lesson("x", "title = ")
+    with pytest.raises(LessonError, match="needs a look_for text"):
+        parse_lesson("x", 'title = "T"\n[settings]\nkind = "vae"\n')
+    with pytest.raises(LessonError, match="Lesson 'x': latent must be between"):
+        parse_lesson("x", 'title = "T"\nlook_for = "L"\n[settings]\nlatent = -1\n')
+    with pytest.raises(LessonError, match="unknown entries: author"):
+        parse_lesson("x", 'title = "T"\nlook_for = "L"\nauthor = "me"\n[settings]\n')
+    with pytest.raises(LessonError, match="no variant 'gan'"):
+        lesson_settings(load_lesson("latent-2d"), "gan")
+
+
+def test_faces_lesson_says_it_is_not_available_here():
+    faces = load_lesson("faces-vae-gan")
+    assert not faces.available
+    with pytest.raises(LessonError, match="needs the faces data set, which is not available here.*folder or .zip"):
+        require_available(faces)
+    require_available(load_lesson("latent-2d"))  # MNIST is
+    from genlab.lessons import train_run
+    with pytest.raises(LessonError, match="The faces data set is not available here"):
+        train_run(lesson_settings(faces, "gan"))
+
+
+STUDENT = """
+import json, sys
+from genlab.lessons import train_run
+model, data, result = train_run(json.loads(sys.argv[1]))
+print(json.dumps({"status": result.status,
+                  "history": [{k: v for k, v in r.items() if k != "images_per_s"} for r in result.history],
+                  "test": result.test_history,
+                  "weights": sum(float(t.double().abs().sum()) for t in model.state_dict().values())}))
+"""
+
+
+@pytest.mark.parametrize("name", ["ae-vs-vae-mnist", "gan-discriminator-wins"])
+def test_same_lesson_same_seed_same_curves(name):
+    """Two students, two processes: two epochs of the lesson on the 8x8 digits."""
+    query = {**lesson_settings(load_lesson(name)), "dataset": "digits", "size": "8", "epochs": "2"}
+    env = {**os.environ, "GENLAB_OFFLINE": "1"}
+    runs = [subprocess.run([sys.executable, "-c", STUDENT, json.dumps(query)], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=600) for _ in range(2)]
+    for r in runs:
+        assert r.returncode == 0, r.stderr
+    a, b = (json.loads(r.stdout) for r in runs)
+    assert a["status"] == "done" and len(a["history"]) >= 3
+    assert a == b  # every logged loss at the same steps, the test curve, the weights
