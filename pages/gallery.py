@@ -1,6 +1,11 @@
 """Class gallery: the models trained on this server that their owners shared, and your own."""
+import os
+
 import streamlit as st
 
+from pages._ui import frame
+
+frame("Class gallery")
 st.title("Class gallery")
 st.markdown(
     "The models trained on this server, with their lesson, key numbers and samples, so a class "
@@ -9,7 +14,7 @@ st.markdown(
 
 from genlab.checkpoint import CheckpointError  # noqa: E402
 from genlab.gallery import SORTS, gallery_rows, preview_grid, set_shared, sort_rows  # noqa: E402
-from pages._ui import _mtime, session_jobs, show  # noqa: E402
+from pages._ui import session_jobs, show  # noqa: E402
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
@@ -57,7 +62,7 @@ cols = st.columns(4)
 for i, r in enumerate(rows):
     with cols[i % 4]:
         try:
-            grid = _grid(r["path"], _mtime(r["path"]))
+            grid = _grid(r["path"], os.stat(r["path"]).st_mtime_ns)
         except (CheckpointError, OSError) as exc:
             st.warning(f"{r['name']}: {exc}")
             continue

@@ -26,7 +26,8 @@ from genlab.train import TrainConfig
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = {"app.py": "GenLab", "pages/train.py": "Train a model",
          "pages/explorer.py": "Latent explorer", "pages/latent_space.py": "Latent space: AE vs VAE",
-         "pages/gan_studio.py": "GAN studio", "pages/compare.py": "Compare models"}
+         "pages/gan_studio.py": "GAN studio", "pages/compare.py": "Compare models",
+         "pages/gallery.py": "Class gallery"}
 TIMEOUT = 180
 
 

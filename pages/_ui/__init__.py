@@ -37,7 +37,8 @@ NAV = [("app.py", "Home", ":material/home:"),
        ("pages/explorer.py", "Latent explorer", ":material/tune:"),
        ("pages/latent_space.py", "Latent space", ":material/scatter_plot:"),
        ("pages/gan_studio.py", "GAN studio", ":material/palette:"),
-       ("pages/compare.py", "Compare", ":material/compare:")]
+       ("pages/compare.py", "Compare", ":material/compare:"),
+       ("pages/gallery.py", "Class gallery", ":material/groups:")]
 LOSS_LABELS = {"mse": "MSE per pixel", "recon": "reconstruction (nats)", "kl": "KL (nats)",
                "total": "total = −ELBO (nats)", "d_loss": "D loss", "g_loss": "G loss",
                "d_x": "D(x)", "d_g_z": "D(G(z))"}
