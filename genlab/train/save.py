@@ -1,6 +1,7 @@
 """The one way a trained model is saved: by the app's jobs, the CLI and weights/build.py."""
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import asdict
 from pathlib import Path
@@ -12,15 +13,30 @@ from genlab.models import GenerativeModel
 from genlab.train.control import TrainConfig, TrainResult
 
 
+def finite_or_none(value):
+    """``value`` with every NaN or infinite number inside it (dicts, lists) replaced by None:
+    a metric that is not a number is stored as missing, never refused."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_none(v) for v in value]
+    return value
+
+
 def save_trained(path: str | os.PathLike, model: GenerativeModel, result: TrainResult,
-                 config: TrainConfig, *, dataset: dict, dtype: torch.dtype | None = None,
-                 **extra) -> Path:
-    """Save ``model`` after ``fit`` returned ``result`` (trained with the resolved ``config``),
-    with the data set's description (``genlab.data.dataset_meta``) and any ``extra`` fields."""
-    train = {**asdict(config), "betas": list(config.betas or ())}
-    return save_checkpoint(path, model, dtype=dtype, dataset=dataset, train=train,
-                           epochs=round(result.epochs_done, 3), history=result.history,
-                           test_history=result.test_history, test=result.test,
-                           seconds=round(result.seconds, 2), device=result.device,
-                           images_per_s=round(result.images_per_s, 1), status=result.status,
-                           message=result.message, **extra)
+                 config: TrainConfig | None = None, *, dataset: dict,
+                 dtype: torch.dtype | None = None, **extra) -> Path:
+    """Save ``model`` after ``fit`` returned ``result``, with the data set's description
+    (``genlab.data.dataset_meta``) and any ``extra`` fields. ``config`` defaults to the resolved
+    settings the run used (``result.config``). Whatever the run's status, the weights ``fit``
+    left are saved; metrics that are NaN or infinite are stored as missing (null)."""
+    config = config or result.config
+    train = {**asdict(config), "betas": list(config.betas or ())} if config else {}
+    record = dict(dataset=dataset, train=train, epochs=round(result.epochs_done, 3),
+                  history=result.history, test_history=result.test_history, test=result.test,
+                  seconds=round(result.seconds, 2), device=result.device,
+                  images_per_s=round(result.images_per_s, 1), status=result.status,
+                  message=result.message, **extra)
+    return save_checkpoint(path, model, dtype=dtype, **finite_or_none(record))
