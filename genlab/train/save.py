@@ -1,28 +1,15 @@
 """The one way a trained model is saved: by the app's jobs, the CLI and weights/build.py."""
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
-from genlab.checkpoint import save_checkpoint
+from genlab.checkpoint import finite_or_none, save_checkpoint
 from genlab.models import GenerativeModel
 from genlab.train.control import TrainConfig, TrainResult
-
-
-def finite_or_none(value):
-    """``value`` with every NaN or infinite number inside it (dicts, lists) replaced by None:
-    a metric that is not a number is stored as missing, never refused."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: finite_or_none(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [finite_or_none(v) for v in value]
-    return value
 
 
 def save_trained(path: str | os.PathLike, model: GenerativeModel, result: TrainResult,
