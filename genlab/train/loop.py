@@ -122,7 +122,7 @@ class _Run:
         self.t0 = time.perf_counter()
         self.paused_s = self.train_s = 0.0  # time paused; time spent in training steps only
         self.window_t = self.last_grid_t = self.t0  # start of the current rate window
-        self.window_done = self.window_images = 0
+        self.window_images = 0
 
     # --- the loop --------------------------------------------------------------------------
 
@@ -137,12 +137,7 @@ class _Run:
                     if self.should_stop():
                         status, message = "stopped", f"Stopped by the user after {self.done:,} steps."
                         break
-                    xb = to_float(X[perm[i * bs:(i + 1) * bs]], self.channels_last)
-                    self.acc += self.model.train_step(xb, self.optimizers, generator=self.gen,
-                                                      autocast=self.autocast)
-                    self.count, self.done, self.images = self.count + 1, self.done + 1, self.images + len(xb)
-                    if self.count >= cfg.log_every or time.perf_counter() - self.window_t >= cfg.progress_every_s:
-                        self.report()
+                    self.step(X[perm[i * bs:(i + 1) * bs]])
                 if status == "stopped":
                     break
                 self.end_epoch(epoch + 1)
@@ -155,6 +150,16 @@ class _Run:
             message = self.restore("The device ran out of memory.", "Use a smaller batch size or "
                                    "image size, or a smaller model.")
         return self.finish(status, self.note + message, test)
+
+    def step(self, batch_u8: torch.Tensor) -> None:
+        """One step of the model's own training; a report every ``log_every`` steps or so."""
+        xb = to_float(batch_u8, self.channels_last)
+        self.acc += self.model.train_step(xb, self.optimizers, generator=self.gen,
+                                          autocast=self.autocast)
+        self.count, self.done, self.images = self.count + 1, self.done + 1, self.images + len(xb)
+        if (self.count >= self.cfg.log_every
+                or time.perf_counter() - self.window_t >= self.cfg.progress_every_s):
+            self.report()
 
     def should_stop(self) -> bool:
         if self.control.paused:
@@ -205,7 +210,7 @@ class _Run:
 
     def restart_window(self) -> None:
         """The next rate window starts now: evaluation and grid time never count as training."""
-        self.window_t, self.window_done, self.window_images = time.perf_counter(), self.done, self.images
+        self.window_t, self.window_images = time.perf_counter(), self.images
 
     def train_rate(self) -> float:
         return self.images / max(self.train_s, 1e-9)
