@@ -5,6 +5,7 @@ header, the config and every tensor's name and shape, and never unpickles anythi
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import re
@@ -142,6 +143,18 @@ def save_checkpoint(path: str | os.PathLike, model: GenerativeModel, *,
     _atomic_write(target, st_save(tensors, metadata={"genlab": text}))
     _atomic_write(target.with_suffix(".json"), json.dumps(json.loads(text), indent=1).encode())
     return target
+
+
+def finite_or_none(value):
+    """``value`` with every NaN or infinite number inside it (dicts, lists) replaced by None:
+    a metric that is not a number is stored as missing (JSON null)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_none(v) for v in value]
+    return value
 
 
 def _jsonable(o):

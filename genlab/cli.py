@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+from genlab.defaults import DEFAULTS
+
 EPILOG = """examples:
   python -m genlab datasets
   python -m genlab train --model vae --dataset mnist --epochs 2
@@ -65,16 +67,19 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--dataset", default="mnist",
                    help="mnist, fashion-mnist, digits, or a folder / .zip of your images")
     t.add_argument("--arch", choices=["mlp", "conv"], default="conv", help="architecture")
-    t.add_argument("--epochs", type=_int_in(1, 100_000, "--epochs"), default=10)
+    ae, gan = DEFAULTS["vae"], DEFAULTS["gan"]
+    t.add_argument("--epochs", type=_int_in(1, 100_000, "--epochs"), default=None,
+                   help=f"epochs (default {ae.epochs}; {gan.epochs} for a GAN)")
     t.add_argument("--latent-dim", type=_int_in(1, 4096, "--latent-dim"), default=None,
-                   help="latent size (default 32; 100 for a GAN)")
+                   help=f"latent size (default {ae.latent_dim}; {gan.latent_dim} for a GAN)")
     t.add_argument("--hidden", type=_hidden, default=None,
                    help="MLP: hidden widths, e.g. 400 or 512,256; conv: width of the first layer "
                         "(default: 400 MLP, 32 conv; GAN 256,512 MLP, 64 conv)")
     t.add_argument("--batch-size", type=_int_in(1, 65_536, "--batch-size"), default=None,
-                   help="batch size (default 128; 64 for a GAN)")
+                   help=f"batch size (default {ae.batch_size}; {gan.batch_size} for a GAN)")
     t.add_argument("--lr", type=_float_in(0, 1, "--lr", lo_open=True), default=None,
-                   help="Adam learning rate (default 1e-3; 2e-4 with beta1 0.5 for a GAN)")
+                   help=f"Adam learning rate (default {ae.lr:g}; {gan.lr:g} with beta1 "
+                        f"{gan.betas[0]:g} for a GAN)")
     t.add_argument("--beta", type=_float_in(0, 1000, "--beta"), default=1.0, help="VAE: KL weight β")
     t.add_argument("--seed", type=_int_in(0, 2**31 - 1, "--seed"), default=1)
     t.add_argument("--image-size", type=int, choices=[28, 32, 64], default=None,
@@ -115,29 +120,26 @@ def cmd_models(_args) -> int:
 
 
 def _fmt(metrics: dict) -> str:
-    return ", ".join(f"{k} {v:.4g}" for k, v in metrics.items())
+    return ", ".join(f"{k} {'missing' if v is None else format(v, '.4g')}" for k, v in metrics.items())
 
 
 def cmd_train(args) -> int:
     from genlab.catalog import user_models_dir
-    from genlab.checkpoint import save_checkpoint
     from genlab.data import dataset_meta, load_dataset
     from genlab.models import ModelConfig, build_model
-    from genlab.train import TrainConfig, TrainControl, fit
+    from genlab.train import TrainConfig, TrainControl, fit, save_trained
 
     data = load_dataset(args.dataset, image_size=args.image_size, channels=args.channels)
     print(f"Data: {data.summary()}", file=sys.stderr)
     c, h, _ = data.shape
-    gan = args.model == "gan"
     cfg = ModelConfig(kind=args.model, arch=args.arch, channels=c, image_size=h,
-                      latent_dim=args.latent_dim or (100 if gan else 32), hidden=args.hidden or (),
-                      beta=args.beta).validate()
-    bs = args.batch_size or (64 if gan else 128)
-    if bs > len(data.train_x):
-        print(f"Note: batch size {bs} is larger than the {len(data.train_x)} training images; "
-              f"using {len(data.train_x)}.", file=sys.stderr)
-        bs = len(data.train_x)
-    tcfg = TrainConfig(epochs=args.epochs, batch_size=bs, lr=args.lr, seed=args.seed, device=args.device)
+                      latent_dim=args.latent_dim, hidden=args.hidden or (), beta=args.beta).validate()
+    tcfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                       device=args.device).resolved(args.model)
+    if tcfg.batch_size > len(data.train_x):
+        print(f"Note: batch size {tcfg.batch_size} is larger than the {len(data.train_x)} training "
+              f"images; using {len(data.train_x)}.", file=sys.stderr)
+        tcfg.batch_size = len(data.train_x)
     model = build_model(cfg, seed=args.seed)
     out = Path(args.out) if args.out else user_models_dir() / (
         f"{args.model}-{data.name}-{args.arch}-{time.strftime('%Y%m%d-%H%M%S')}")
@@ -152,6 +154,8 @@ def cmd_train(args) -> int:
             if not args.quiet:
                 from tqdm import tqdm
                 bar = tqdm(total=ev.total_steps, unit="step", dynamic_ncols=True, file=sys.stderr)
+        elif bar is not None and ev.kind == "evaluating":
+            bar.set_description("evaluating on the test set")
         elif bar is not None and ev.kind in ("progress", "epoch"):
             bar.update(ev.step - bar.n)
             post = {k: f"{v:.4g}" for k, v in ev.losses.items()}
@@ -168,13 +172,7 @@ def cmd_train(args) -> int:
         signal.signal(signal.SIGINT, previous)
         if bar is not None:
             bar.close()
-    resolved = tcfg.resolved(args.model)
-    path = save_checkpoint(
-        out, model, dataset=dataset_meta(data, args.dataset),
-        train={**resolved.__dict__, "betas": list(resolved.betas)},
-        epochs=result.epochs_done, history=result.history, test_history=result.test_history,
-        test=result.test, seconds=result.seconds, device=result.device, status=result.status,
-        message=result.message, images_per_s=result.images_per_s)
+    path = save_trained(out, model, result, dataset=dataset_meta(data, args.dataset))
     print(f"{result.status}: {result.epochs_done:.2f} epochs in {result.seconds:.1f} s "
           f"({result.images_per_s:,.0f} images/s on {result.device})")
     if result.message:

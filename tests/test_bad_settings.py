@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from _helpers import RunsCode
 
 from genlab.checkpoint import read_meta
 from genlab.models import ConfigError, ModelConfig, build_model
@@ -74,17 +75,17 @@ def test_model_and_data_that_do_not_fit(digits):
         fit(model, digits, TrainConfig(epochs=1))
 
 
-def test_batch_larger_than_the_data_set_is_explained(digits):
+def test_batch_larger_than_the_data_set_is_reduced_and_explained(digits):
+    """README: the batch is reduced to the data set, with a note; training goes on."""
     model = build_model(ModelConfig(**TINY), seed=0)
     events = []
-    try:
-        result = fit(model, digits, TrainConfig(epochs=1, batch_size=100_000), on_event=events.append)
-    except ValueError as exc:  # refusing is fine too, if it says why
-        assert "batch size" in str(exc).lower()
-        return
-    assert result.status == "done"
-    said = " ".join(e.message for e in events) + " " + result.message
-    assert "batch size" in said.lower() and f"{len(digits.train_x):,}" in said
+    result = fit(model, digits, TrainConfig(epochs=2, batch_size=100_000), on_event=events.append)
+    n = len(digits.train_x)
+    note = f"Batch size 100,000 is larger than the {n:,} training images; using {n:,}."
+    assert result.status == "done" and events[-1].kind == "done"
+    assert events[0].total_steps == 2 and [r["step"] for r in result.history] == [1, 2]  # 1 per epoch
+    assert result.epochs_done == 2 and result.config.batch_size == n
+    assert note in events[0].message and note in result.message and note in events[-1].message
 
 
 def test_nan_pixels_are_refused_by_the_trainer(digits):
@@ -100,14 +101,6 @@ def test_nan_pixels_are_refused_by_the_trainer(digits):
 
 
 # --- the command line ------------------------------------------------------------------------
-
-class RunsCode:
-    def __init__(self, path):
-        self.path = str(path)
-
-    def __reduce__(self):
-        return (open, (self.path, "w"))
-
 
 CLI_CASES = {  # run as real subprocesses: the whole path, exit code and stderr
     "lr-text": (["train", "--lr", "abc"], "--lr must be a number, not 'abc'"),

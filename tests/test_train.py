@@ -1,8 +1,9 @@
 """The trainer on real data: losses fall, stop and pause work, NaN stops cleanly, runs repeat."""
 import threading
-import time
+import types
 
 import torch
+from _helpers import wait_until
 
 from genlab.models import ModelConfig, build_model
 from genlab.train import TrainConfig, TrainControl, evaluate, fit, to_float
@@ -79,30 +80,89 @@ def test_stop_within_one_batch_and_keeps_weights(mnist):
     assert result.test  # the stopped model is evaluated and usable
 
 
+class _PauseSpy(TrainControl):
+    """A TrainControl that tells when the trainer is actually waiting in a pause."""
+
+    def __init__(self):
+        super().__init__()
+        self.waiting = threading.Event()
+
+    def wait_while_paused(self):
+        self.waiting.set()
+        super().wait_while_paused()
+        self.waiting.clear()
+
+
 def test_pause_and_resume(mnist):
     model = build_model(ModelConfig(kind="vae", arch="mlp"), seed=0)
-    control = TrainControl()
+    control = _PauseSpy()
     seen = []
     thread = threading.Thread(target=fit, args=(model, mnist, TrainConfig(epochs=200, log_every=1),
-                                                control, lambda e: seen.append(e.step)))
+                                                control, lambda e: seen.append(e.step)), daemon=True)
     thread.start()
     try:
-        while len(seen) < 3:
-            time.sleep(0.01)
+        wait_until(lambda: len(seen) >= 3, 120, "three progress events")
         control.pause()
-        time.sleep(0.3)
-        frozen = len(seen)
-        time.sleep(0.5)
-        assert len(seen) <= frozen + 1  # at most the batch in flight
+        asked_at = seen[-1]
+        wait_until(control.waiting.is_set, 60, "the trainer to pause")
+        frozen = list(seen)
+        assert frozen[-1] <= asked_at + 1  # at most the batch in flight
+        weights = [p.detach().clone() for p in model.parameters()]
+        assert control.waiting.is_set() and seen == frozen  # blocked: no step, no event
+        assert all(torch.equal(a, b) for a, b in zip(weights, model.parameters()))
         control.resume()
-        deadline = time.time() + 10
-        while len(seen) <= frozen + 3 and time.time() < deadline:
-            time.sleep(0.01)
-        assert len(seen) > frozen + 3
+        wait_until(lambda: len(seen) > len(frozen) + 3, 60, "steps after resuming")
+        assert seen[len(frozen)] == frozen[-1] + 1  # it goes on where it paused
     finally:
         control.stop()
-        thread.join(30)
+        thread.join(60)
     assert not thread.is_alive()
+
+
+def test_images_per_s_counts_training_time_only(digits, monkeypatch):
+    """On a clock where each reading takes 1 ms, and the test evaluation and the grid take 1000 s
+    each, every progress event still reports the training rate, and the test evaluation is
+    announced by an 'evaluating' event just before it runs."""
+    import genlab.train.loop as loop
+    clock = {"t": 0.0}
+
+    def perf_counter():
+        clock["t"] += 0.001
+        return clock["t"]
+
+    events = []
+
+    def slow(fn):
+        def run(*args, **kw):
+            clock["t"] += 1000.0
+            return fn(*args, **kw)
+        return run
+
+    real_evaluate = loop.evaluate
+
+    def announced_evaluate(*args, **kw):
+        assert events[-1].kind == "evaluating" and "test set" in events[-1].message
+        return slow(real_evaluate)(*args, **kw)
+
+    monkeypatch.setattr(loop, "time", types.SimpleNamespace(perf_counter=perf_counter))
+    monkeypatch.setattr(loop, "evaluate", announced_evaluate)
+    monkeypatch.setattr(loop, "preview_grid", slow(loop.preview_grid))
+    model = build_model(ModelConfig(kind="vae", arch="mlp", image_size=8, latent_dim=4, hidden=(32,)),
+                        seed=0)
+    result = fit(model, digits, TrainConfig(epochs=3, batch_size=64, log_every=5, progress_every_s=1e9),
+                 on_event=events.append)
+    assert result.status == "done"
+    kinds = [e.kind for e in events]
+    assert kinds.count("evaluating") == 3
+    assert all(kinds[i - 1] == "evaluating" for i, k in enumerate(kinds) if k == "epoch")
+    rates = [e.images_per_s for e in events if e.kind == "progress"]
+    after_epoch = [events[i + 1].images_per_s for i, k in enumerate(kinds[:-1])
+                   if k == "epoch" and kinds[i + 1] == "progress"]
+    assert len(after_epoch) == 2 and len(rates) == 15
+    assert max(rates) < 3 * min(rates), rates  # with the 2000 s counted, one would be ~0.3/s
+    epoch_rates = [e.images_per_s for e in events if e.kind in ("epoch", "evaluating")]
+    assert min(epoch_rates) > min(rates) / 3, epoch_rates
+    assert result.seconds > 6000  # evaluation time is still part of the run's duration
 
 
 def test_nan_loss_stops_with_message_and_last_good_weights(mnist):

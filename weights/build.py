@@ -28,13 +28,13 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from genlab.checkpoint import checkpoint_path, save_checkpoint  # noqa: E402
-from genlab.data import load_dataset  # noqa: E402
+from genlab.checkpoint import checkpoint_path  # noqa: E402
+from genlab.data import dataset_meta, load_dataset  # noqa: E402
 from genlab.metrics import evaluate_checkpoint, format_report  # noqa: E402
 from genlab.metrics.classifier import accuracy, load_classifier, save_classifier, train_classifier  # noqa: E402
 from genlab.metrics.format import card_text, num  # noqa: E402
 from genlab.models import ModelConfig, build_model  # noqa: E402
-from genlab.train import TrainConfig, fit  # noqa: E402
+from genlab.train import TrainConfig, fit, save_trained  # noqa: E402
 
 WEIGHTS = ROOT / "weights"
 SEED = 1
@@ -54,7 +54,6 @@ EPOCHS = {
     "mnist": {"classifier": 15, "ae": 100, "vae": 60, "vae2d": 100, "gan": 120},
     "fashion-mnist": {"classifier": 6, "ae": 20, "vae": 20, "vae2d": 20, "gan": 15},
 }
-BATCH = {"ae": 128, "vae": 128, "vae2d": 128, "gan": 64}
 
 
 def file_for(data: str, model: str) -> Path:
@@ -89,7 +88,7 @@ def build_model_file(ds, name: str, epochs: int, device: str) -> None:
     cfg = ModelConfig.from_dict({**ARCH[name].to_dict(), "channels": ds.shape[0],
                                  "image_size": ds.shape[1]})
     model = build_model(cfg, seed=SEED)
-    tc = TrainConfig(epochs=epochs, batch_size=BATCH[name], seed=SEED, device=device)
+    tc = TrainConfig(epochs=epochs, seed=SEED, device=device)  # the rest: genlab.defaults
     load0 = os.getloadavg()[0]
     last = [0.0]
 
@@ -104,16 +103,9 @@ def build_model_file(ds, name: str, epochs: int, device: str) -> None:
     res = fit(model, ds, tc, on_event=on_event)
     if res.status != "done":
         raise RuntimeError(f"{ds.name}-{name}: training {res.status}: {res.message}")
-    rc = tc.resolved(cfg.kind)
-    train = {**rc.__dict__, "betas": list(rc.betas), "command": "python weights/build.py",
-             "load_average": [round(load0, 2), round(os.getloadavg()[0], 2)]}
-    save_checkpoint(file_for(ds.name, name), model, dtype=torch.float16,
-                    dataset={"name": ds.name, "ref": ds.name, "source": ds.source,
-                             "classes": list(ds.classes), "image_shape": list(ds.shape)},
-                    train=train, epochs=res.epochs_done, history=res.history,
-                    test_history=res.test_history, test=res.test, seconds=res.seconds,
-                    device=res.device, status=res.status, message=res.message,
-                    images_per_s=res.images_per_s)
+    save_trained(file_for(ds.name, name), model, res, dataset=dataset_meta(ds, ds.name),
+                 dtype=torch.float16, build={"command": "python weights/build.py", "load_average": [
+                     round(load0, 2), round(os.getloadavg()[0], 2)]})
     log(f"{ds.name}-{name}: trained {res.epochs_done:g} epochs in {res.seconds:.0f} s, test {res.test}")
 
 

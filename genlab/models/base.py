@@ -1,5 +1,8 @@
-"""The one interface every GenLab model answers: encode, decode, reconstruct, sample."""
+"""The one interface every GenLab model answers: encode, decode, reconstruct, sample; and how
+the model kind trains: its optimizers, its training step and what its preview grid shows."""
 from __future__ import annotations
+
+from contextlib import AbstractContextManager
 
 import torch
 from torch import nn
@@ -42,3 +45,34 @@ class GenerativeModel(nn.Module):
     @property
     def has_encoder(self) -> bool:
         return self.config.kind != "gan"
+
+    # --- training: the trainer calls these and knows nothing else of the model's kind ---------
+
+    def configure_optimizers(self, lr: float, betas: tuple[float, float],
+                             fused: bool = False) -> list[torch.optim.Optimizer]:
+        """Adam over all weights (a GAN has one per network)."""
+        return [torch.optim.Adam(self.parameters(), lr=lr, betas=betas, fused=fused)]
+
+    def train_step(self, x: torch.Tensor, optimizers: list[torch.optim.Optimizer], *,
+                   generator: torch.Generator, autocast: AbstractContextManager) -> torch.Tensor:
+        """One optimisation step on the batch ``x`` (floats in [0, 1]); returns this step's
+        ``config.loss_names`` values as one tensor on the device (no host sync)."""
+        (opt,) = optimizers
+        with autocast:
+            objective, metrics = self.loss(x, generator=generator)
+        opt.zero_grad(set_to_none=True)
+        objective.backward()
+        opt.step()
+        return torch.stack([metrics[k].float() for k in self.config.loss_names])
+
+    def loss(self, x: torch.Tensor, generator: torch.Generator | None = None):
+        """(objective, {name: per-image metric}) on a batch; models with an encoder define it."""
+        raise NotImplementedError(f"A {self.config.kind.upper()} has no reconstruction loss.")
+
+    def preview_inputs(self, examples: torch.Tensor, seed: int) -> torch.Tensor:
+        """What the preview grid shows throughout a run: here up to 8 example images (uint8)."""
+        return examples[:8]
+
+    def preview(self, fixed: torch.Tensor) -> tuple[torch.Tensor, int]:
+        """(images, per row) for ``fixed`` (floats): originals above their reconstructions."""
+        return torch.cat([fixed, self.reconstruct(fixed)]), len(fixed)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
+from genlab.defaults import DEFAULTS
+
 KINDS = ("ae", "vae", "gan")
 ARCHS = ("mlp", "conv")
 LOSS_NAMES = {
@@ -24,12 +26,14 @@ class ModelConfig:
     arch: str = "conv"  # mlp | conv
     channels: int = 1
     image_size: int = 28
-    latent_dim: int = 32
+    latent_dim: int | None = None  # None: the kind's default (genlab.defaults)
     # mlp: widths of the hidden layers; conv: channels of the first conv layer (doubles per layer)
     hidden: tuple[int, ...] = field(default_factory=tuple)
     beta: float = 1.0  # VAE: weight of the KL term
 
     def __post_init__(self) -> None:
+        if self.latent_dim is None and self.kind in DEFAULTS:
+            self.latent_dim = DEFAULTS[self.kind].latent_dim
         self.hidden = tuple(int(h) for h in (self.hidden or DEFAULT_HIDDEN.get(
             (self.arch, self.kind), (64,))))
 
@@ -81,7 +85,7 @@ class ModelConfig:
         try:
             cfg = cls(kind=str(d.get("kind", "vae")), arch=str(d.get("arch", "conv")),
                       channels=int(d.get("channels", 1)), image_size=int(d.get("image_size", 28)),
-                      latent_dim=int(d.get("latent_dim", 32)),
+                      latent_dim=int(d["latent_dim"]) if d.get("latent_dim") is not None else None,
                       hidden=tuple(int(h) for h in d.get("hidden") or ()),
                       beta=float(d.get("beta", 1.0)))
         except (TypeError, ValueError) as exc:

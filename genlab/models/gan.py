@@ -3,6 +3,8 @@ discriminator with LeakyReLU, N(0, 0.02) init, non-saturating BCE. The MLP varia
 same losses with fully connected layers."""
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -84,3 +86,39 @@ class GAN(GenerativeModel):
         """Non-saturating generator loss: -log D(G(z))."""
         lf = self.critic(fake).float()
         return F.binary_cross_entropy_with_logits(lf, torch.ones_like(lf))
+
+    # --- training (see GenerativeModel) -----------------------------------------------------
+
+    def configure_optimizers(self, lr: float, betas: tuple[float, float],
+                             fused: bool = False) -> list[torch.optim.Optimizer]:
+        """One Adam for the generator, one for the discriminator (DCGAN)."""
+        return [torch.optim.Adam(net.parameters(), lr=lr, betas=betas, fused=fused)
+                for net in (self.generator, self.discriminator)]
+
+    def train_step(self, x: torch.Tensor, optimizers: list[torch.optim.Optimizer], *,
+                   generator: torch.Generator, autocast: AbstractContextManager) -> torch.Tensor:
+        """pytorch/examples dcgan: D on real and detached fake, then G on the same fake;
+        returns D loss, G loss, D(x), D(G(z))."""
+        opt_g, opt_d = optimizers
+        z = torch.randn(len(x), self.config.latent_dim, generator=generator, device=x.device)
+        with autocast:
+            fake = self.decode(z)
+            d_loss, dx, dgz = self.d_loss(x, fake)
+        opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        opt_d.step()
+        with autocast:
+            g_loss = self.g_loss(fake)
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        opt_g.step()
+        return torch.stack([d_loss.detach(), g_loss.detach(), dx, dgz])
+
+    def preview_inputs(self, examples: torch.Tensor, seed: int) -> torch.Tensor:
+        """32 fixed noise vectors (drawn on the CPU, so a seed gives the same ones anywhere)."""
+        noise = torch.randn(32, self.config.latent_dim, generator=torch.Generator().manual_seed(seed))
+        return noise.to(examples.device)
+
+    def preview(self, fixed: torch.Tensor) -> tuple[torch.Tensor, int]:
+        """Samples from the fixed noise, 8 per row."""
+        return self.decode(fixed), 8

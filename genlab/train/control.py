@@ -2,17 +2,20 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
+
+from genlab.defaults import defaults_for
 
 
 @dataclass
 class TrainConfig:
-    epochs: int = 10
-    batch_size: int = 128
-    lr: float | None = None  # None: 1e-3 for AE/VAE, 2e-4 for GAN
-    betas: tuple[float, float] | None = None  # None: (0.9, 0.999) AE/VAE, (0.5, 0.999) GAN
+    """Training settings; None means the model kind's default from ``genlab.defaults``."""
+    epochs: int | None = None
+    batch_size: int | None = None
+    lr: float | None = None
+    betas: tuple[float, float] | None = None
     seed: int = 1
     device: str = "auto"
     log_every: int = 50  # steps between reads of the losses (host syncs)
@@ -22,12 +25,15 @@ class TrainConfig:
     test_every_epoch: bool = True
 
     def resolved(self, kind: str) -> TrainConfig:
-        gan = kind == "gan"
-        lr = self.lr if self.lr is not None else (2e-4 if gan else 1e-3)
-        betas = self.betas or ((0.5, 0.999) if gan else (0.9, 0.999))
-        return TrainConfig(**{**asdict(self), "lr": lr, "betas": tuple(betas)})
+        """A copy with every None replaced by the defaults of model ``kind``."""
+        d = defaults_for(kind)
+        pick = lambda v, default: default if v is None else v  # noqa: E731
+        return replace(self, epochs=pick(self.epochs, d.epochs),
+                       batch_size=pick(self.batch_size, d.batch_size), lr=pick(self.lr, d.lr),
+                       betas=tuple(self.betas or d.betas))
 
     def validate(self, n_train: int) -> None:
+        """Refuse settings that cannot train (call on the resolved config)."""
         if not 1 <= self.epochs <= 100_000:
             raise ValueError(f"Epochs must be between 1 and 100,000, not {self.epochs}.")
         if self.batch_size < 1:
@@ -40,14 +46,15 @@ class TrainConfig:
 
 @dataclass
 class TrainEvent:
-    kind: str  # start | progress | epoch | done | stopped | failed
+    # start | progress | evaluating (the test set, just before) | epoch | done | stopped | failed
+    kind: str
     step: int = 0
     total_steps: int = 0
     epoch: float = 0.0  # fractional progress in epochs
     epochs: int = 0
     losses: dict[str, float] = field(default_factory=dict)  # means since the last event
     test: dict[str, float] | None = None  # test-split metrics (epoch events)
-    images_per_s: float = 0.0
+    images_per_s: float = 0.0  # training images per second of training time (not evaluation)
     eta_s: float = 0.0
     elapsed_s: float = 0.0
     grid: np.ndarray | None = None  # (H, W, 3) uint8
@@ -66,6 +73,7 @@ class TrainResult:
     images_per_s: float
     device: str
     last_grid: np.ndarray | None = None
+    config: TrainConfig | None = None  # the resolved settings it ran with (batch size as used)
 
 
 class TrainControl:

@@ -1,8 +1,11 @@
 """The one trainer behind the CLI and the app.
 
 The data set lives on the device as one uint8 tensor; each step slices a batch through a
-per-epoch permutation and converts it there. Losses accumulate on the device and are read
-every ``log_every`` steps (or ``progress_every_s``), so there is no host sync per step.
+per-epoch permutation and converts it there. The model kind owns its training step
+(``model.train_step``); the loop only feeds batches, honours stop/pause, and reads the losses,
+accumulated on the device, every ``log_every`` steps (or ``progress_every_s``): no host sync
+per step. A NaN or infinite loss, weight or test metric stops the run and restores the last
+weights whose metrics are finite (see ``genlab.train.guard``).
 """
 from __future__ import annotations
 
@@ -10,15 +13,15 @@ import math
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from functools import partial
 
 import torch
 
 from genlab.data import ImageDataset
 from genlab.grid import make_grid
-from genlab.models import GAN, GenerativeModel
+from genlab.models import GenerativeModel
 from genlab.train.control import TrainConfig, TrainControl, TrainEvent, TrainResult
 from genlab.train.device import describe_device, select_device
+from genlab.train.guard import Diverged, LastGood, all_finite
 
 EventSink = Callable[[TrainEvent], None]
 
@@ -30,8 +33,9 @@ def to_float(xb: torch.Tensor, channels_last: bool = False) -> torch.Tensor:
 
 @torch.no_grad()
 def evaluate(model: GenerativeModel, x_u8: torch.Tensor, batch: int = 1000, seed: int = 0) -> dict:
-    """Mean test metrics per image (AE: MSE per pixel; VAE: recon, KL, total in nats)."""
-    if isinstance(model, GAN) or len(x_u8) == 0:
+    """Mean test metrics per image (AE: MSE per pixel; VAE: recon, KL, total in nats);
+    empty for a model without an encoder (a GAN has no test loss)."""
+    if not model.has_encoder or len(x_u8) == 0:
         return {}
     was_training = model.training
     model.eval()
@@ -49,23 +53,17 @@ def evaluate(model: GenerativeModel, x_u8: torch.Tensor, batch: int = 1000, seed
 
 @torch.no_grad()
 def preview_grid(model: GenerativeModel, fixed: torch.Tensor) -> object:
-    """Reconstructions under their originals (AE/VAE) or fixed-noise samples (GAN)."""
+    """The model's preview of ``model.preview_inputs(...)``: reconstructions under their
+    originals (AE/VAE) or fixed-noise samples (GAN), as an (H, W, 3) uint8 array."""
     was_training = model.training
     model.eval()
-    if isinstance(model, GAN):
-        grid = make_grid(model.decode(fixed), nrow=8)
-    else:
-        x = to_float(fixed)
-        grid = make_grid(torch.cat([x, model.reconstruct(x)]), nrow=len(x))
+    images, nrow = model.preview(to_float(fixed) if fixed.dtype == torch.uint8 else fixed)
+    grid = make_grid(images, nrow=nrow)
     model.train(was_training)
     return grid
 
 
-def fit(model: GenerativeModel, data: ImageDataset, cfg: TrainConfig | None = None,
-        control: TrainControl | None = None, on_event: EventSink | None = None) -> TrainResult:
-    """Train ``model`` on ``data.train_x``; returns a TrainResult (never raises on NaN/stop)."""
-    kind = model.config.kind
-    cfg = (cfg or TrainConfig()).resolved(kind)
+def _check_inputs(model: GenerativeModel, data: ImageDataset, cfg: TrainConfig) -> None:
     cfg.validate(len(data.train_x))
     if tuple(data.shape) != model.config.image_shape:
         raise ValueError(f"The data set's images are {data.shape}, the model expects "
@@ -75,148 +73,213 @@ def fit(model: GenerativeModel, data: ImageDataset, cfg: TrainConfig | None = No
             bad = split.is_floating_point() and not bool(torch.isfinite(split).all())
             raise ValueError("The images contain NaN or infinite values; fix or drop those images."
                              if bad else f"Images must be uint8 (0-255), not {split.dtype}.")
-    control = control or TrainControl()
-    emit = on_event or (lambda e: None)
-    dev = select_device(cfg.device)
-    cl = dev.type == "cuda" and model.config.arch == "conv"
-    model.to(dev)
-    if cl:
-        model.to(memory_format=torch.channels_last)
-    model.train()
-    X = data.train_x.to(dev)
-    n = len(X)
-    bs = min(cfg.batch_size, n)
-    note = (f"Batch size {cfg.batch_size:,} is larger than the {n:,} training images; using {n:,}. "
-            if cfg.batch_size > n else "")
-    drop_last = kind == "gan" and n % bs == 1  # BatchNorm cannot train on a batch of one
-    steps_per_epoch = n // bs if (drop_last or kind == "gan") else math.ceil(n / bs)
-    total = steps_per_epoch * cfg.epochs
-    gen = torch.Generator(device=dev).manual_seed(cfg.seed)
-    names = model.config.loss_names
-    amp = torch.autocast("cuda", dtype=torch.bfloat16) if (cfg.amp and dev.type == "cuda") else nullcontext()
-    # the fused (single-kernel) Adam: same update rule, measured 10-25% faster per step on CPU
-    adam = partial(torch.optim.Adam, fused=dev.type in ("cpu", "cuda"))
-    if isinstance(model, GAN):
-        opt_g = adam(model.generator.parameters(), lr=cfg.lr, betas=cfg.betas)
-        opt_d = adam(model.discriminator.parameters(), lr=cfg.lr, betas=cfg.betas)
-        fixed = torch.randn(32, model.config.latent_dim, generator=torch.Generator().manual_seed(cfg.seed)).to(dev)
-    else:
-        opt = adam(model.parameters(), lr=cfg.lr, betas=cfg.betas)
-        fixed = data.test_x[:8].to(dev) if len(data.test_x) else X[:8]
 
-    def step(xb: torch.Tensor) -> torch.Tensor:
-        if isinstance(model, GAN):
-            z = torch.randn(len(xb), model.config.latent_dim, generator=gen, device=dev)
-            with amp:
-                fake = model.decode(z)
-                d_loss, dx, dgz = model.d_loss(xb, fake)
-            opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            opt_d.step()
-            with amp:
-                g_loss = model.g_loss(fake)
-            opt_g.zero_grad(set_to_none=True)
-            g_loss.backward()
-            opt_g.step()
-            return torch.stack([d_loss.detach(), g_loss.detach(), dx, dgz])
-        with amp:
-            objective, metrics = model.loss(xb, generator=gen)
-        opt.zero_grad(set_to_none=True)
-        objective.backward()
-        opt.step()
-        return torch.stack([metrics[k].float() for k in names])
 
-    history: list[dict] = []
-    test_history: list[dict] = []
-    acc = torch.zeros(len(names), device=dev)
-    count = 0
-    done = 0
-    good = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    status, message = "done", ""
-    t0 = time.perf_counter()
-    paused_s = 0.0
-    last_t, last_done, last_grid_t = t0, 0, t0
-    last_grid = None
-    emit(TrainEvent("start", 0, total, 0.0, cfg.epochs, message=note + describe_device(dev)))
+def fit(model: GenerativeModel, data: ImageDataset, cfg: TrainConfig | None = None,
+        control: TrainControl | None = None, on_event: EventSink | None = None) -> TrainResult:
+    """Train ``model`` on ``data.train_x``; returns a TrainResult (never raises on NaN/stop).
+    ``cfg`` None fields take the model kind's defaults (``genlab.defaults``)."""
+    cfg = (cfg or TrainConfig()).resolved(model.config.kind)
+    _check_inputs(model, data, cfg)
+    return _Run(model, data, cfg, control or TrainControl(), on_event or (lambda e: None)).run()
 
-    def elapsed() -> float:
-        return time.perf_counter() - t0 - paused_s
 
-    def flush(now: float, with_grid: bool) -> bool:
-        """Read the accumulated losses; False if they are not finite."""
-        nonlocal acc, count, last_t, last_done, good, last_grid, last_grid_t
-        vals = (acc / max(count, 1)).tolist()
-        if not all(math.isfinite(v) for v in vals):
-            return False
-        good = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        ips = (done - last_done) * bs / max(now - last_t, 1e-9)
-        eta = (total - done) * elapsed() / max(done, 1)
-        losses = dict(zip(names, vals))
-        history.append({"step": done, "epoch": done / steps_per_epoch, **losses, "images_per_s": ips})
-        grid = None
-        if with_grid:
-            grid = last_grid = preview_grid(model, fixed)
-            last_grid_t = time.perf_counter()
-        emit(TrainEvent("progress", done, total, done / steps_per_epoch, cfg.epochs, losses,
-                        images_per_s=ips, eta_s=eta, elapsed_s=elapsed(), grid=grid))
-        acc = torch.zeros_like(acc)
-        count, last_t, last_done = 0, time.perf_counter(), done
-        return True
+class _Run:
+    """One training run: the loop in ``run`` and the bookkeeping it reports through events."""
 
-    try:
-        for epoch in range(cfg.epochs):
-            perm = torch.randperm(n, generator=gen, device=dev)
-            for i in range(steps_per_epoch):
-                if control.paused:
-                    p0 = time.perf_counter()
-                    control.wait_while_paused()
-                    paused_s += time.perf_counter() - p0
-                    last_t += time.perf_counter() - p0
-                if control.stop_requested:
-                    status, message = "stopped", f"Stopped by the user after {done:,} steps."
+    def __init__(self, model: GenerativeModel, data: ImageDataset, cfg: TrainConfig,
+                 control: TrainControl, emit: EventSink) -> None:
+        self.model, self.data, self.control, self.emit_event = model, data, control, emit
+        self.dev = dev = select_device(cfg.device)
+        self.channels_last = dev.type == "cuda" and model.config.arch == "conv"
+        model.to(dev)
+        if self.channels_last:
+            model.to(memory_format=torch.channels_last)
+        model.train()
+        self.X = data.train_x.to(dev)
+        n = len(self.X)
+        self.bs = bs = min(cfg.batch_size, n)
+        self.note = (f"Batch size {cfg.batch_size:,} is larger than the {n:,} training images; "
+                     f"using {n:,}. " if cfg.batch_size > n else "")
+        self.cfg = cfg = TrainConfig(**{**cfg.__dict__, "batch_size": bs})
+        gan = not model.has_encoder  # BatchNorm in D and G: no ragged last batch, never one image
+        self.steps_per_epoch = n // bs if gan else math.ceil(n / bs)
+        self.total = self.steps_per_epoch * cfg.epochs
+        self.gen = torch.Generator(device=dev).manual_seed(cfg.seed)
+        self.autocast = (torch.autocast("cuda", dtype=torch.bfloat16)
+                         if cfg.amp and dev.type == "cuda" else nullcontext())
+        # the fused (single-kernel) Adam: same update rule, measured 10-25% faster per step on CPU
+        self.optimizers = model.configure_optimizers(cfg.lr, cfg.betas, fused=dev.type in ("cpu", "cuda"))
+        examples = data.test_x[:8].to(dev) if len(data.test_x) else self.X[:8]
+        self.fixed = model.preview_inputs(examples, cfg.seed)
+        self.names = model.config.loss_names
+        self.acc = torch.zeros(len(self.names), device=dev)
+        self.count = self.done = self.images = 0
+        self.history: list[dict] = []
+        self.test_history: list[dict] = []
+        self.last_grid = None
+        self.good = LastGood(model)  # the initial weights, then every checked state
+        self.t0 = time.perf_counter()
+        self.paused_s = self.train_s = 0.0  # time paused; time spent in training steps only
+        self.window_t = self.last_grid_t = self.t0  # start of the current rate window
+        self.window_images = 0
+
+    # --- the loop --------------------------------------------------------------------------
+
+    def run(self) -> TrainResult:
+        cfg, X, bs = self.cfg, self.X, self.bs
+        self.event("start", message=self.note + describe_device(self.dev))
+        status, message = "done", ""
+        try:
+            for epoch in range(cfg.epochs):
+                perm = torch.randperm(len(X), generator=self.gen, device=self.dev)
+                for i in range(self.steps_per_epoch):
+                    if self.should_stop():
+                        status, message = "stopped", f"Stopped by the user after {self.done:,} steps."
+                        break
+                    self.step(X[perm[i * bs:(i + 1) * bs]])
+                if status == "stopped":
                     break
-                xb = to_float(X[perm[i * bs:(i + 1) * bs]], cl)
-                acc += step(xb)
-                count += 1
-                done += 1
-                now = time.perf_counter()
-                if count >= cfg.log_every or now - last_t >= cfg.progress_every_s:
-                    want_grid = cfg.grid_every_s is not None and now - last_grid_t >= cfg.grid_every_s
-                    if not flush(now, want_grid):
-                        raise FloatingPointError
-            if status == "stopped":
-                break
-            if count and not flush(time.perf_counter(), False):
-                raise FloatingPointError
-            test = evaluate(model, data.test_x) if cfg.test_every_epoch else {}
-            test_history.append({"epoch": epoch + 1, **test})
-            last_grid = preview_grid(model, fixed)
-            last_grid_t = time.perf_counter()
-            emit(TrainEvent("epoch", done, total, epoch + 1.0, cfg.epochs,
-                            dict(zip(names, [history[-1][k] for k in names])) if history else {},
-                            test=test, elapsed_s=elapsed(), grid=last_grid,
-                            images_per_s=done * bs / max(elapsed(), 1e-9),
-                            eta_s=(total - done) * elapsed() / max(done, 1)))
-    except FloatingPointError:
-        model.load_state_dict(good)
-        last_step = history[-1]["step"] if history else 0
-        status = "failed"
-        message = (f"The loss became NaN or infinite between steps {last_step:,} and {done:,}, so "
-                   f"training stopped. The weights from step {last_step:,} (the last good ones) "
-                   "were kept. Try a lower learning rate (for example a tenth of it) or check the "
-                   "data for broken values.")
-    except torch.OutOfMemoryError:
-        model.load_state_dict(good)
-        status = "failed"
-        message = ("The device ran out of memory. Use a smaller batch size or image size, or a "
-                   "smaller model; the last good weights were kept.")
-    message = note + message
-    model.eval()
-    test = evaluate(model, data.test_x) if status != "failed" or history else {}
-    secs = elapsed()
-    result = TrainResult(status, message, history, test_history, test, done / steps_per_epoch,
-                         secs, done * bs / max(secs, 1e-9), describe_device(dev), last_grid)
-    emit(TrainEvent(status, done, total, done / steps_per_epoch, cfg.epochs,
-                    test=test, elapsed_s=secs, grid=last_grid,
-                    message=message if status != "done" else f"{note}Finished {cfg.epochs} epochs in {secs:.1f} s."))
-    return result
+                self.end_epoch(epoch + 1)
+            test = self.final_test(status)
+        except Diverged as why:
+            status, test = "failed", None
+            message = self.restore(why.describe(self.last_checked_step, self.done), Diverged.ADVICE)
+        except torch.OutOfMemoryError:
+            status, test = "failed", None
+            message = self.restore("The device ran out of memory.", "Use a smaller batch size or "
+                                   "image size, or a smaller model.")
+        return self.finish(status, self.note + message, test)
+
+    def step(self, batch_u8: torch.Tensor) -> None:
+        """One step of the model's own training; a report every ``log_every`` steps or so."""
+        xb = to_float(batch_u8, self.channels_last)
+        self.acc += self.model.train_step(xb, self.optimizers, generator=self.gen,
+                                          autocast=self.autocast)
+        self.count, self.done, self.images = self.count + 1, self.done + 1, self.images + len(xb)
+        if (self.count >= self.cfg.log_every
+                or time.perf_counter() - self.window_t >= self.cfg.progress_every_s):
+            self.report()
+
+    def should_stop(self) -> bool:
+        if self.control.paused:
+            p0 = time.perf_counter()
+            self.control.wait_while_paused()
+            self.paused_s += time.perf_counter() - p0
+            self.window_t += time.perf_counter() - p0
+        return self.control.stop_requested
+
+    # --- reporting ---------------------------------------------------------------------------
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t0 - self.paused_s
+
+    def eta(self) -> float:
+        return (self.total - self.done) * self.elapsed() / max(self.done, 1)
+
+    @property
+    def last_checked_step(self) -> int:
+        return self.history[-1]["step"] if self.history else 0
+
+    def event(self, kind: str, **fields) -> None:
+        self.emit_event(TrainEvent(kind, self.done, self.total, self.done / self.steps_per_epoch,
+                                   self.cfg.epochs, **fields))
+
+    def report(self) -> None:
+        """Read the losses accumulated since the last report; check them and the weights."""
+        now = time.perf_counter()
+        vals = (self.acc / max(self.count, 1)).tolist()
+        if not all(math.isfinite(v) for v in vals):
+            raise Diverged("loss")
+        if not self.good.check(self.done):  # also keeps these weights as the last good ones
+            raise Diverged("weights")
+        self.train_s += now - self.window_t
+        ips = (self.images - self.window_images) / max(now - self.window_t, 1e-9)
+        losses = dict(zip(self.names, vals))
+        self.history.append({"step": self.done, "epoch": self.done / self.steps_per_epoch,
+                             **losses, "images_per_s": ips})
+        grid = None
+        if self.cfg.grid_every_s is not None and now - self.last_grid_t >= self.cfg.grid_every_s:
+            grid = self.last_grid = preview_grid(self.model, self.fixed)
+            self.last_grid_t = time.perf_counter()
+        self.event("progress", losses=losses, images_per_s=ips, eta_s=self.eta(),
+                   elapsed_s=self.elapsed(), grid=grid)
+        self.acc.zero_()
+        self.count = 0
+        self.restart_window()
+
+    def restart_window(self) -> None:
+        """The next rate window starts now: evaluation and grid time never count as training."""
+        self.window_t, self.window_images = time.perf_counter(), self.images
+
+    def train_rate(self) -> float:
+        return self.images / max(self.train_s, 1e-9)
+
+    def evaluate_test(self) -> dict:
+        self.event("evaluating", images_per_s=self.train_rate(), eta_s=self.eta(),
+                   elapsed_s=self.elapsed(),
+                   message=f"Evaluating on the test set ({len(self.data.test_x):,} images).")
+        return evaluate(self.model, self.data.test_x)
+
+    def end_epoch(self, epoch: int) -> None:
+        if self.count:
+            self.report()
+        test = {}
+        if self.cfg.test_every_epoch and self.model.has_encoder and len(self.data.test_x):
+            test = self.evaluate_test()
+            if not all_finite(test):
+                raise Diverged("test")
+            self.good.verified(self.done)
+        self.test_history.append({"epoch": epoch, **test})
+        self.last_grid = preview_grid(self.model, self.fixed)
+        self.last_grid_t = time.perf_counter()
+        last = self.history[-1] if self.history else {}
+        self.event("epoch", losses={k: last[k] for k in self.names if k in last}, test=test,
+                   elapsed_s=self.elapsed(), grid=self.last_grid, images_per_s=self.train_rate(),
+                   eta_s=self.eta())
+        self.restart_window()
+
+    def final_test(self, status: str) -> dict:
+        """Test metrics of the final weights (those of the last epoch when it just ran)."""
+        self.model.eval()
+        if (status == "done" and self.cfg.test_every_epoch and self.test_history
+                and self.model.has_encoder):
+            return {k: v for k, v in self.test_history[-1].items() if k != "epoch"}
+        if not self.model.has_encoder or not len(self.data.test_x):
+            return {}
+        test = self.evaluate_test()
+        if not all_finite(test):
+            raise Diverged("test")
+        return test
+
+    def restore(self, why: str, advice: str) -> str:
+        """Go back to the last weights whose metrics are finite; say which were kept."""
+        if self.model.has_encoder and len(self.data.test_x):
+            self.event("evaluating", elapsed_s=self.elapsed(),
+                       message="Looking for the last weights with finite test metrics.")
+        self.restored_test, step, skipped = self.good.restore(
+            lambda: evaluate(self.model, self.data.test_x))
+        self.kept_step = step
+        kept = (f"The weights from step {step:,} (the last good ones) were kept" if step else
+                "The initial weights (step 0, the last good ones) were kept")
+        if skipped:
+            kept += (f"; the later ones from step{'s' if len(skipped) > 1 else ''} "
+                     f"{', '.join(f'{s:,}' for s in skipped)} gave NaN or infinite test metrics")
+        self.last_grid = preview_grid(self.model, self.fixed)
+        return f"{why} {kept}. {advice}"
+
+    def finish(self, status: str, message: str, test: dict | None) -> TrainResult:
+        self.model.eval()
+        if status == "failed":
+            test = self.restored_test
+            epochs = self.kept_step / self.steps_per_epoch
+        else:
+            epochs = self.done / self.steps_per_epoch
+        secs = self.elapsed()
+        result = TrainResult(status, message, self.history, self.test_history, test, epochs, secs,
+                             self.images / max(secs, 1e-9), describe_device(self.dev),
+                             self.last_grid, self.cfg)
+        done = f"{self.note}Finished {self.cfg.epochs} epochs in {secs:.1f} s."
+        self.event(status, test=test, elapsed_s=secs, grid=self.last_grid,
+                   message=done if status == "done" else message)
+        return result

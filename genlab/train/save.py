@@ -7,20 +7,23 @@ from pathlib import Path
 
 import torch
 
-from genlab.checkpoint import save_checkpoint
+from genlab.checkpoint import finite_or_none, save_checkpoint
 from genlab.models import GenerativeModel
 from genlab.train.control import TrainConfig, TrainResult
 
 
 def save_trained(path: str | os.PathLike, model: GenerativeModel, result: TrainResult,
-                 config: TrainConfig, *, dataset: dict, dtype: torch.dtype | None = None,
-                 **extra) -> Path:
-    """Save ``model`` after ``fit`` returned ``result`` (trained with the resolved ``config``),
-    with the data set's description (``genlab.data.dataset_meta``) and any ``extra`` fields."""
-    train = {**asdict(config), "betas": list(config.betas or ())}
-    return save_checkpoint(path, model, dtype=dtype, dataset=dataset, train=train,
-                           epochs=round(result.epochs_done, 3), history=result.history,
-                           test_history=result.test_history, test=result.test,
-                           seconds=round(result.seconds, 2), device=result.device,
-                           images_per_s=round(result.images_per_s, 1), status=result.status,
-                           message=result.message, **extra)
+                 config: TrainConfig | None = None, *, dataset: dict,
+                 dtype: torch.dtype | None = None, **extra) -> Path:
+    """Save ``model`` after ``fit`` returned ``result``, with the data set's description
+    (``genlab.data.dataset_meta``) and any ``extra`` fields. ``config`` defaults to the resolved
+    settings the run used (``result.config``). Whatever the run's status, the weights ``fit``
+    left are saved; metrics that are NaN or infinite are stored as missing (null)."""
+    config = config or result.config
+    train = {**asdict(config), "betas": list(config.betas or ())} if config else {}
+    record = dict(dataset=dataset, train=train, epochs=round(result.epochs_done, 3),
+                  history=result.history, test_history=result.test_history, test=result.test,
+                  seconds=round(result.seconds, 2), device=result.device,
+                  images_per_s=round(result.images_per_s, 1), status=result.status,
+                  message=result.message, **extra)
+    return save_checkpoint(path, model, dtype=dtype, **finite_or_none(record))

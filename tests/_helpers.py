@@ -1,0 +1,61 @@
+"""Helpers shared by several test files (one copy each)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class RunsCode:
+    """Unpickling this creates ``path``: proof that code ran."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def wait_until(condition, timeout: float = 30.0, what: str = "the condition") -> None:
+    """Poll ``condition()`` until it is true; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.01)
+
+
+def genlab_env(**changes: str | None) -> dict:
+    """The environment for a ``python -m genlab`` subprocess: offline, genlab importable from
+    any working folder; a value of None removes that variable."""
+    env = {**os.environ, "GENLAB_OFFLINE": "1",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    for k, v in changes.items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = v
+    return env
+
+
+def start_genlab(*args: str, cwd: str | os.PathLike = ROOT, **env: str | None) -> subprocess.Popen:
+    """Start ``python -m genlab ARGS`` (several can run at once: each pays torch's start-up)."""
+    return subprocess.Popen([sys.executable, "-m", "genlab", *map(str, args)], cwd=cwd,
+                            env=genlab_env(**env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def finish(proc: subprocess.Popen, timeout: float = 300) -> subprocess.CompletedProcess:
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        proc.kill()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def run_genlab(*args: str, timeout: float = 300, **kw) -> subprocess.CompletedProcess:
+    return finish(start_genlab(*args, **kw), timeout)
