@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from genlab.checkpoint import SUFFIX, CheckpointError, read_meta
+from genlab.movie import MOVIE_SUFFIX
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 CLASSIFIER_PREFIX = "classifier-"  # weights/classifier-<dataset>: the metrics' feature networks
@@ -115,7 +116,7 @@ def list_models(include_user: bool = True) -> list[ModelEntry]:
         if not folder.exists():
             continue
         for p in sorted(folder.glob(f"*{SUFFIX}")):
-            if p.name.startswith(CLASSIFIER_PREFIX):  # metric classifiers are not generative models
-                continue
+            if p.name.startswith(CLASSIFIER_PREFIX) or p.name.endswith(MOVIE_SUFFIX):
+                continue  # the metrics' classifiers and latent movies are not generative models
             out.append(ModelEntry.read(p, origin))
     return out

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genlab.data import dataset_for_meta, to_float
+from genlab.data import to_float
 from genlab.data.dataset import cache_dir
 from genlab.models import VAE, GenerativeModel
 
@@ -25,7 +25,6 @@ TSNE_VERSION = 3  # bump when the t-SNE settings change, so old cache entries ar
 
 
 # -- codes ------------------------------------------------------------------------------------
-dataset_for = dataset_for_meta  # the one loader of a checkpoint's data set lives in genlab.data
 
 
 @torch.inference_mode()

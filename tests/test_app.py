@@ -99,7 +99,7 @@ def test_home_lists_data_sets_and_models_with_numbers(models):
     assert (vae["kind"], vae["origin"], vae["data set"], vae["epochs"]) == ("VAE", "yours", "digits", "8")
     meta = read_meta(models["t-vae"])
     assert f"−ELBO {meta['test']['total']:.1f}" in vae["test"]  # the stored test numbers
-    assert table.loc["t-ae", "test"] == f"MSE/pixel {read_meta(models['t-ae'])['test']['mse']:.4f}"
+    assert table.loc["t-ae", "test"] == f"MSE/pixel {read_meta(models['t-ae'])['test']['mse']:.5f}"
     assert table.loc["t-gan", "kind"] == "GAN" and "latent 16" in table.loc["t-gan", "details"]
 
 

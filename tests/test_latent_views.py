@@ -16,6 +16,7 @@ from PIL import Image
 from genlab import latent, latent_ops
 from genlab.catalog import WEIGHTS_DIR
 from genlab.checkpoint import load_checkpoint
+from genlab.data import dataset_for_meta
 
 
 def shipped(name: str):
@@ -83,7 +84,7 @@ def test_class_mean_swap_changes_the_class_a_classifier_sees(mnist):
     if not clf_path.exists():
         pytest.skip("the MNIST classifier is not shipped here")
     clf, _ = load_classifier(clf_path)
-    data = latent.dataset_for(meta)
+    data = dataset_for_meta(meta)
     z = latent.encode_images(model, data.test_x)
     y = data.test_y.numpy()
     means = latent_ops.class_means(z, y, 10)
@@ -165,7 +166,7 @@ def test_a_drawn_digit_lands_among_its_class(mnist):
     most of its five nearest test codes are of the same digit."""
     from genlab import sketch
     model, meta = shipped("mnist-vae")
-    data = latent.dataset_for(meta)
+    data = dataset_for_meta(meta)
     z_all = latent.encode_images(model, data.test_x)
     y = data.test_y.numpy()
     hits = 0

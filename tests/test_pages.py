@@ -13,6 +13,7 @@ from test_app import make_models, page
 
 from genlab import latent
 from genlab.checkpoint import load_checkpoint, read_meta
+from genlab.data import dataset_for_meta
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +61,7 @@ def test_explorer_above_8_dimensions(models):
     at.button(key=f"ex_enc_{tag}").click().run()
     assert image_with(at, "Decoded image") != shown
     model, _ = load_checkpoint(path)
-    data = latent.dataset_for(read_meta(path))
+    data = dataset_for_meta(read_meta(path))
     z = latent.encode_images(model, data.test_x[7:8])[0]
     norm = float(re.search(r"Code norm ([\d.]+)", "\n".join(c.value for c in at.caption)).group(1))
     # The slider code is the image's code, up to the raw slider still set by hand (z[11]).

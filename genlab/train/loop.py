@@ -16,39 +16,20 @@ from contextlib import nullcontext
 
 import torch
 
-from genlab.data import ImageDataset
+from genlab.data import ImageDataset, to_float
+from genlab.device import describe_device, select_device
 from genlab.grid import make_grid
+from genlab.metrics.likelihood import test_metrics
 from genlab.models import GenerativeModel
 from genlab.train.control import TrainConfig, TrainControl, TrainEvent, TrainResult
-from genlab.train.device import describe_device, select_device
 from genlab.train.guard import Diverged, LastGood, all_finite
 
 EventSink = Callable[[TrainEvent], None]
 
 
-def to_float(xb: torch.Tensor, channels_last: bool = False) -> torch.Tensor:
-    x = xb.float().div_(255.0)
-    return x.contiguous(memory_format=torch.channels_last) if channels_last else x
-
-
-@torch.no_grad()
 def evaluate(model: GenerativeModel, x_u8: torch.Tensor, batch: int = 1000, seed: int = 0) -> dict:
-    """Mean test metrics per image (AE: MSE per pixel; VAE: recon, KL, total in nats);
-    empty for a model without an encoder (a GAN has no test loss)."""
-    if not model.has_encoder or len(x_u8) == 0:
-        return {}
-    was_training = model.training
-    model.eval()
-    dev = model.device
-    gen = torch.Generator(device=dev).manual_seed(seed)
-    sums: dict[str, float] = {}
-    for i in range(0, len(x_u8), batch):
-        xb = to_float(x_u8[i:i + batch].to(dev))
-        _, metrics = model.loss(xb, generator=gen)
-        for k, v in metrics.items():
-            sums[k] = sums.get(k, 0.0) + float(v) * len(xb)
-    model.train(was_training)
-    return {k: v / len(x_u8) for k, v in sums.items()}
+    """Mean test metrics per image, as defined once in ``genlab.metrics.test_metrics``."""
+    return test_metrics(model, x_u8, batch=batch, seed=seed)
 
 
 @torch.no_grad()
