@@ -88,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--device", default="auto", help="auto (CUDA > MPS > CPU), cpu, cuda, mps")
     t.add_argument("--out", default=None, help="checkpoint path (default: your models folder)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument("--ray", metavar="ADDRESS", default=None,
+                   help="train on the Ray cluster at ADDRESS (host:port) instead of this machine")
     e = sub.add_parser("eval", help="measure a checkpoint on its test split and store the metrics")
     e.add_argument("checkpoint")
     e.add_argument("--iwae-k", type=_int_in(1, 100_000, "--iwae-k"), default=500)
@@ -95,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-store", action="store_true", help="do not write the metrics into the checkpoint")
     sub.add_parser("datasets", help="list the data sets available here and where they come from")
     sub.add_parser("models", help="list shipped models and yours")
+    from genlab.report.cli import add_report_parser
+    add_report_parser(sub)
     return p
 
 
@@ -124,9 +128,13 @@ def _fmt(metrics: dict) -> str:
 
 
 def cmd_train(args) -> int:
+    if args.ray:
+        from genlab.ray_cli import train_cli_on_ray
+        return train_cli_on_ray(args, args.ray)
     from genlab.catalog import user_models_dir
     from genlab.data import dataset_meta, load_dataset
     from genlab.models import ModelConfig, build_model
+    from genlab.movie import MovieRecorder, save_movie
     from genlab.train import TrainConfig, TrainControl, fit, save_trained
 
     data = load_dataset(args.dataset, image_size=args.image_size, channels=args.channels)
@@ -143,12 +151,15 @@ def cmd_train(args) -> int:
     model = build_model(cfg, seed=args.seed)
     out = Path(args.out) if args.out else user_models_dir() / (
         f"{args.model}-{data.name}-{args.arch}-{time.strftime('%Y%m%d-%H%M%S')}")
+    movie = MovieRecorder(model, data.test_x, data.test_y) if MovieRecorder.wants(model) else None
     control = TrainControl()
     previous = signal.signal(signal.SIGINT, lambda *_: control.stop())
     bar = None
 
     def on_event(ev) -> None:
         nonlocal bar
+        if movie is not None:
+            movie.on_event(ev)
         if ev.kind == "start":
             print(f"Device: {ev.message}", file=sys.stderr)
             if not args.quiet:
@@ -173,6 +184,8 @@ def cmd_train(args) -> int:
         if bar is not None:
             bar.close()
     path = save_trained(out, model, result, dataset=dataset_meta(data, args.dataset))
+    if movie is not None and movie.movie() is not None:
+        save_movie(path, movie.movie())
     print(f"{result.status}: {result.epochs_done:.2f} epochs in {result.seconds:.1f} s "
           f"({result.images_per_s:,.0f} images/s on {result.device})")
     if result.message:
@@ -185,8 +198,13 @@ def cmd_train(args) -> int:
 
 def cmd_eval(args) -> int:
     from genlab.metrics import evaluate_checkpoint, format_report
-    metrics = evaluate_checkpoint(args.checkpoint, iwae_k=args.iwae_k, device=args.device,
-                                  store=not args.no_store)
+    from genlab.metrics.report import stderr_progress
+    progress, close = stderr_progress()
+    try:
+        metrics = evaluate_checkpoint(args.checkpoint, iwae_k=args.iwae_k, device=args.device,
+                                      store=not args.no_store, progress=progress)
+    finally:
+        close()
     print(format_report(metrics))
     return 0
 
@@ -196,7 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     from genlab.checkpoint import CheckpointError
     from genlab.data import DataError
     from genlab.models import ConfigError
-    commands = {"train": cmd_train, "eval": cmd_eval, "datasets": cmd_datasets, "models": cmd_models}
+    from genlab.report.cli import cmd_report
+    commands = {"train": cmd_train, "eval": cmd_eval, "datasets": cmd_datasets, "models": cmd_models,
+                "report": cmd_report}
     try:
         return commands[args.command](args)
     except (DataError, ConfigError, CheckpointError, ValueError, OSError) as exc:
