@@ -34,6 +34,7 @@ from genlab.metrics import evaluate_checkpoint, format_report  # noqa: E402
 from genlab.metrics.classifier import accuracy, load_classifier, save_classifier, train_classifier  # noqa: E402
 from genlab.metrics.format import card_text, num  # noqa: E402
 from genlab.models import ModelConfig, build_model  # noqa: E402
+from genlab.movie import MovieRecorder, save_movie  # noqa: E402
 from genlab.train import TrainConfig, fit, save_trained  # noqa: E402
 
 WEIGHTS = ROOT / "weights"
@@ -91,8 +92,11 @@ def build_model_file(ds, name: str, epochs: int, device: str) -> None:
     tc = TrainConfig(epochs=epochs, seed=SEED, device=device)  # the rest: genlab.defaults
     load0 = os.getloadavg()[0]
     last = [0.0]
+    movie = MovieRecorder(model, ds.test_x, ds.test_y) if MovieRecorder.wants(model) else None
 
     def on_event(e):
+        if movie is not None:
+            movie.on_event(e)
         if e.kind == "epoch" or (e.kind == "progress" and time.time() - last[0] > 60):
             last[0] = time.time()
             losses = ", ".join(f"{k} {v:.4g}" for k, v in e.losses.items())
@@ -106,6 +110,8 @@ def build_model_file(ds, name: str, epochs: int, device: str) -> None:
     save_trained(file_for(ds.name, name), model, res, dataset=dataset_meta(ds, ds.name),
                  dtype=torch.float16, build={"command": "python weights/build.py", "load_average": [
                      round(load0, 2), round(os.getloadavg()[0], 2)]})
+    if movie is not None:
+        save_movie(file_for(ds.name, name), movie.movie())
     log(f"{ds.name}-{name}: trained {res.epochs_done:g} epochs in {res.seconds:.0f} s, test {res.test}")
 
 
