@@ -81,7 +81,6 @@ def atomic_write(target: Path, data: bytes) -> None:
         pass
 
 
-_atomic_write = atomic_write
 
 
 def write_described(path: str | os.PathLike, tensors: dict[str, torch.Tensor], info: dict) -> Path:
@@ -140,8 +139,8 @@ def save_checkpoint(path: str | os.PathLike, model: GenerativeModel, *,
             why = (f"does not fit in {str(dtype).replace('torch.', '')}" if dtype and bool(
                 torch.isfinite(model.state_dict()[k]).all()) else "holds NaN or infinite values")
             raise CheckpointError(f"Cannot save {target.name}: tensor {k} {why}; nothing was written.")
-    _atomic_write(target, st_save(tensors, metadata={"genlab": text}))
-    _atomic_write(target.with_suffix(".json"), json.dumps(json.loads(text), indent=1).encode())
+    atomic_write(target, st_save(tensors, metadata={"genlab": text}))
+    atomic_write(target.with_suffix(".json"), json.dumps(json.loads(text), indent=1).encode())
     return target
 
 

@@ -33,9 +33,12 @@ class TrainActor:
 
     def _emit(self, msg: dict) -> None:
         if msg.get("kind") in ("checkpoint", "final") and msg.get("path"):
+            from genlab.movie import MOVIE_SUFFIX, movie_path
             p = Path(msg["path"])
-            msg = {**msg, "files": {".safetensors": p.read_bytes(),
-                                    ".json": p.with_suffix(".json").read_bytes()}}
+            files = {".safetensors": p.read_bytes(), ".json": p.with_suffix(".json").read_bytes()}
+            if movie_path(p).is_file():
+                files[MOVIE_SUFFIX] = movie_path(p).read_bytes()
+            msg = {**msg, "files": files}
         with self._cond:
             self._msgs.append(msg)
             self._cond.notify_all()

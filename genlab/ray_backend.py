@@ -106,13 +106,13 @@ class RayRunner(Runner):
 
     def _local(self, msg: dict) -> dict:
         """A worker message as this machine sees it: shipped files written here, atomically."""
-        from genlab.checkpoint import CheckpointError, _atomic_write, checkpoint_path
+        from genlab.checkpoint import CheckpointError, atomic_write, checkpoint_path
         files = msg.pop("files", None)
         if files is not None:
             target = checkpoint_path(self._dest)
-            try:
-                _atomic_write(target, files[".safetensors"])
-                _atomic_write(target.with_suffix(".json"), files[".json"])
+            try:  # the weights, their JSON copy and (AE/VAE) the latent movie
+                for suffix, data in files.items():
+                    atomic_write(target.with_name(target.stem + suffix), data)
             except CheckpointError as exc:
                 if msg["kind"] == "final":
                     self._done = True
