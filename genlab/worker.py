@@ -181,22 +181,36 @@ def serve(ctl, out, parent_pid: int) -> None:
         except (OSError, ValueError):  # the server is gone: finish saving, then exit
             gone.set()
 
-    _warm_up()
-    emit({"kind": "ready", "pid": os.getpid()})
-    try:
-        cmd, work = pickle.loads(ctl.recv_bytes())
-    except (EOFError, OSError):
-        return  # a spare whose server ended
-    if cmd != "job":
-        return
-    name_process("genlab-train")
     control = TrainControl()
-    threads = [work.get("threads")]
+    threads: list[int | None] = [None]
+
+    def handle(cmd: str, arg) -> None:
+        if cmd in ("pause", "resume", "stop"):
+            getattr(control, cmd)()
+        elif cmd == "threads":
+            threads[0] = arg
 
     def apply_threads() -> None:  # torch's thread count is set from the training thread
         n, threads[0] = threads[0], None
         if n:
             torch.set_num_threads(int(n))
+
+    _warm_up()
+    emit({"kind": "ready", "pid": os.getpid()})
+    early = []  # controls sent while the job was being handed over (e.g. a new thread share)
+    while True:
+        try:
+            cmd, arg = pickle.loads(ctl.recv_bytes())
+        except (EOFError, OSError):
+            return  # a spare whose server ended
+        if cmd == "job":
+            work = arg
+            break
+        early.append((cmd, arg))
+    name_process("genlab-train")
+    threads[0] = work.get("threads")
+    for cmd, arg in early:
+        handle(cmd, arg)
 
     def hard_exit_later(seconds: float = 10.0) -> None:
         t = threading.Timer(seconds, os._exit, (3,))
@@ -222,10 +236,7 @@ def serve(ctl, out, parent_pid: int) -> None:
                 control.stop()
                 hard_exit_later()
                 return
-            if cmd in ("pause", "resume", "stop"):
-                getattr(control, cmd)()
-            elif cmd == "threads":
-                threads[0] = arg
+            handle(cmd, arg)
 
     threading.Thread(target=watch, name="genlab-worker-control", daemon=True).start()
     apply_threads()

@@ -220,8 +220,9 @@ def test_a_killed_worker_is_reported_and_the_others_go_on(digits):
     mine, other = SessionJobs(mgr), SessionJobs(mgr)
     job = mine.submit(spec("crash-me", epochs=5000), digits)
     keep = other.submit(spec("crash-other", epochs=5000), digits)
-    assert wait_for(lambda: job.snapshot().epoch >= 2 and job.snapshot().saved_path is not None
-                    and keep.snapshot().step > 0, timeout=60)
+    assert wait_for(lambda: keep.snapshot().step > 0, timeout=180), keep.snapshot().message
+    assert wait_for(lambda: job.snapshot().epoch >= 2 and job.snapshot().saved_path is not None,
+                    timeout=180), job.snapshot().message
     partial = job.snapshot().saved_path
     assert read_meta(partial)["status"] == "incomplete"
     pid = job.pid

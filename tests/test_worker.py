@@ -77,9 +77,12 @@ def _session_ends(session: SessionJobs, job) -> None:
     assert job.wait(60) and job.snapshot().state == "stopped"
     assert wait_for(lambda: proc_state(pid) is None, 10), f"worker {pid} left: {proc_state(pid)}"
     assert read_meta(job.snapshot().saved_path)["status"] == "stopped"
-    left = {p: Path(f"/proc/{p}/comm").read_text().strip() for p in children(os.getpid())
-            if running(p) and b"resource_tracker" not in Path(f"/proc/{p}/cmdline").read_bytes()}
-    assert list(left.values()) in ([], ["genlab-spare"]), left  # at most the warm spare
+
+    def left() -> dict[int, str]:  # multiprocessing's own resource tracker aside
+        return {p: Path(f"/proc/{p}/comm").read_text().strip() for p in children(os.getpid())
+                if running(p) and b"resource_tracker" not in Path(f"/proc/{p}/cmdline").read_bytes()}
+    # at most the warm spare (named once its Python has started)
+    assert wait_for(lambda: list(left().values()) in ([], ["genlab-spare"]), 60), left()
 
 
 PARENT = textwrap.dedent("""
