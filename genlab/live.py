@@ -38,6 +38,8 @@ class JobSnapshot:
     grid: np.ndarray | None = None
     saved_path: Path | None = None
     events: int = 0
+    # the latent movie's latest frame (AE/VAE): epoch, codes (N, d) float16, labels (N,), classes
+    latent: tuple[float, np.ndarray, np.ndarray, list[str]] | None = None
 
     @property
     def active(self) -> bool:
@@ -62,12 +64,14 @@ class Live:
         self.train_message = ""
         self.saved_path: Path | None = None
         self.checkpoint_epoch: float | None = None
+        self.latent: tuple[float, np.ndarray, np.ndarray, list[str]] | None = None
 
     def snapshot(self, job_id: str, name: str, kind: str, max_rows: int) -> JobSnapshot:
         return JobSnapshot(job_id, name, kind, self.state, self.message, None,
                            history=downsample(self.history, max_rows),
                            test_history=list(self.test_history), grid=self.grid,
-                           saved_path=self.saved_path, events=self.events, **self.progress)
+                           saved_path=self.saved_path, events=self.events, latent=self.latent,
+                           **self.progress)
 
     def apply(self, msg: dict) -> None:
         kind = msg.get("kind")
@@ -75,6 +79,8 @@ class Live:
             self.on_event(msg["event"])
         elif kind == "state":
             self.state, self.message = msg["state"], msg["message"]
+        elif kind == "frame":
+            self.latent = (msg["epoch"], msg["codes"], msg["labels"], msg.get("classes") or [])
         elif kind == "checkpoint":
             self.saved_path, self.checkpoint_epoch = Path(msg["path"]), msg["epoch"]
         elif kind == "final":

@@ -35,6 +35,7 @@ import torch
 from genlab.checkpoint import CheckpointError
 from genlab.data import DataError, dataset_meta, load_dataset
 from genlab.models import ConfigError, ModelConfig, build_model
+from genlab.movie import MovieRecorder, save_movie
 from genlab.runner import name_process
 from genlab.train import TrainControl, TrainEvent, TrainResult, describe_device, fit, save_trained
 
@@ -96,11 +97,16 @@ def run_training(work: dict, control: TrainControl, emit: Emit) -> dict:
         meta = dataset_meta(data, spec.dataset, spec.dataset_label)
         device = describe_device(tc.device)
         rec = _Recorder(len(data.train_x))
+        movie = MovieRecorder(model, data.test_x, data.test_y) if MovieRecorder.wants(model) else None
         last_save = [0.0]
 
         def on_event(ev: TrainEvent) -> None:
             emit({"kind": "event", "event": {f.name: getattr(ev, f.name) for f in dataclasses.fields(ev)}})
             rec.add(ev)
+            codes = movie.on_event(ev) if movie is not None else None
+            if codes is not None:
+                emit({"kind": "frame", "epoch": ev.epoch, "codes": codes, "labels": movie.labels,
+                      "classes": list(data.classes)})
             if ev.kind == "epoch" and time.monotonic() - last_save[0] >= CHECKPOINT_EVERY_S:
                 checkpoint(ev)
 
@@ -111,6 +117,7 @@ def run_training(work: dict, control: TrainControl, emit: Emit) -> dict:
                            "epochs done.", rec, ev.test, ev.epoch, ev.elapsed_s, device, tc)
             try:
                 saved.append(save_trained(path, model, part, tc, dataset=meta))
+                save_movie_of(movie, saved[-1])
             except CheckpointError as exc:  # e.g. a full disk: say so, keep training
                 emit({"kind": "state", "state": "running", "message": str(exc)})
                 return
@@ -119,7 +126,8 @@ def run_training(work: dict, control: TrainControl, emit: Emit) -> dict:
 
         result = fit(model, data, spec.train, control, on_event)
         data = None
-        return _finish(result, model, path, getattr(result, "config", None) or tc, meta, saved, final)
+        return _finish(result, model, path, getattr(result, "config", None) or tc, meta, saved, final,
+                       movie)
     except (DataError, ConfigError, CheckpointError, ValueError) as exc:
         return final("failed", str(exc) + _kept(saved))
     except torch.OutOfMemoryError:
@@ -138,8 +146,14 @@ def _kept(saved: list[Path]) -> str:
             f"'{saved[-1].stem}' (marked incomplete)." if saved else "")
 
 
+def save_movie_of(movie: MovieRecorder | None, checkpoint: Path) -> None:
+    """The latent movie so far, beside ``checkpoint`` (AE/VAE; nothing for a GAN)."""
+    if movie is not None and movie.movie() is not None:
+        save_movie(checkpoint, movie.movie())
+
+
 def _finish(result: TrainResult, model, path: Path, tc, meta: dict, saved: list[Path],
-            final: Callable[[str, str], dict]) -> dict:
+            final: Callable[[str, str], dict], movie: MovieRecorder | None = None) -> dict:
     """The final save: done, stopped early, or failed with the last good weights (NaN/OOM)."""
     if not result.history:  # not one step ended with finite losses: nothing was learned
         if saved:
@@ -148,6 +162,7 @@ def _finish(result: TrainResult, model, path: Path, tc, meta: dict, saved: list[
                  else f"{result.message} Nothing was saved: no step finished with finite losses.")
         return final("stopped" if result.status == "stopped" else "failed", words.strip())
     saved.append(save_trained(path, model, result, tc, dataset=meta))
+    save_movie_of(movie, saved[-1])
     name = saved[-1].stem
     if result.status == "failed":
         return final("failed", f"{result.message} Saved as '{name}'.")

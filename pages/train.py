@@ -2,6 +2,7 @@
 import hashlib
 import time
 
+import numpy as np
 import streamlit as st
 
 from pages._ui import KIND_NAMES, LOSS_LABELS, curves, frame, session_jobs, show  # isort: skip
@@ -14,6 +15,7 @@ from genlab.jobs import JobSpec
 from genlab.models import ConfigError, ModelConfig
 from genlab.models.config import DEFAULT_HIDDEN
 from genlab.train import TrainConfig
+from pages._ui.movie import live_frame_figure
 
 frame("Train")
 st.title("Train a model")
@@ -193,6 +195,10 @@ def live():
         with right:
             what = "fixed-noise samples" if snap.kind == "gan" else "test images (top) and reconstructions"
             show(snap.grid, caption=f"Live: {what}", target=480)
+    if snap.latent is not None:  # the latent movie's current frame: how the space is forming
+        epoch, z, labels, classes = snap.latent
+        left.plotly_chart(live_frame_figure(z.astype(np.float32), labels, classes, epoch),
+                          key="tr_latent", config={"staticPlot": snap.active})
     if snap.test_history:  # a table redrawn every second is costly for the browser: text while live
         last = snap.test_history[-1]
         st.caption(f"Test set after epoch {last['epoch']:.0f}: " + ", ".join(

@@ -98,3 +98,19 @@ def test_gan_gets_no_recorder():
     gan = build_model(ModelConfig("gan", "mlp", 1, 8, 8).validate(), seed=0)
     assert not MovieRecorder.wants(gan)
     assert MovieRecorder.wants(build_model(ModelConfig("ae", "mlp", 1, 8, 8).validate(), seed=0))
+
+
+def test_a_training_job_streams_the_live_frame_and_saves_the_movie(digits):
+    """In the app the worker process records the movie: the Train page gets the current frame,
+    and the saved model has its movie beside it."""
+    from genlab.jobs import JobManager, JobSpec
+    spec = JobSpec("digits", ModelConfig("vae", "mlp", latent_dim=4, hidden=(64,)),
+                   TrainConfig(epochs=3, batch_size=64, seed=0, log_every=5), "movie job")
+    job = JobManager(max_jobs=1).submit(spec, digits)
+    assert job.wait(300), "a 3-epoch digits VAE did not finish"
+    snap = job.snapshot()
+    assert snap.state == "done", snap.message
+    epoch, codes, labels, classes = snap.latent
+    assert epoch == 3.0 and codes.shape == (len(labels), 4) and len(classes) == 10
+    movie = load_movie(snap.saved_path, latent_dim=4)
+    assert movie.epochs[-1] == 3.0 and (movie.codes[-1] == codes).all()
