@@ -15,8 +15,14 @@ first:  Start -> first training step through the job API, warm spare worker vs a
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as app.py sets it; the CLI runs get it too
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from genlab.threads import quiet_openmp  # noqa: E402
+
+quiet_openmp()  # the CLI runs train with the same OpenMP setting as the app's workers
 os.environ.setdefault("GENLAB_OFFLINE", "1")
 
 import argparse  # noqa: E402
@@ -26,21 +32,17 @@ import re  # noqa: E402
 import socket  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
-import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 from genlab import latent  # noqa: E402
 from genlab.catalog import list_models  # noqa: E402
 from genlab.checkpoint import load_checkpoint, read_meta  # noqa: E402
-from genlab.data import load_dataset  # noqa: E402
+from genlab.data import dataset_for_meta, load_dataset  # noqa: E402
 
 ROWS: list[tuple[str, str, str, bool]] = []
 TRAIN = ["--model", "vae", "--dataset", "mnist", "--arch", "conv", "--latent-dim", "32",
@@ -54,11 +56,11 @@ def report(name: str, value: float, unit: str, target: str, ok: bool) -> None:
 
 
 def vae_entry() -> dict:
-    models = [m for m in list_models() if m.get("meta") and m["meta"]["model"]["kind"] == "vae"]
-    pick = next((m for m in models if m["name"] == "mnist-vae"), models[0] if models else None)
+    models = [m for m in list_models() if m.readable and m.kind == "vae"]
+    pick = next((m for m in models if m.name == "mnist-vae"), models[0] if models else None)
     if pick is None:
         sys.exit("No VAE checkpoint found: ship weights/ or train one first.")
-    return {**pick, "path": str(pick["path"])}
+    return {"path": pick.key, "name": pick.name, "meta": pick.meta}
 
 
 def codes5000(model) -> np.ndarray:
@@ -69,7 +71,7 @@ def codes5000(model) -> np.ndarray:
 
 def bench_slider(entry: dict) -> None:
     model, meta = load_checkpoint(entry["path"])
-    z = latent.encode_images(model, latent.dataset_for(meta).test_x[:2000])
+    z = latent.encode_images(model, dataset_for_meta(meta).test_x[:2000])
     pca = latent.fit_pca(z, 6)
     base, rng, times = z[0], np.random.default_rng(0), []
     for i in range(220):
@@ -171,7 +173,7 @@ def bench_cold() -> None:
                 if time.perf_counter() - t0 > 60:
                     raise
         pg.get_by_role("heading", name="GenLab").wait_for(timeout=60_000)
-        pg.locator('[data-testid="stSidebarNav"]').wait_for(timeout=60_000)
+        pg.locator('[data-testid="stSidebar"]').get_by_role("link", name="Home").wait_for(timeout=60_000)
         first = time.perf_counter() - t0
         pg.locator('[data-testid="stDataFrame"]').nth(1).wait_for(timeout=60_000)
         dt = time.perf_counter() - t0
@@ -250,7 +252,7 @@ def app_run(models: str, watch: bool = True) -> dict:
         first = time.perf_counter() - t0
         target = Path(models) / "app-bench.safetensors"
         if not watch:
-            pg.locator('[data-testid="stSidebarNav"]').get_by_text("Home", exact=True).click()
+            pg.locator('[data-testid="stSidebar"]').get_by_role("link", name="Home").click()
         c0, b0, w0 = _cpu(proc.pid), _cpu(os.getpid(), ("chrom", "headless"), tree=True), time.perf_counter()
         if watch:
             pg.get_by_text("saved as 'app-bench").wait_for(timeout=600_000)

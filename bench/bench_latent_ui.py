@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("GENLAB_OFFLINE", "1")
 
 import argparse  # noqa: E402

@@ -99,14 +99,6 @@ class ModelEntry:
                 f"{KIND_NAMES.get(self.kind, '?')} {self.arch or ''}, latent {self.latent_dim}, "
                 f"{self.dataset} ({who})")
 
-    # Transition: pages written for the old dict entries read entry["path"] / entry.get("meta").
-    def __getitem__(self, key: str):
-        return self.key if key == "path" else getattr(self, key)
-
-    def get(self, key: str, default=None):
-        value = self[key] if key in ("path", "name", "origin", "meta", "error") else default
-        return default if value is None else value
-
 
 def list_models(include_user: bool = True) -> list[ModelEntry]:
     """Every checkpoint, shipped first, then yours; each sorted by name."""

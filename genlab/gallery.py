@@ -61,11 +61,11 @@ def gallery_rows(own: Iterable[str | os.PathLike] = ()) -> list[dict]:
     mine = {str(Path(p).resolve()) for p in own}
     out = []
     for m in list_models():
-        if m["origin"] != "yours" or not m.get("meta"):
+        if m.origin != "yours" or not m.readable:
             continue
-        is_own = str(Path(m["path"]).resolve()) in mine
-        if is_own or m["meta"].get("shared") is True:
-            out.append(row(Path(m["path"]), m["meta"], is_own))
+        is_own = str(m.path.resolve()) in mine
+        if is_own or m.meta.get("shared") is True:
+            out.append(row(m.path, m.meta, is_own))
     return out
 
 

@@ -22,6 +22,7 @@ except ImportError:  # said where GENLAB_RAY_ADDRESS or --ray asked for Ray
     raise ImportError("Training on Ray needs the ray package: pip install -r requirements-ray.txt") from None
 
 import genlab
+from genlab.threads import quiet_openmp
 
 
 class RayBackendError(RuntimeError):
@@ -107,6 +108,6 @@ def runtime_env() -> dict:
     """What every actor of this process gets: this genlab package (so workers run the same code) and the
     settings that change how data loads (GENLAB_OFFLINE)."""
     env = {k: os.environ[k] for k in ("GENLAB_OFFLINE",) if k in os.environ}
-    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    quiet_openmp(env)
     return {"py_modules": [str(Path(genlab.__file__).parent)], "excludes": ["__pycache__"],
             "env_vars": env}

@@ -80,7 +80,8 @@ def name_process(name: str) -> None:
 def _entry(ctl, out, parent_pid: int) -> None:
     """First code of a spawned worker: its name, its own OpenMP policy, then torch and genlab."""
     name_process("genlab-spare")
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: idle threads sleep
+    from genlab.threads import quiet_openmp
+    quiet_openmp()  # before torch
     from genlab.worker import serve
     serve(ctl, out, parent_pid)
 

@@ -11,12 +11,16 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from genlab.threads import quiet_openmp  # noqa: E402 (no torch: it must run before torch loads)
+
 NETGUARD = Path(__file__).resolve().parent / "netguard"
 os.environ["GENLAB_OFFLINE"] = "1"
 # The suite runs a Streamlit server, Chromium and CLI subprocesses beside in-process training on
 # few cores: OpenMP threads that spin while waiting, and multi-threaded BLAS for tiny products,
 # slow that mix down many times over (measured: a digits VAE 0.4 s -> 5.7 s). Set before torch loads.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+quiet_openmp()
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 _TMP = tempfile.mkdtemp(prefix="genlab-test-")
 atexit.register(shutil.rmtree, _TMP, True)

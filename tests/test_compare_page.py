@@ -1,8 +1,6 @@
 """The Compare page under AppTest: the AE's generation rows show its measured samples from
 N(0, I) and from the Gaussian fitted to its training codes (stored by `genlab eval`), not "—"."""
-import os
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: see app.py
 
 import re
 from pathlib import Path

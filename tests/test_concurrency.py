@@ -2,9 +2,6 @@
 wait in the queue with a visible position, none crashes, histories do not mix, no thread is left
 behind; an out-of-memory error in one job is reported to its owner and the others go on."""
 import os
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 import re
 import threading
 import time

@@ -47,7 +47,7 @@ def chromium_or_fail() -> None:
 def streamlit_server():
     """A fresh ``streamlit run app.py`` on a free local port; its URL."""
     port = free_port()
-    env = {**os.environ, "GENLAB_OFFLINE": "1", "OMP_WAIT_POLICY": "PASSIVE"}
+    env = {**os.environ, "GENLAB_OFFLINE": "1", }
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true",

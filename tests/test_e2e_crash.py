@@ -3,9 +3,6 @@ A training process killed with SIGKILL is reported to its owner in words (with w
 every other session goes on and the owner starts again at once; stopping the server with
 SIGTERM or Ctrl-C (SIGINT) ends its workers, which save first: no process is left behind."""
 import os
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 import signal
 import subprocess
 import sys

@@ -2,9 +2,7 @@
 point on the Latent space map shows that test image, clicking it decodes it; a latent slider
 key press changes the decoded image; strokes drawn on the canvas come back as a reconstruction.
 Screenshots go to $GENLAB_SCREENSHOTS (e.g. ``assets/``) or to a temporary folder."""
-import os
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: see app.py
 
 import re
 

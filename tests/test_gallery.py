@@ -4,9 +4,7 @@ page and shares one; Bob sees the shared one, not the other; the flag lives in t
 AppTest gives every instance the same session id ("test session id"), so session-scoped
 resources (each session's training jobs) would be shared between Alice and Bob; a real server
 gives each browser session its own id, and so does ``Session`` here."""
-import os
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: see app.py
 
 import time
 from pathlib import Path

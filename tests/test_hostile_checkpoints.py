@@ -73,9 +73,9 @@ def test_a_pickle_among_your_models_is_listed_with_its_error(tmp_path, monkeypat
     marker = tmp_path / "pwned"
     torch.save({"w": RunsCode(marker)}, tmp_path / "evil.safetensors")
     _good(tmp_path, "fine")
-    rows = {m["name"]: m for m in list_models() if m["origin"] == "yours"}
-    assert rows["fine"]["meta"]["model"]["latent_dim"] == 4
-    assert rows["evil"]["meta"] is None and "pickle" in rows["evil"]["error"]
+    rows = {m.name: m for m in list_models() if m.origin == "yours"}
+    assert rows["fine"].meta["model"]["latent_dim"] == 4
+    assert rows["evil"].meta is None and "pickle" in rows["evil"].error
     assert not marker.exists()
 
 

@@ -1,9 +1,6 @@
 """Background training jobs: live history, stop/pause within a second, the queue, session
 end, safe model names — on real data (scikit-learn's digits)."""
 import os
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: see app.py
-
 import signal
 import time
 

@@ -1,8 +1,6 @@
 """Latent-space tools on models trained here on real digits: projections, t-SNE cache,
 interpolation, traversals, manifold, and the AE-vs-VAE statistics."""
-import os
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: see app.py
 
 import numpy as np
 import pytest

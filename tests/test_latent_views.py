@@ -1,12 +1,9 @@
 """Latent arithmetic, directions, neighbours, ellipses and tooltip images (genlab.latent_ops),
 on real data and the shipped models; and the explorer's Arithmetic tab under AppTest."""
-import os
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 import base64
 import hashlib
 import io
+import os
 
 import numpy as np
 import pytest

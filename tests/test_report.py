@@ -1,12 +1,9 @@
 """The lab report from real checkpoints: one self-contained HTML file whose numbers are the ones
 `genlab eval` stored, the same as Markdown + PNGs in a zip, a PDF printed by Chromium, the
 `report` command, health alarms; and `genlab eval`'s progress."""
-import os
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: see app.py
-
 import html
 import io
+import os
 import re
 import subprocess
 import sys

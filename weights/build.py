@@ -20,11 +20,11 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("GENLAB_OFFLINE", "1")  # mnist = the offline 5k subset, no download
-# OpenMP threads that sleep instead of spinning while they wait: on a shared CPU, spinning
-# threads starve each other and made training 5-20x slower here (must be set before torch loads)
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from genlab.threads import quiet_openmp  # noqa: E402
+
+quiet_openmp()  # before torch
 
 import torch  # noqa: E402
 

@@ -6,24 +6,18 @@ A package, not a module: Streamlit's ``pages/`` convention lists every ``pages/*
 page, and this is not one."""
 from __future__ import annotations
 
-import os
+from typing import TYPE_CHECKING
 
-# Before torch loads (every page imports this first): idle OpenMP threads sleep instead of
-# spinning. On a busy CPU spinning threads made training 10x slower here.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import numpy as np
+import streamlit as st
+import torch
 
-from typing import TYPE_CHECKING  # noqa: E402
-
-import numpy as np  # noqa: E402
-import streamlit as st  # noqa: E402
-import torch  # noqa: E402
-
-from genlab import latent  # noqa: E402
-from genlab.catalog import KIND_NAMES, WEIGHTS_DIR, ModelEntry, list_models, user_models_dir  # noqa: E402
-from genlab.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
-from genlab.data import DataError, dataset_for_meta  # noqa: E402
-from genlab.jobs import SessionJobs, get_manager  # noqa: E402
-from genlab.metrics import format as metric_format  # noqa: E402
+from genlab import latent
+from genlab.catalog import KIND_NAMES, WEIGHTS_DIR, ModelEntry, list_models, user_models_dir
+from genlab.checkpoint import CheckpointError, load_checkpoint
+from genlab.data import DataError, dataset_for_meta
+from genlab.jobs import SessionJobs, get_manager
+from genlab.metrics import format as metric_format
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
