@@ -118,8 +118,8 @@ def cmd_models(_args) -> int:
         meta = m.meta or {}
         cfg = meta.get("model", {})
         what = (f"{cfg.get('kind', '?')}/{cfg.get('arch', '?')} latent {cfg.get('latent_dim', '?')} "
-                f"on {meta.get('dataset', {}).get('name', '?')}") if meta else m.get("error", "")
-        print(f"{m['origin']:<8} {m['name']:<32} {what}  ({m['path']})")
+                f"on {meta.get('dataset', {}).get('name', '?')}") if meta else (m.error or "")
+        print(f"{m.origin:<8} {m.name:<32} {what}  ({m.path})")
     return 0
 
 

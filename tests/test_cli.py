@@ -14,6 +14,7 @@ import pytest
 from _helpers import finish, run_genlab, start_genlab
 
 from genlab.checkpoint import load_checkpoint, read_meta
+from genlab.movie import movie_path
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--dataset", "digits", "--epochs", "1", "--quiet"]
@@ -117,8 +118,10 @@ def test_the_default_save_folder(cli, case, folder):
     tmp, out = cli
     r = out[case]
     assert r.returncode == 0, r.stderr
-    saved = list((tmp / folder / "genlab" / "models").glob("ae-digits-mlp-*.safetensors"))
+    saved = [p for p in (tmp / folder / "genlab" / "models").glob("ae-digits-mlp-*.safetensors")
+             if not p.name.endswith(".movie.safetensors")]  # beside it: its latent movie
     assert len(saved) == 1 and f"saved {saved[0]}" in r.stdout
+    assert movie_path(saved[0]).is_file()
     load_checkpoint(saved[0])
 
 
@@ -126,7 +129,8 @@ def test_models_lists_shipped_models_and_yours(cli):
     tmp, out = cli
     r = out["models"]
     assert r.returncode == 0, r.stderr
-    mine = next((tmp / "home/.local/share/genlab/models").glob("*.safetensors"))
+    mine = next(p for p in (tmp / "home/.local/share/genlab/models").glob("*.safetensors")
+                if not p.name.endswith(".movie.safetensors"))
     lines = r.stdout.splitlines()
     assert any(line.startswith("yours") and mine.stem in line and "ae/mlp latent 32 on digits" in line
                and str(mine) in line for line in lines), r.stdout
