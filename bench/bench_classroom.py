@@ -1,0 +1,365 @@
+"""A classroom on one server: N students press Start at once on one `streamlit run app.py`.
+
+    python bench/bench_classroom.py                      # 8 students, MNIST conv VAE, 10 epochs
+    python bench/bench_classroom.py --students 2 --epochs 2 --json out.json
+
+One real server (headless, 127.0.0.1, a free port, a temporary GENLAB_MODELS, GENLAB_OFFLINE=1)
+and real Playwright contexts in Debian's Chromium. First ONE student trains alone (the reference),
+then N students each prepare the Train page (own model name), and all click Start within a
+second. Checks, each ending in PASS or MISSED:
+  1. every run finishes or waits its turn (queue position shown while queued, never more than
+     GENLAB_MAX_JOBS running), none fails; each model file exists with status done
+  2. each page shows only its own run (its name, never another student's)
+  3. Home (`/`) loads in <= 3 s in a fresh context while they train (models table visible)
+  4. no genlab-train / genlab-spare / streamlit process of this run is left after SIGTERM
+  5. throughput: per-job and total images/s against the job alone (ratios; context, no target)
+Exit status 0 whatever the checks say; non-zero only if the bench itself crashes.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from bench_app import _procs, free_port  # noqa: E402
+from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
+
+from genlab.checkpoint import read_meta  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+# The brief's flags, plus no throttling of pages in the background: each student has their own
+# screen, so no page here may be slowed because another one is "in front".
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run",
+        "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+        "--disable-backgrounding-occluded-windows"]
+NAMES = ("genlab-train", "genlab-spare")
+MAIN_TEXT = "() => (document.querySelector('[data-testid=\"stMain\"]') || document.body).innerText"
+ARM = """(button, at) => setTimeout(() => {
+    button.addEventListener("click", () => { window.__clickedAt = performance.timeOrigin + performance.now(); },
+                            {once: true});
+    button.click(); }, Math.max(0, at - Date.now()))"""
+CHECKS: list[tuple[str, bool, str]] = []
+
+
+def check(what: str, ok: bool, detail: str) -> None:
+    CHECKS.append((what, ok, detail))
+
+
+def tree(root: int) -> dict[int, str]:
+    """Every descendant of ``root``: pid -> process name."""
+    procs, found, todo = _procs(), {}, [root]
+    while todo:
+        p = todo.pop()
+        for child, (ppid, name, _) in procs.items():
+            if ppid == p and child not in found:
+                found[child] = name
+                todo.append(child)
+    return found
+
+
+def of_this_run(models: str) -> list[str]:
+    """`ps` lines of genlab workers and streamlit servers whose GENLAB_MODELS is this run's."""
+    out = subprocess.run(["ps", "-eo", "pid=,stat=,comm=,args="], capture_output=True, text=True).stdout
+    left = []
+    for line in out.splitlines():
+        pid, stat, comm, args = (line.split(None, 3) + [""])[:4]
+        if comm not in NAMES and "streamlit" not in args:
+            continue
+        try:
+            env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        except OSError:
+            env = []
+        if f"GENLAB_MODELS={models}".encode() in env:
+            left.append(f"{pid} {stat} {comm} {args[:60]}")
+    return left
+
+
+def start_server(models: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {**os.environ, "GENLAB_OFFLINE": "1", "GENLAB_MODELS": models}
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+                             "--server.port", str(port), "--server.address", "127.0.0.1",
+                             "--server.headless", "true", "--server.fileWatcherType", "none"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url, t0 = f"http://127.0.0.1:{port}", time.monotonic()
+    while True:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
+                return proc, url
+        except OSError:
+            if proc.poll() is not None or time.monotonic() - t0 > 120:
+                raise RuntimeError("streamlit did not start (exited or > 120 s)") from None
+            time.sleep(0.2)
+
+
+def prepare(browser, url: str, name: str, dataset: str, epochs: int):
+    """A context on /train with the data set, a VAE (the default kind), ``epochs`` and ``name`` set, ready to Start."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = ctx.new_page()
+    pg.set_default_timeout(180_000)
+    pg.goto(url + "/train")
+    pg.get_by_role("heading", name="Train a model").wait_for()
+    if dataset != "mnist":  # mnist is the first choice
+        pg.locator('[data-testid="stSelectbox"]').filter(has_text="Data set").click()
+        pg.get_by_role("option", name=re.compile(re.escape(dataset) + "|8×8", re.I)).first.click()
+    pg.get_by_text(re.compile(rf"^{re.escape(dataset)}: ")).first.wait_for()  # the data summary
+    for label, value in (("Epochs", str(epochs)), ("Save the model as", name)):
+        pg.get_by_label(label).fill(value)
+        pg.get_by_label(label).press("Enter")
+    idle(pg)
+    assert pg.get_by_label("Save the model as").input_value() == name
+    return ctx, pg
+
+
+def idle(pg) -> None:
+    """Until the page's script has finished its rerun (Streamlit's 'Running...' is gone)."""
+    pg.wait_for_timeout(300)  # let the rerun the last input started begin
+    pg.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=120_000)
+
+
+def home_load(browser, url: str, limit_s: float = 15.0) -> float:
+    """Seconds from navigation to the Home page's models table, in a fresh context (``inf`` if it
+    did not appear within ``limit_s``)."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        pg = ctx.new_page()
+        t0 = time.perf_counter()
+        pg.goto(url + "/", timeout=limit_s * 1000, wait_until="commit")
+        pg.locator('[data-testid="stDataFrame"]').nth(1).wait_for(
+            timeout=max(1.0, limit_s - (time.perf_counter() - t0)) * 1000)
+        return time.perf_counter() - t0
+    except PlaywrightTimeout:
+        return float("inf")
+    finally:
+        ctx.close()
+
+
+def state_of(text: str, name: str) -> str | None:
+    m = re.search(rf"{re.escape(name)}\s*\(VAE\)\s*—\s*(\w+)", text)
+    return m.group(1) if m else None
+
+
+def alone_run(browser, url: str, models: Path, dataset: str, epochs: int) -> dict:
+    ctx, pg = prepare(browser, url, "alone-ref", dataset, epochs)
+    t0 = time.perf_counter()
+    pg.get_by_role("button", name="Start training").click()
+    pg.get_by_text("saved as 'alone-ref'").wait_for(timeout=1_800_000)
+    wall = time.perf_counter() - t0
+    ctx.close()
+    meta = read_meta(models / "alone-ref.safetensors")
+    return {"status": meta["status"], "images_per_s": meta["images_per_s"], "seconds": meta["seconds"],
+            "wall_s": wall}
+
+
+def classroom(browser, url: str, server_pid: int, models: Path, args) -> dict:
+    names = [f"student-{i + 1:02d}" for i in range(args.students)]
+    pages = {}
+    for n in names:
+        pages[n] = prepare(browser, url, n, args.dataset, args.epochs)
+        print(f"  {n}: Train page ready", flush=True)
+    # Each page's own timer clicks its Start button at the same wall-clock moment (the pages are
+    # armed one by one beforehand, so the Playwright round trips of a loaded machine add nothing);
+    # each page records when its click event fired, in the system clock.
+    at_ms = time.time() * 1000 + 2000 + 500 * len(names)
+    for _, pg in pages.values():
+        pg.get_by_role("button", name="Start training").evaluate(ARM, at_ms)
+    clicks = {}
+    for n, (_, pg) in pages.items():
+        pg.wait_for_function("() => window.__clickedAt !== undefined", timeout=60_000)
+        clicks[n] = pg.evaluate("() => window.__clickedAt") / 1000 - time.time() + time.perf_counter()
+    t_first = min(clicks.values())
+    spread = max(clicks.values()) - t_first
+    print(f"  all {len(names)} clicked Start within {spread:.3f} s", flush=True)
+    seen = {n: {"states": set(), "queue_text": 0, "queued_without_text": 0, "others": set(),
+                "done_at": None, "started_at": None} for n in names}
+    pids, max_running, home, next_home = {}, 0, [], time.perf_counter() + 2
+    cap = int(os.environ.get("GENLAB_MAX_JOBS") or max(1, (os.cpu_count() or 2) // 2))
+    deadline = time.perf_counter() + args.timeout
+    while time.perf_counter() < deadline:
+        pids.update(tree(server_pid))
+        running = 0
+        for n, (_, pg) in pages.items():
+            s = seen[n]
+            if s["done_at"]:
+                continue
+            text = pg.evaluate(MAIN_TEXT)
+            state = state_of(text, n)
+            s["others"] |= {o for o in names if o != n and o in text}
+            if state:
+                s["states"].add(state)
+            if state == "queued":
+                if re.search(r"position \d+ in the queue", text):
+                    s["queue_text"] += 1
+                else:
+                    s["queued_without_text"] += 1
+            if state in ("running", "paused"):
+                running += 1
+                s["started_at"] = s["started_at"] or time.perf_counter()
+            if state == "done" and f"saved as '{n}'" in text or state in ("stopped", "failed"):
+                s["done_at"] = time.perf_counter()
+                s["final_text"] = text
+        max_running = max(max_running, running)
+        if all(s["done_at"] for s in seen.values()):
+            break
+        if len(home) < args.home_samples and time.perf_counter() >= next_home:
+            home.append(home_load(browser, url))
+            print(f"  Home: models table shown after {home[-1]:.2f} s ({running} page(s) showed "
+                  "a running job just before)", flush=True)
+            next_home = time.perf_counter() + 3
+        time.sleep(0.2)
+    for n, (_, pg) in pages.items():  # the final text of each page, for check 2
+        text = pg.evaluate(MAIN_TEXT)
+        seen[n]["others"] |= {o for o in names if o != n and o in text}
+        seen[n]["own_shown"] = n in text
+    return {"names": names, "pages": pages, "clicks": clicks, "spread": spread, "seen": seen,
+            "t_first": t_first, "max_running": max_running, "cap": cap, "home": home, "pids": pids}
+
+
+def run(args) -> dict:
+    from playwright.sync_api import sync_playwright
+    figures: dict = {"students": args.students, "dataset": args.dataset, "epochs": args.epochs,
+                     "cpu_count": os.cpu_count(), "load_start": os.getloadavg()}
+    print(f"{os.cpu_count()} CPU cores, load average at start {figures['load_start']}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="genlab-classroom-") as tmp:
+        models = Path(tmp)
+        proc, url = start_server(tmp)
+        pids: dict[int, str] = {proc.pid: _procs()[proc.pid][1]}
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+                try:
+                    print("one job alone first (the reference)", flush=True)
+                    alone = alone_run(browser, url, models, args.dataset, args.epochs)
+                    print(f"  alone: {alone['images_per_s']:,.0f} images/s, {alone['seconds']:.1f} s "
+                          f"training, {alone['wall_s']:.1f} s Start -> saved", flush=True)
+                    pids.update(tree(proc.pid))
+                    room = classroom(browser, url, proc.pid, models, args)
+                    pids.update(room["pids"])
+                    for ctx, _ in room["pages"].values():
+                        ctx.close()
+                finally:
+                    browser.close()
+            pids.update(tree(proc.pid))
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(60)
+            t0, left, named = time.monotonic(), [], []
+            while time.monotonic() - t0 < 20:  # workers end once the server's pipes close
+                now = _procs()  # a pid counts only under its recorded name (pids get reused)
+                left = [f"{p} {n}" for p, n in pids.items() if now.get(p, (0, None))[1] == n]
+                named = of_this_run(tmp)
+                if not left and not named:
+                    break
+                time.sleep(0.5)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+            for p in [*pids, *(int(s.split()[0]) for s in of_this_run(tmp))]:
+                try:
+                    os.kill(p, signal.SIGKILL)  # only this run's own processes, if any remain
+                except OSError:
+                    pass
+        figures.update(summarize(room, alone, models, left, named, len(pids)))
+    figures["load_end"] = os.getloadavg()
+    print(f"load average at end {figures['load_end']}", flush=True)
+    return figures
+
+
+def summarize(room: dict, alone: dict, models: Path, left: list, named: list, n_pids: int) -> dict:
+    names, seen, t_first = room["names"], room["seen"], room["t_first"]
+    rows, fails = [], []
+    print(f"\n{'student':<12}{'click ms':>9}{'queued':>8}{'queue txt':>10}{'start s':>9}{'done s':>8}"
+          f"{'status':>8}{'images/s':>10}{'train s':>9}  others shown")
+    for n in names:
+        s, path = seen[n], models / f"{n}.safetensors"
+        meta = read_meta(path) if path.exists() else {}
+        row = {"name": n, "click_ms": (room["clicks"][n] - t_first) * 1000,
+               "queued": "queued" in s["states"], "queue_text_samples": s["queue_text"],
+               "queued_without_text": s["queued_without_text"],
+               "start_s": s["started_at"] - t_first if s["started_at"] else None,
+               "done_s": s["done_at"] - t_first if s["done_at"] else None,
+               "status": meta.get("status", "missing"), "images_per_s": meta.get("images_per_s"),
+               "seconds": meta.get("seconds"), "others": sorted(s["others"]),
+               "own_shown": s.get("own_shown", False)}
+        rows.append(row)
+        if row["status"] != "done":
+            fails.append(f"{n}: {row['status']}")
+        fmt = lambda v, f: format(v, f) if v is not None else "-"  # noqa: E731
+        print(f"{n:<12}{row['click_ms']:>9.0f}{'yes' if row['queued'] else 'no':>8}"
+              f"{s['queue_text']:>10}{fmt(row['start_s'], '>9.1f')}{fmt(row['done_s'], '>8.1f')}"
+              f"{row['status']:>8}{fmt(row['images_per_s'], '>10,.0f')}{fmt(row['seconds'], '>9.1f')}"
+              f"  {', '.join(row['others']) or '-'}")
+    cap, n = room["cap"], len(names)
+    check("all Start clicks within 1 s", room["spread"] <= 1.0, f"spread {room['spread']:.3f} s")
+    queued = sum(r["queued"] for r in rows)
+    waits_ok = (all(r["queued_without_text"] == 0 for r in rows) and room["max_running"] <= cap
+                and all(r["queue_text_samples"] > 0 for r in rows if r["queued"])
+                and queued >= max(0, n - cap))
+    check("1. every run finishes or waits its turn, none fails", not fails and waits_ok,
+          f"{n - len(fails)}/{n} saved with status done{'; ' + ', '.join(fails) if fails else ''}; "
+          f"{queued} waited with their queue position shown (at least {max(0, n - cap)} expected), "
+          f"at most {room['max_running']} running at once (cap {cap})")
+    leaks = [f"{r['name']} saw {', '.join(r['others'])}" for r in rows if r["others"]]
+    missing = [r["name"] for r in rows if not r["own_shown"]]
+    check("2. each page shows only its own run", not leaks and not missing,
+          "; ".join(leaks + [f"{m} does not show its own name" for m in missing]) or
+          f"{n} pages: own name shown, no other student's")
+    home = room["home"]
+    if home:
+        check("3. Home loads in <= 3 s while they train", max(home) <= 3.0,
+              f"{len(home)} samples, max {max(home):.2f} s, median {statistics.median(home):.2f} s")
+    else:
+        check("3. Home loads in <= 3 s while they train", False, "no sample taken (runs ended first)")
+    check("4. no process of this run is left", not left and not named,
+          f"{n_pids} pids recorded in the server's tree; left by pid: {left or 'none'}; "
+          f"by ps name: {named or 'none'}")
+    ips = [r["images_per_s"] for r in rows if r["images_per_s"]]
+    images = sum(r["images_per_s"] * r["seconds"] for r in rows if r["images_per_s"] and r["seconds"])
+    ends = [r["done_s"] for r in rows if r["done_s"]]
+    total = images / max(ends) if ends else 0.0
+    ref = alone["images_per_s"] or 1.0
+    per_job = statistics.mean(ips) if ips else 0.0
+    check("5. throughput against one job alone (context)", bool(ips),
+          f"alone {ref:,.0f} images/s; per job mean {per_job:,.0f} (min {min(ips or [0]):,.0f}) = "
+          f"{per_job / ref:.2f}x; total {total:,.0f} images/s over {max(ends or [0]):.1f} s "
+          f"(first click -> last page done) = {total / ref:.2f}x")
+    print()
+    for what, ok, detail in CHECKS:
+        print(f"{'PASS' if ok else 'MISSED':<7} {what}: {detail}")
+    return {"rows": rows, "alone": alone, "click_spread_s": room["spread"], "cap": cap,
+            "max_running": room["max_running"], "home_load_s": home,
+            "per_job_images_per_s_mean": per_job, "total_images_per_s": total,
+            "per_job_ratio": per_job / ref, "total_ratio": total / ref, "left_by_pid": left,
+            "left_by_name": named,
+            "checks": [{"check": c, "ok": ok, "detail": d} for c, ok, d in CHECKS]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--students", type=int, default=8)
+    ap.add_argument("--dataset", default="mnist", choices=["mnist", "digits"])
+    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--home-samples", type=int, default=3)
+    ap.add_argument("--timeout", type=float, default=3600, help="seconds the classroom may take")
+    ap.add_argument("--json", metavar="OUT", help="write the figures to this JSON file")
+    args = ap.parse_args()
+    figures = run(args)
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=1, default=list))
+
+
+if __name__ == "__main__":
+    main()
