@@ -130,21 +130,32 @@ def idle(pg) -> None:
     pg.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=120_000)
 
 
-def home_load(browser, url: str, limit_s: float = 15.0) -> float:
-    """Seconds from navigation to the Home page's models table, in a fresh context (``inf`` if it
-    did not appear within ``limit_s``)."""
+def home_load(browser, url: str, limit_s: float) -> dict:
+    """The HTML of Home fetched without a browser; then a fresh context opens Home: seconds from navigation to the HTML loaded, to the title drawn
+    (the app's script runs for this session) and to the models table (``inf`` past ``limit_s``)."""
+    marks = {"http": float("inf"), "html": float("inf"), "title": float("inf"), "table": float("inf")}
+    t0 = time.perf_counter()  # first the page's HTML alone, without a browser: is the server busy?
+    try:
+        urllib.request.urlopen(url + "/", timeout=limit_s).read()
+        marks["http"] = time.perf_counter() - t0
+    except OSError:
+        pass
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
         pg = ctx.new_page()
         t0 = time.perf_counter()
-        pg.goto(url + "/", timeout=limit_s * 1000, wait_until="commit")
-        pg.locator('[data-testid="stDataFrame"]').nth(1).wait_for(
-            timeout=max(1.0, limit_s - (time.perf_counter() - t0)) * 1000)
-        return time.perf_counter() - t0
+        left = lambda: max(0.5, limit_s - (time.perf_counter() - t0)) * 1000  # noqa: E731
+        pg.goto(url + "/", timeout=left(), wait_until="domcontentloaded")
+        marks["html"] = time.perf_counter() - t0
+        pg.get_by_role("heading", name="GenLab").wait_for(timeout=left())
+        marks["title"] = time.perf_counter() - t0
+        pg.locator('[data-testid="stDataFrame"]').nth(1).wait_for(timeout=left())
+        marks["table"] = time.perf_counter() - t0
     except PlaywrightTimeout:
-        return float("inf")
+        pass
     finally:
         ctx.close()
+    return marks
 
 
 def state_of(text: str, name: str) -> str | None:
@@ -185,7 +196,7 @@ def classroom(browser, url: str, server_pid: int, models: Path, args) -> dict:
     print(f"  all {len(names)} clicked Start within {spread:.3f} s", flush=True)
     seen = {n: {"states": set(), "queue_text": 0, "queued_without_text": 0, "others": set(),
                 "done_at": None, "started_at": None} for n in names}
-    pids, max_running, home, next_home = {}, 0, [], time.perf_counter() + 2
+    pids, max_running, home, next_home = {}, 0, [], time.perf_counter() + 5
     cap = int(os.environ.get("GENLAB_MAX_JOBS") or max(1, (os.cpu_count() or 2) // 2))
     deadline = time.perf_counter() + args.timeout
     while time.perf_counter() < deadline:
@@ -215,9 +226,11 @@ def classroom(browser, url: str, server_pid: int, models: Path, args) -> dict:
         if all(s["done_at"] for s in seen.values()):
             break
         if len(home) < args.home_samples and time.perf_counter() >= next_home:
-            home.append(home_load(browser, url))
-            print(f"  Home: models table shown after {home[-1]:.2f} s ({running} page(s) showed "
-                  "a running job just before)", flush=True)
+            marks = home_load(browser, url, args.home_limit)
+            home.append(marks["table"])
+            print(f"  Home: plain HTTP GET {marks['http']:.2f} s; in a fresh context: HTML {marks['html']:.2f} s, title {marks['title']:.2f} s, "
+                  f"models table {marks['table']:.2f} s ({running} page(s) showed a running job "
+                  f"just before; inf = not within {args.home_limit:.0f} s)", flush=True)
             next_home = time.perf_counter() + 3
         time.sleep(0.2)
     for n, (_, pg) in pages.items():  # the final text of each page, for check 2
@@ -303,15 +316,17 @@ def summarize(room: dict, alone: dict, models: Path, left: list, named: list, n_
               f"{row['status']:>8}{fmt(row['images_per_s'], '>10,.0f')}{fmt(row['seconds'], '>9.1f')}"
               f"  {', '.join(row['others']) or '-'}")
     cap, n = room["cap"], len(names)
-    check("all Start clicks within 1 s", room["spread"] <= 1.0, f"spread {room['spread']:.3f} s")
-    queued = sum(r["queued"] for r in rows)
-    waits_ok = (all(r["queued_without_text"] == 0 for r in rows) and room["max_running"] <= cap
-                and all(r["queue_text_samples"] > 0 for r in rows if r["queued"])
-                and queued >= max(0, n - cap))
+    check("all Start clicks within 1 s", room["spread"] <= 1.0, f"spread {room['spread'] * 1000:.1f} ms")
+    # A page may be caught once between its "queued" line and the info below it (a rerun draws
+    # top to bottom): a page queued over several samples must have shown its position.
+    queued = sum(r["queue_text_samples"] > 0 for r in rows)
+    silent = [r["name"] for r in rows if r["queue_text_samples"] == 0 and r["queued_without_text"] >= 3]
+    waits_ok = not silent and room["max_running"] <= cap and queued >= max(0, n - cap)
     check("1. every run finishes or waits its turn, none fails", not fails and waits_ok,
           f"{n - len(fails)}/{n} saved with status done{'; ' + ', '.join(fails) if fails else ''}; "
           f"{queued} waited with their queue position shown (at least {max(0, n - cap)} expected), "
-          f"at most {room['max_running']} running at once (cap {cap})")
+          f"at most {room['max_running']} running at once (cap {cap})"
+          + (f"; queued without the position shown: {', '.join(silent)}" if silent else ""))
     leaks = [f"{r['name']} saw {', '.join(r['others'])}" for r in rows if r["others"]]
     missing = [r["name"] for r in rows if not r["own_shown"]]
     check("2. each page shows only its own run", not leaks and not missing,
@@ -353,6 +368,7 @@ def main() -> None:
     ap.add_argument("--dataset", default="mnist", choices=["mnist", "digits"])
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--home-samples", type=int, default=3)
+    ap.add_argument("--home-limit", type=float, default=20, help="seconds a Home sample may take")
     ap.add_argument("--timeout", type=float, default=3600, help="seconds the classroom may take")
     ap.add_argument("--json", metavar="OUT", help="write the figures to this JSON file")
     args = ap.parse_args()
