@@ -194,7 +194,7 @@ def classroom(browser, url: str, server_pid: int, models: Path, args) -> dict:
     t_first = min(clicks.values())
     spread = max(clicks.values()) - t_first
     print(f"  all {len(names)} clicked Start within {spread:.3f} s", flush=True)
-    seen = {n: {"states": set(), "queue_text": 0, "queued_without_text": 0, "others": set(),
+    seen = {n: {"states": set(), "queue_text": 0, "queued_without_text": 0, "position_none": 0, "others": set(),
                 "done_at": None, "started_at": None} for n in names}
     pids, max_running, home, next_home = {}, 0, [], time.perf_counter() + 5
     cap = int(os.environ.get("GENLAB_MAX_JOBS") or max(1, (os.cpu_count() or 2) // 2))
@@ -216,6 +216,8 @@ def classroom(browser, url: str, server_pid: int, models: Path, args) -> dict:
                     s["queue_text"] += 1
                 else:
                     s["queued_without_text"] += 1
+                    # out of the queue, its worker not yet reporting: the page says "position None"
+                    s["position_none"] += "position None" in text
             if state in ("running", "paused"):
                 running += 1
                 s["started_at"] = s["started_at"] or time.perf_counter()
@@ -233,7 +235,12 @@ def classroom(browser, url: str, server_pid: int, models: Path, args) -> dict:
                   f"just before; inf = not within {args.home_limit:.0f} s)", flush=True)
             next_home = time.perf_counter() + 3
         time.sleep(0.2)
-    for n, (_, pg) in pages.items():  # the final text of each page, for check 2
+    for n, (_, pg) in pages.items():  # the final text of each page, once its last rerun is drawn
+        try:
+            pg.get_by_text(f"saved as '{n}'").wait_for(timeout=60_000)
+            idle(pg)
+        except PlaywrightTimeout:
+            pass
         text = pg.evaluate(MAIN_TEXT)
         seen[n]["others"] |= {o for o in names if o != n and o in text}
         seen[n]["own_shown"] = n in text
@@ -301,7 +308,7 @@ def summarize(room: dict, alone: dict, models: Path, left: list, named: list, n_
         meta = read_meta(path) if path.exists() else {}
         row = {"name": n, "click_ms": (room["clicks"][n] - t_first) * 1000,
                "queued": "queued" in s["states"], "queue_text_samples": s["queue_text"],
-               "queued_without_text": s["queued_without_text"],
+               "queued_without_text": s["queued_without_text"], "position_none": s["position_none"],
                "start_s": s["started_at"] - t_first if s["started_at"] else None,
                "done_s": s["done_at"] - t_first if s["done_at"] else None,
                "status": meta.get("status", "missing"), "images_per_s": meta.get("images_per_s"),
@@ -326,7 +333,9 @@ def summarize(room: dict, alone: dict, models: Path, left: list, named: list, n_
           f"{n - len(fails)}/{n} saved with status done{'; ' + ', '.join(fails) if fails else ''}; "
           f"{queued} waited with their queue position shown (at least {max(0, n - cap)} expected), "
           f"at most {room['max_running']} running at once (cap {cap})"
-          + (f"; queued without the position shown: {', '.join(silent)}" if silent else ""))
+          + (f"; queued without the position shown: {', '.join(silent)}" if silent else "")
+          + (f"; 'position None in the queue' shown (left the queue, worker not started yet): "
+             f"{sum(r['position_none'] for r in rows)} samples" if any(r["position_none"] for r in rows) else ""))
     leaks = [f"{r['name']} saw {', '.join(r['others'])}" for r in rows if r["others"]]
     missing = [r["name"] for r in rows if not r["own_shown"]]
     check("2. each page shows only its own run", not leaks and not missing,
