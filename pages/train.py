@@ -173,7 +173,8 @@ def live():
     c2.button("Stop", on_click=job.stop, key="tr_stop", disabled=not snap.active)
     c3.markdown(f"**{snap.name}** ({KIND_NAMES[snap.kind]}) — *{snap.state}*")
     if snap.state == "queued":
-        st.info(f"Waiting for a free training slot: position {snap.queue_position} in the queue.")
+        st.info(f"Waiting for a free training slot: position {snap.queue_position} in the queue."
+                if snap.queue_position else "A training slot is free: starting the training process...")
     elif snap.state == "failed":
         st.error(snap.message)
     elif snap.state in ("done", "stopped"):

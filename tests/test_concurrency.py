@@ -57,7 +57,7 @@ def _start(i: int) -> AppTest:
     at.selectbox(key="tr_source").set_value("digits").run()
     at.radio(key="tr_kind").set_value("vae")
     at.radio(key="tr_arch").set_value("mlp")
-    at.number_input(key="tr_epochs").set_value(2 + i)  # each session its own length
+    at.number_input(key="tr_epochs_vae").set_value(2 + i)  # each session its own length
     at.number_input(key="tr_seed").set_value(100 + i)
     at.text_input(key="tr_name").set_value(f"class-{i}")
     at.run()

@@ -105,9 +105,9 @@ def test_a_killed_training_process_is_reported_and_the_server_goes_on(browser, t
         assert "killed by signal 9" in text and "kept as 'crash-run' (marked incomplete)" in text
         assert read_meta(partial)["status"] == "incomplete"  # the partial model stays
         other = open_train(browser, url)  # another student: the server still serves
-        other.locator('[data-testid="stSidebarNav"]').get_by_text("Home", exact=True).click()
+        other.locator('[data-testid="stSidebar"]').get_by_role("link", name="Home", exact=True).click()
         other.get_by_role("heading", name="GenLab").wait_for()
-        other.locator('[data-testid="stSidebarNav"]').get_by_text("Train", exact=True).click()
+        other.locator('[data-testid="stSidebar"]').get_by_role("link", name="Train", exact=True).click()
         other.get_by_role("heading", name="Train a model").wait_for()
         start_training(other, "other run")
         assert wait_until(lambda: step_of(other) > 0, 60)

@@ -7,7 +7,7 @@ Screenshots go to $GENLAB_SCREENSHOTS (e.g. ``assets/``) or to a temporary folde
 import re
 
 import pytest
-from test_e2e import nav, page, server, shots, wait_until  # noqa: F401  (fixtures)
+from test_e2e import browser, nav, page, server, shots, wait_until  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.e2e
 

@@ -54,7 +54,7 @@ def train(at: Session, name: str) -> None:
     at.run()
     at.selectbox(key="tr_source").set_value("digits")
     at.run()
-    at.number_input(key="tr_epochs").set_value(1)
+    at.number_input(key="tr_epochs_vae").set_value(1)
     at.text_input(key="tr_name").set_value(name)
     at.run()
     at.button(key="tr_start").click()

@@ -70,9 +70,12 @@ def test_explorer_above_8_dimensions(models):
 
 
 def figure(at, title: str) -> dict:
-    """The Plotly figure whose title contains ``title``."""
-    figs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    return next(f for f in figs if title in json.dumps(f.get("layout", {}).get("title", "")))
+    """The chart whose title contains ``title``, as its JSON spec: a Plotly figure (3-D views,
+    curves) or a Vega-Lite one (the 2-D maps, whose hover shows the image)."""
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    specs += [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    return next(f for f in specs if title in json.dumps(f.get("layout", {}).get("title", ""))
+                or title in json.dumps(f.get("title", "")))
 
 
 def test_latent_space_3d_tsne_cache_and_decoding(models):
@@ -89,7 +92,7 @@ def test_latent_space_3d_tsne_cache_and_decoding(models):
     at.radio(key="ls_view").set_value("t-SNE").run()
     assert at.button(key="ls_tsne_0") and at.button(key="ls_tsne_1")  # not computed yet
     at.button(key="ls_tsne_1").click().run()
-    assert "computed in" in json.dumps(figure(at, "VAE: t-SNE")["layout"]["title"])
+    assert "computed in" in json.dumps(figure(at, "VAE: t-SNE"))
     key = latent.tsne_key(str(models["t-vae"]), 200, 0, 30.0)
     assert latent.tsne_cache_path(key).exists()
 
@@ -99,7 +102,7 @@ def test_latent_space_3d_tsne_cache_and_decoding(models):
     again.selectbox(key="ls_vae").set_value(str(models["t-vae"])).run()
     again.slider(key="ls_n").set_value(200)
     again.radio(key="ls_view").set_value("t-SNE").run()
-    assert "from the cache" in json.dumps(figure(again, "VAE: t-SNE")["layout"]["title"])
+    assert "from the cache" in json.dumps(figure(again, "VAE: t-SNE"))
 
     before = image_with(again, "decoded from its code", 1)  # the VAE's, on the right
     again.number_input(key="ls_pick_1_None").set_value(42).run()
