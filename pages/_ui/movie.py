@@ -88,16 +88,14 @@ def show_movie(path: str, meta: dict, title: str, key: str) -> bool:
 
 
 def live_frame_figure(codes: np.ndarray, labels: np.ndarray, classes: list[str], epoch: float
-                      ) -> go.Figure:
-    """The probe codes of a model that is training now, on their own principal axes."""
-    import plotly.graph_objects as go
+                      ) -> dict:
+    """The probe codes of a model that is training now, on their own principal axes. A plain
+    Plotly spec (no figure object): the Train page redraws it every second."""
     movie = Movie(np.asarray([epoch], np.float32), codes[None], np.arange(len(codes)), labels)
-    frames, _ = fixed_frame(movie, 2)
-    fig = go.Figure([go.Scattergl(x=frames[0][labels == c, 0], y=frames[0][labels == c, 1],
-                                  mode="markers", name=_class_name(classes, int(c)),
-                                  marker=dict(size=4, opacity=0.8), hoverinfo="name")
-                     for c in np.unique(labels)])
-    fig.update_layout(title=f"Latent space at epoch {epoch:.2f} (PCA of {len(codes):,} test codes)",
-                      height=320, margin=dict(l=10, r=10, t=40, b=10),
-                      legend=dict(itemsizing="constant"))
-    return fig
+    xy = fixed_frame(movie, 2)[0][0]
+    data = [{"type": "scattergl", "mode": "markers", "name": _class_name(classes, int(c)),
+             "x": xy[labels == c, 0].tolist(), "y": xy[labels == c, 1].tolist(),
+             "marker": {"size": 4, "opacity": 0.8}, "hoverinfo": "name"} for c in np.unique(labels)]
+    return {"data": data, "layout": {
+        "title": {"text": f"Latent space at epoch {epoch:.2f} (PCA of {len(codes):,} test codes)"},
+        "height": 320, "margin": dict(l=10, r=10, t=40, b=10), "legend": {"itemsizing": "constant"}}}
