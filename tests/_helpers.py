@@ -20,6 +20,17 @@ class RunsCode:
         return (open, (self.path, "w"))
 
 
+def eventually(condition, timeout: float) -> bool:
+    """Poll ``condition()`` for up to ``timeout`` seconds; whether it became true (for asserts
+    that carry their own message)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return bool(condition())
+
+
 def wait_until(condition, timeout: float = 30.0, what: str = "the condition") -> None:
     """Poll ``condition()`` until it is true; fail the test after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout

@@ -4,11 +4,11 @@ behind; an out-of-memory error in one job is reported to its owner and the other
 import os
 import re
 import threading
-import time
 from pathlib import Path
 
 import pytest
 import torch
+from _helpers import eventually
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.local_script_runner import LocalScriptRunner
 
@@ -25,15 +25,6 @@ def _texts(at: AppTest) -> str:
     parts = [e.value for kind in ("markdown", "caption", "success", "info", "warning", "error")
              for e in at.get(kind) if isinstance(getattr(e, "value", None), str)]
     return "\n".join(parts + [p.text for p in at.get("progress")])
-
-
-def _wait(cond, timeout):
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < timeout:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return cond()
 
 
 @pytest.fixture
@@ -96,7 +87,7 @@ def test_eight_sessions_train_at_once(distinct_sessions, monkeypatch):
     at = sessions[queued[-1]]  # a waiting student sees where they stand
     at.run()
     assert re.search(r"position \d+ in the queue", _texts(at)), _texts(at)
-    assert _wait(lambda: all(not j.snapshot().active for j in jobs.values()), 300)
+    assert eventually(lambda: all(not j.snapshot().active for j in jobs.values()), 300)
     for i, at in enumerate(sessions):
         snap = jobs[i].snapshot()
         assert snap.state == "done", [(k, j.snapshot().state, j.snapshot().message, j.pid) for k, j in jobs.items()]
@@ -108,10 +99,10 @@ def test_eight_sessions_train_at_once(distinct_sessions, monkeypatch):
         steps = [r["step"] for r in meta["history"]]
         assert steps == sorted(steps) and steps[-1] == snap.total_steps  # its own run only
         assert meta["epochs"] == 2 + i
-    assert _wait(lambda: not [t for t in threading.enumerate()
+    assert eventually(lambda: not [t for t in threading.enumerate()
                               if t.name.startswith("genlab-job-") and t.ident not in before], 10)
     # every training process has ended and was reaped; at most the one warm spare waits
-    assert _wait(lambda: len(worker_children()) <= 1 and all(
+    assert eventually(lambda: len(worker_children()) <= 1 and all(
         n.startswith("genlab-spare") for n in worker_children().values()), 30), worker_children()
 
 

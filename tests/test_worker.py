@@ -6,8 +6,9 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
+
+from _helpers import eventually
 
 from genlab.checkpoint import read_meta
 from genlab.jobs import JobManager, JobSpec, SessionJobs
@@ -20,15 +21,6 @@ ROOT = Path(__file__).resolve().parent.parent
 def spec(name: str, epochs: int = 5000) -> JobSpec:
     return JobSpec("digits", ModelConfig("vae", "mlp", latent_dim=4, hidden=(64,)),
                    TrainConfig(epochs=epochs, batch_size=64, progress_every_s=0.05), name)
-
-
-def wait_for(cond, timeout: float) -> bool:
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < timeout:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return cond()
 
 
 def proc_state(pid: int) -> tuple[str, int] | None:
@@ -70,19 +62,19 @@ def test_ending_the_session_ends_its_worker_and_reaps_it():
 
 
 def _session_ends(session: SessionJobs, job) -> None:
-    assert wait_for(lambda: job.snapshot().step > 0, 60), job.snapshot().message
+    assert eventually(lambda: job.snapshot().step > 0, 60), job.snapshot().message
     pid = job.pid
     assert proc_state(pid)[1] == os.getpid() and Path(f"/proc/{pid}/comm").read_text().strip() == "genlab-train"
     session.close()
     assert job.wait(60) and job.snapshot().state == "stopped"
-    assert wait_for(lambda: proc_state(pid) is None, 10), f"worker {pid} left: {proc_state(pid)}"
+    assert eventually(lambda: proc_state(pid) is None, 10), f"worker {pid} left: {proc_state(pid)}"
     assert read_meta(job.snapshot().saved_path)["status"] == "stopped"
 
     def left() -> dict[int, str]:  # multiprocessing's own resource tracker aside
         return {p: Path(f"/proc/{p}/comm").read_text().strip() for p in children(os.getpid())
                 if running(p) and b"resource_tracker" not in Path(f"/proc/{p}/cmdline").read_bytes()}
     # at most the warm spare (named once its Python has started)
-    assert wait_for(lambda: list(left().values()) in ([], ["genlab-spare"]), 60), left()
+    assert eventually(lambda: list(left().values()) in ([], ["genlab-spare"]), 60), left()
 
 
 PARENT = textwrap.dedent("""
@@ -118,9 +110,9 @@ def test_workers_end_by_themselves_when_the_server_is_killed(tmp_path):
     finally:
         parent.kill()
         parent.wait(10)
-    assert wait_for(lambda: not any(running(p) for p in kids), 20), \
+    assert eventually(lambda: not any(running(p) for p in kids), 20), \
         {p: proc_state(p) for p in kids}
     target = models / "orphaned.safetensors"
-    assert wait_for(target.exists, 5)
+    assert eventually(target.exists, 5)
     meta = read_meta(target)
     assert meta["status"] == "stopped" and meta["history"], meta["status"]
