@@ -55,6 +55,7 @@ class JobSpec:
     image_size: int | None = None
     channels: int | None = None
     dataset_label: str = ""  # e.g. the uploaded file's name, for display
+    lesson: str = ""  # the lesson it was started from (saved in the model's meta), or ""
 
 
 def unique_model_path(name: str) -> Path:

@@ -36,9 +36,9 @@ LESSONS_DIR = Path(__file__).resolve().parent.parent / "lessons"
 KEYS = ("dataset", "size", "channels", "kind", "arch", "latent", "hidden", "beta", "lr", "batch",
         "epochs", "seed")
 # data sets a lesson may name that this installation does not have, and what to do instead
-NOT_HERE = {"faces": "The 64×64 grayscale faces of the first lab report are not shipped with GenLab; "
+NOT_HERE = {k: v for k, v in {"faces": "The 64×64 grayscale faces of the first lab report are not shipped with GenLab; "
                      "put face images in a folder or .zip and choose it as the data set on the Train "
-                     "page (image size 64, gray)."}
+                     "page (image size 64, gray)."}.items() if k not in BUILTIN}  # once a helper ships it, it is here
 NATIVE_SIZE = {"digits": 8}
 MAX_LESSON_BYTES = 64 * 1024
 
@@ -99,6 +99,30 @@ def _hidden(v) -> tuple[int, ...]:
     return sizes
 
 
+def _channels(v) -> int:
+    out = _int("channels", v, 1, 3)
+    if out == 2:
+        raise LessonError("channels must be 1 (gray) or 3 (RGB), not 2.")
+    return out
+
+
+# one checked value per key (a query parameter's text or a TOML value) -> its typed value
+RULES = {"dataset": lambda v: _choice("dataset", v, (*BUILTIN, *NOT_HERE)),
+         "kind": lambda v: _choice("kind", v, ("ae", "vae", "gan")),
+         "size": lambda v: _int("size", v, 4, 256), "channels": _channels,
+         "arch": lambda v: _choice("arch", v, ("conv", "mlp")),
+         "latent": lambda v: _int("latent", v, 1, 4096), "hidden": _hidden,
+         "beta": lambda v: _float("beta", v, 0.0, 1000.0),
+         "lr": lambda v: _float("lr", v, 0.0, 1.0, lo_open=True),
+         "batch": lambda v: _int("batch", v, 1, 65_536), "epochs": lambda v: _int("epochs", v, 1, 100_000),
+         "seed": lambda v: _int("seed", v, 0, 2**31 - 1)}
+
+
+def parse_value(key: str, v):
+    """One setting (``key`` of KEYS) checked and typed on its own; LessonError in words."""
+    return RULES[key](v)
+
+
 def parse_settings(raw: Mapping, base: Mapping | None = None) -> dict:
     """Typed, checked settings from a flat mapping (query parameters as strings, or TOML
     values). Missing keys come from ``base``, else from the kind's defaults (genlab.defaults);
@@ -108,21 +132,19 @@ def parse_settings(raw: Mapping, base: Mapping | None = None) -> dict:
         raise LessonError(f"Unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
                           f"the settings are {', '.join(KEYS)}.")
     merged = {**(base or {}), **raw}
-    s: dict = {"dataset": _choice("dataset", merged.get("dataset", "mnist"), (*BUILTIN, *NOT_HERE))}
-    s["kind"] = _choice("kind", merged.get("kind", "vae"), ("ae", "vae", "gan"))
+    s: dict = {"dataset": parse_value("dataset", merged.get("dataset", "mnist"))}
+    s["kind"] = parse_value("kind", merged.get("kind", "vae"))
     d = defaults_for(s["kind"])
-    s["size"] = _int("size", merged.get("size", NATIVE_SIZE.get(s["dataset"], 28)), 4, 256)
-    s["channels"] = _int("channels", merged.get("channels", 1), 1, 3)
-    if s["channels"] == 2:
-        raise LessonError("channels must be 1 (gray) or 3 (RGB), not 2.")
-    s["arch"] = _choice("arch", merged.get("arch", "conv"), ("conv", "mlp"))
-    s["latent"] = _int("latent", merged.get("latent", d.latent_dim), 1, 4096)
-    s["hidden"] = _hidden(merged.get("hidden", DEFAULT_HIDDEN[(s["arch"], s["kind"])]))
-    s["beta"] = _float("beta", merged.get("beta", 1.0), 0.0, 1000.0)
-    s["lr"] = _float("lr", merged.get("lr", d.lr), 0.0, 1.0, lo_open=True)
-    s["batch"] = _int("batch", merged.get("batch", d.batch_size), 1, 65_536)
-    s["epochs"] = _int("epochs", merged.get("epochs", d.epochs), 1, 100_000)
-    s["seed"] = _int("seed", merged.get("seed", 1), 0, 2**31 - 1)
+    s["size"] = parse_value("size", merged.get("size", NATIVE_SIZE.get(s["dataset"], 28)))
+    s["channels"] = parse_value("channels", merged.get("channels", 1))
+    s["arch"] = parse_value("arch", merged.get("arch", "conv"))
+    s["latent"] = parse_value("latent", merged.get("latent", d.latent_dim))
+    s["hidden"] = parse_value("hidden", merged.get("hidden", DEFAULT_HIDDEN[(s["arch"], s["kind"])]))
+    s["beta"] = parse_value("beta", merged.get("beta", 1.0))
+    s["lr"] = parse_value("lr", merged.get("lr", d.lr))
+    s["batch"] = parse_value("batch", merged.get("batch", d.batch_size))
+    s["epochs"] = parse_value("epochs", merged.get("epochs", d.epochs))
+    s["seed"] = parse_value("seed", merged.get("seed", 1))
     try:
         model_config(s)
     except ConfigError as exc:

@@ -95,6 +95,7 @@ def run_training(work: dict, control: TrainControl, emit: Emit) -> dict:
         model = build_model(cfg, seed=spec.train.seed)
         tc = spec.train.resolved(cfg.kind)
         meta = dataset_meta(data, spec.dataset, spec.dataset_label)
+        extra = {"lesson": spec.lesson} if getattr(spec, "lesson", "") else {}  # into the model's meta
         device = describe_device(tc.device)
         rec = _Recorder(len(data.train_x))
         movie = MovieRecorder(model, data.test_x, data.test_y) if MovieRecorder.wants(model) else None
@@ -116,7 +117,7 @@ def run_training(work: dict, control: TrainControl, emit: Emit) -> dict:
             part = _result("incomplete", f"Training in progress: {ev.epoch:g} of {ev.epochs} "
                            "epochs done.", rec, ev.test, ev.epoch, ev.elapsed_s, device, tc)
             try:
-                saved.append(save_trained(path, model, part, tc, dataset=meta))
+                saved.append(save_trained(path, model, part, tc, dataset=meta, **extra))
                 save_movie_of(movie, saved[-1])
             except CheckpointError as exc:  # e.g. a full disk: say so, keep training
                 emit({"kind": "state", "state": "running", "message": str(exc)})
@@ -127,7 +128,7 @@ def run_training(work: dict, control: TrainControl, emit: Emit) -> dict:
         result = fit(model, data, spec.train, control, on_event)
         data = None
         return _finish(result, model, path, getattr(result, "config", None) or tc, meta, saved, final,
-                       movie)
+                       movie, extra)
     except (DataError, ConfigError, CheckpointError, ValueError) as exc:
         return final("failed", str(exc) + _kept(saved))
     except torch.OutOfMemoryError:
@@ -153,7 +154,8 @@ def save_movie_of(movie: MovieRecorder | None, checkpoint: Path) -> None:
 
 
 def _finish(result: TrainResult, model, path: Path, tc, meta: dict, saved: list[Path],
-            final: Callable[[str, str], dict], movie: MovieRecorder | None = None) -> dict:
+            final: Callable[[str, str], dict], movie: MovieRecorder | None = None,
+            extra: dict | None = None) -> dict:
     """The final save: done, stopped early, or failed with the last good weights (NaN/OOM)."""
     if not result.history:  # not one step ended with finite losses: nothing was learned
         if saved:
@@ -161,7 +163,7 @@ def _finish(result: TrainResult, model, path: Path, tc, meta: dict, saved: list[
         words = ("Stopped before any training step; nothing was saved." if result.status == "stopped"
                  else f"{result.message} Nothing was saved: no step finished with finite losses.")
         return final("stopped" if result.status == "stopped" else "failed", words.strip())
-    saved.append(save_trained(path, model, result, tc, dataset=meta))
+    saved.append(save_trained(path, model, result, tc, dataset=meta, **(extra or {})))
     save_movie_of(movie, saved[-1])
     name = saved[-1].stem
     if result.status == "failed":
