@@ -18,6 +18,7 @@ from genlab.checkpoint import CheckpointError, load_checkpoint
 from genlab.data import DataError, dataset_for_meta
 from genlab.jobs import SessionJobs, get_manager
 from genlab.metrics import format as metric_format
+from pages._ui.projector import projector, projector_layout, projector_toggle
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -47,6 +48,7 @@ def frame(title: str) -> None:
         for script, name, icon in NAV:
             st.page_link(script, label=name, icon=icon)
         st.divider()
+        projector_toggle()
         st.caption(f"Device: {device_text()}")
         job_status()
 
@@ -179,6 +181,7 @@ def show(img: np.ndarray | torch.Tensor, caption: str | None = None, nrow: int =
     from genlab.grid import make_grid
     if isinstance(img, torch.Tensor):
         img = make_grid(img, nrow=nrow)
+    target = int(target * 1.5) if projector() else target
     scale = max(1, min(8, target // max(img.shape[1], 1)))
     if scale > 1:
         img = np.kron(img, np.ones((scale, scale, 1) if img.ndim == 3 else (scale, scale), np.uint8))
@@ -205,7 +208,10 @@ def curves(history: list[dict], kind: str, title: str = "", x: str = "epoch") ->
                   "name": LOSS_LABELS[k], "xaxis": f"x{sfx}", "yaxis": f"y{sfx}"} for k in keys]
     layout.update(height=300, margin=dict(l=10, r=10, t=40 if title else 20, b=10),
                   legend=dict(orientation="h", y=-0.25), **({"title": {"text": title}} if title else {}))
-    return {"data": data, "layout": layout}
+    if projector():
+        for trace in data:
+            trace["line"] = {"width": 4}
+    return {"data": data, "layout": projector_layout(layout)}
 
 
 def scatter(coords: np.ndarray, labels: np.ndarray, classes: list[str], title: str,
@@ -230,7 +236,7 @@ def scatter(coords: np.ndarray, labels: np.ndarray, classes: list[str], title: s
                       else go.Scattergl(x=prior[:, 0], y=prior[:, 1], **kw))
     fig.update_layout(title=title, height=460, margin=dict(l=10, r=10, t=40, b=10),
                       legend=dict(itemsizing="constant"))
-    return fig
+    return _styled(fig)
 
 
 def bars(stats: dict, title: str) -> go.Figure:
@@ -241,6 +247,12 @@ def bars(stats: dict, title: str) -> go.Figure:
     fig.add_hline(y=1.0, line_dash="dot", annotation_text="prior variance 1")
     fig.update_layout(title=title, barmode="group", height=260, xaxis_title="latent dimension",
                       margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.35))
+    return _styled(fig)
+
+
+def _styled(fig: go.Figure) -> go.Figure:
+    if projector():
+        fig.update_layout(projector_layout({"xaxis": {}, "yaxis": {}}))
     return fig
 
 

@@ -1,0 +1,254 @@
+"""The Train page's settings and the URL: one table, ``FIELDS``, maps each setting's query
+parameter to the key of the widget that holds it, so a copied link restores the exact run
+(``?lesson=NAME`` alone fills a lesson's settings). A widget added to the page later needs one
+row here: its query name, its key, how to read the URL's text and how to write its value.
+
+The query names are the lessons' (``genlab.lessons``), so a Train link and a lesson file say
+the same thing. Streamlit's own ``bind="query-params"`` is not used: it names parameters after
+widget keys (``tr_latent_vae``), drops defaults and ignores bad values without a word."""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from genlab.lessons import (
+    NOT_HERE,
+    Lesson,
+    LessonError,
+    lesson_names,
+    lesson_settings,
+    load_lesson,
+    parse_value,
+)
+
+SOURCES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "digits": "8×8 digits (tiny, fast)",
+           "upload": "Upload a .zip of images", "folder": "A folder on this computer"}
+SIZES = (8, 16, 28, 32, 64)
+MAIN = "main"  # the lesson's own settings, as opposed to one of its variants
+OTHER_PARAMS = {"lesson", "variant", "projector"}  # query parameters that are not a setting
+
+
+class Substitute(LessonError):
+    """A value that cannot be used here but has a stand-in (``value``); the message says why."""
+
+    def __init__(self, value, message: str) -> None:
+        super().__init__(message)
+        self.value = value
+
+
+def _dataset(text: str) -> str:
+    name = str(text).strip().lower()
+    if name in NOT_HERE:
+        raise Substitute("folder", NOT_HERE[name])
+    if name not in SOURCES:
+        raise LessonError(f"dataset must be one of {', '.join(SOURCES)}, not {text!r}.")
+    return name
+
+
+def _number(key: str, lo: float, hi: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except (TypeError, ValueError):
+            raise LessonError(f"{key} must be a number, not {text!r}.") from None
+        if not lo <= v <= hi:
+            raise LessonError(f"{key} must be between {lo:g} and {hi:g}, not {text}.")
+        return v
+    return parse
+
+
+@dataclass(frozen=True)
+class Field:
+    query: str  # the URL's name for it
+    widget: str  # the widget's key; {dataset}, {kind} and {arch} stand for the current settings
+    parse: Callable[[str], Any]  # the URL's text -> the widget's value (LessonError in words)
+    text: Callable[[Any], str] = str  # the widget's value -> the URL's text
+    lo: float | None = None  # the widget's bounds: number inputs take them from here
+    hi: float | None = None
+    when: Callable[[dict], bool] = lambda ctx: True  # whether it is part of the current settings
+
+    def key(self, ctx: dict) -> str:
+        return self.widget.format(**ctx)
+
+    def check(self, text: str):
+        v = self.parse(text)
+        if self.lo is not None and not self.lo <= v <= self.hi:
+            raise LessonError(f"{self.query} must be between {self.lo:g} and {self.hi:g} on this page, "
+                              f"not {text}.")
+        return v
+
+
+def _lesson(key: str, cast=None) -> Callable[[str], Any]:
+    return lambda text: (cast or (lambda v: v))(parse_value(key, text))
+
+
+def _size(text: str) -> int:
+    v = parse_value("size", text)
+    if v not in SIZES:
+        raise LessonError(f"size must be one of {', '.join(map(str, SIZES))} pixels, not {text}.")
+    return v
+
+
+_float_text = lambda v: repr(float(v))  # noqa: E731 (the lessons' spelling: 0.001, 1.0)
+# dataset, kind and arch first: the keys of the others depend on them
+FIELDS = [
+    Field("dataset", "tr_source", _dataset),
+    Field("kind", "tr_kind", _lesson("kind")),
+    Field("arch", "tr_arch", _lesson("arch")),
+    Field("size", "tr_size_{dataset}", _size),
+    Field("channels", "tr_mode", _lesson("channels", lambda c: "gray" if c == 1 else "RGB"),
+          lambda v: "1" if v == "gray" else "3"),
+    Field("folder", "tr_folder", lambda t: str(t).strip(), when=lambda ctx: ctx["dataset"] == "folder"),
+    Field("latent", "tr_latent_{kind}", _lesson("latent"), lo=1, hi=512),
+    Field("hidden", "tr_hidden_{arch}_{kind}", _lesson("hidden", lambda h: ",".join(map(str, h))),
+          lambda v: str(v).replace(" ", "")),
+    Field("beta", "tr_beta", _lesson("beta"), _float_text, lo=0.0, hi=100.0),
+    Field("lr", "tr_lr_{kind}", _lesson("lr"), _float_text, lo=1e-6, hi=1.0),
+    Field("b1", "tr_b1_{kind}", _number("b1", 0.0, 0.999), _float_text, lo=0.0, hi=0.999),
+    Field("b2", "tr_b2_{kind}", _number("b2", 0.0, 0.9999), _float_text, lo=0.0, hi=0.9999),
+    Field("batch", "tr_batch_{kind}", _lesson("batch"), lo=1, hi=4096),
+    Field("epochs", "tr_epochs_{kind}", _lesson("epochs"), lo=1, hi=1000),
+    Field("seed", "tr_seed", _lesson("seed"), lo=0, hi=2**31 - 1),
+]
+BY_QUERY = {f.query: f for f in FIELDS}
+CONTEXT = {"dataset": "mnist", "kind": "vae", "arch": "conv"}  # the page's defaults
+
+
+def context() -> dict:
+    """The settings the other widgets' keys depend on, as they stand."""
+    return {q: st.session_state.get(BY_QUERY[q].widget, default) for q, default in CONTEXT.items()}
+
+
+def bounds(query: str) -> dict:
+    """A number input's min_value / max_value, from the table."""
+    f = BY_QUERY[query]
+    return {"min_value": f.lo, "max_value": f.hi}
+
+
+def apply(values: dict[str, str]) -> list[str]:
+    """Put URL-style ``values`` into the widgets (before they are drawn); the problems, in
+    words, of the values that could not be used (those widgets keep what they had)."""
+    ctx, problems = context(), []
+    for f in FIELDS:
+        if f.query not in values or not f.when(ctx):
+            continue
+        try:
+            v = f.check(values[f.query])
+        except Substitute as exc:
+            v = exc.value
+            problems.append(str(exc))
+        except (LessonError, ValueError, TypeError) as exc:
+            problems.append(f"The link's {f.query} was not used: {exc}")
+            continue
+        st.session_state[f.key(ctx)] = v
+        if f.query in ctx:
+            ctx[f.query] = v
+    return problems
+
+
+def current() -> dict[str, str]:
+    """The settings on screen as the URL's strings (after the widgets are drawn)."""
+    ctx = context()
+    return {f.query: f.text(st.session_state[f.key(ctx)]) for f in FIELDS
+            if f.when(ctx) and f.key(ctx) in st.session_state}
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _load(name: str, stamp: tuple) -> Lesson:
+    return load_lesson(name)
+
+
+def lesson(name: str) -> Lesson:
+    """The lesson ``lessons/NAME.toml`` (re-read when its file changes)."""
+    from genlab.lessons import LESSONS_DIR
+    path = LESSONS_DIR / f"{name}.toml"
+    st_ = os.stat(path) if path.is_file() else None
+    return _load(name, (st_.st_mtime_ns, st_.st_size) if st_ else ())
+
+
+def chosen() -> tuple[Lesson | None, str | None]:
+    """The lesson picked on the page (or None) and its variant (None for its own settings)."""
+    name = st.session_state.get("tr_lesson") or ""
+    if not name:
+        return None, None
+    try:
+        les = lesson(name)
+    except LessonError:
+        return None, None
+    variant = st.session_state.get("tr_variant", MAIN)
+    return les, (variant if variant in les.variants else None)
+
+
+def fill_from_lesson() -> None:
+    """The picker's callback: the chosen lesson's (or variant's) settings into the widgets."""
+    les, variant = chosen()
+    st.session_state.pop("tr_name", None)  # a fresh default name, after the lesson
+    if les is None:
+        return
+    if st.session_state.get("tr_variant", MAIN) not in les.variants:
+        st.session_state["tr_variant"] = MAIN
+    st.session_state["tr_url_problems"] = apply(lesson_settings(les, variant))
+
+
+def read_url() -> None:
+    """Before the widgets: a link's settings (or a lesson's) into them, once per new URL.
+    Coming back from another page (whose links drop the query), the settings as they were."""
+    q = {k: v for k, v in st.query_params.to_dict().items() if k != "projector"}
+    last = st.session_state.get("tr_url")
+    if q == last:
+        return
+    if not q and last:
+        q = last
+    problems, values = [], {}
+    if q.get("lesson"):
+        try:
+            les = lesson(q["lesson"])
+            variant = q.get("variant") or MAIN
+            values = lesson_settings(les, None if variant == MAIN else variant)
+            st.session_state["tr_lesson"], st.session_state["tr_variant"] = les.name, variant
+        except LessonError as exc:
+            problems.append(f"The link's lesson was not used: {exc}")
+    unknown = sorted(set(q) - set(BY_QUERY) - OTHER_PARAMS)
+    if unknown:
+        problems.append(f"The link has unknown setting{'s' if len(unknown) > 1 else ''} "
+                        f"{', '.join(unknown)}; ignored. The settings are {', '.join(BY_QUERY)}.")
+    values.update({k: v for k, v in q.items() if k in BY_QUERY})
+    st.session_state["tr_url_problems"] = problems + apply(values)
+
+
+def write_url() -> None:
+    """After the widgets: the URL says every setting on screen (and the lesson picked)."""
+    les, variant = chosen()
+    out = {**({"lesson": les.name} if les else {}), **({"variant": variant} if variant else {}),
+           **current()}
+    st.session_state["tr_url"] = out
+    want = {**out, **{k: v for k, v in st.query_params.to_dict().items() if k == "projector"}}
+    if st.query_params.to_dict() != want:
+        st.query_params.from_dict(want)
+
+
+def lesson_picker() -> Lesson | None:
+    """The lesson selectbox (and variant), the lesson's title and what to look for."""
+    names = lesson_names()
+    titles = {}
+    for n in names:
+        try:
+            titles[n] = lesson(n).title
+        except LessonError:
+            continue  # a broken file is named when someone opens it by link
+    c1, c2 = st.columns([3, 2])
+    c1.selectbox("Lesson", ["", *titles], key="tr_lesson", on_change=fill_from_lesson,
+                 format_func=lambda n: titles.get(n, "None: choose every setting yourself"),
+                 help="A lesson fills every setting below; the URL then opens this page on it.")
+    les, _ = chosen()
+    if les is None:
+        return None
+    if les.variants:
+        c2.radio("Variant", [MAIN, *les.variants], key="tr_variant", on_change=fill_from_lesson,
+                 horizontal=True, format_func=lambda v: "the lesson's settings" if v == MAIN else v)
+    st.info(f"**{les.title}**\n\n*What to look for:* {les.look_for}", icon=":material/school:")
+    return les
