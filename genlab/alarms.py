@@ -39,9 +39,10 @@ ACTIVE_VAR = 0.01  # a latent unit is active if Var_x E[z|x] > 0.01 (Burda et al
 MIN_STEPS = 150  # epoch-level checks (collapse, nothing learned) start after this many steps...
 PERSIST = 2  # ...and fire when the condition holds at this many epoch ends in a row
 PROBE = 256  # images looked at by the epoch-level checks
+OVERFIT = 0.05  # ...and is this share above its best so far (test losses are noisy)
 SPIKE = {"ae": 4.0, "vae": 4.0, "gan": 10.0}  # a loss this many times its running median
 WATCH = {"ae": ("mse",), "vae": ("total",), "gan": ("d_loss", "g_loss")}
-TEST_KEY = {"ae": "mse", "vae": "total"}
+TEST_KEY = {"ae": "mse", "vae": "total"}  # the test loss the overfitting check watches
 
 
 @dataclass
@@ -204,16 +205,18 @@ class HealthMonitor:
         t, tr = self.tests[-3:], self.train_means[-3:]
         if len(t) < 3 or len(tr) < 3:
             return None
-        rising = t[0] < t[1] < t[2] and (t[2] - t[0]) >= 0.01 * abs(t[0])
-        if rising and tr[2] < tr[0]:
+        best = min(self.tests)
+        if t[0] < t[1] < t[2] and t[2] >= best + OVERFIT * abs(best) and tr[2] < tr[0]:
             key = TEST_KEY[self.kind]
             return self._alarm(
                 "overfitting", step, epoch,
                 "The test loss has risen for two epochs in a row while the training loss "
                 "fell: the model is memorising its training images.",
                 f"Test {key} {t[0]:.4g} → {t[1]:.4g} → {t[2]:.4g} (epochs {epoch - 2}–{epoch}); "
-                f"training {key} {tr[0]:.4g} → {tr[2]:.4g}.",
-                test_before=t[0], test_now=t[2], train_before=tr[0], train_now=tr[2])
+                f"training {key} {tr[0]:.4g} → {tr[2]:.4g}; the best test {key} was {best:.4g} "
+                f"({(t[2] - best) / abs(best):.0%} lower).",
+                test_before=t[0], test_now=t[2], test_best=best, train_before=tr[0],
+                train_now=tr[2])
         return None
 
     def _collapse(self, step: int, epoch: int) -> Alarm | None:
@@ -244,8 +247,9 @@ class HealthMonitor:
             return None
         return self._alarm(
             "nothing_learned", step, epoch,
-            "The reconstructions are all nearly the same image (close to the data set's mean "
-            "image): the model has not learned to tell its inputs apart.",
+            "The reconstructions are all nearly the same image ("
+            + ("close to the data set's mean image" if to_mean < 0.5 * data_spread else
+               "whatever the input") + "): the model has not learned to tell its inputs apart.",
             f"The reconstructions of {len(x)} test images differ from each other by {spread:.3g} "
             f"(RMS per pixel), the images themselves by {data_spread:.3g} ({ratio:.0%}); they are "
             f"{to_mean:.3g} from the mean image.",
