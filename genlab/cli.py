@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from genlab.defaults import DEFAULTS
+from genlab.defaults import DEFAULTS, KNOBS
 
 EPILOG = """examples:
   python -m genlab datasets
@@ -82,15 +82,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"Adam learning rate (default {ae.lr:g}; {gan.lr:g} with beta1 "
                         f"{gan.betas[0]:g} for a GAN)")
     t.add_argument("--beta", type=_float_in(0, 1000, "--beta"), default=1.0, help="VAE: KL weight β")
-    t.add_argument("--kl-warmup", type=_float_in(0, 100_000, "--kl-warmup"), default=0,
+    t.add_argument("--kl-warmup", type=_float_in(0, 100_000, "--kl-warmup"),
+                   default=KNOBS["kl_warmup_epochs"],
                    metavar="EPOCHS", help="VAE: β rises linearly from 0 to its value over this "
                                           "many epochs (0: no warm-up)")
-    t.add_argument("--lr-d", type=_float_in(0, 1, "--lr-d", lo_open=True), default=None,
-                   help="GAN: the discriminator's learning rate (default: the same as --lr)")
+    t.add_argument("--lr-d", type=_float_in(0, 1, "--lr-d", lo_open=True), default=KNOBS["lr_d"],
+                   help="GAN: the discriminator's learning rate (None: the same as --lr)")
     t.add_argument("--label-smoothing", type=_float_in(0, 0.5, "--label-smoothing", hi_open=True),
-                   default=0.0, help="GAN: one-sided label smoothing; D's target for real "
+                   default=KNOBS["label_smoothing"], help="GAN: one-sided label smoothing; D's target for real "
                                      "images is 1 - this (e.g. 0.1)")
-    t.add_argument("--d-steps", type=_int_in(1, 10, "--d-steps"), default=1,
+    t.add_argument("--d-steps", type=_int_in(1, 10, "--d-steps"), default=KNOBS["d_steps"],
                    help="GAN: discriminator updates per generator update")
     t.add_argument("--seed", type=_int_in(0, 2**31 - 1, "--seed"), default=1)
     t.add_argument("--image-size", type=int, choices=[28, 32, 64], default=None,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from genlab.defaults import defaults_for
+from genlab.defaults import KNOBS, defaults_for
 
 
 @dataclass
@@ -24,10 +24,10 @@ class TrainConfig:
     amp: bool = True  # bf16 autocast on CUDA
     test_every_epoch: bool = True
     # the knobs the health alarms recommend (genlab.alarms); these defaults are the seed recipes
-    kl_warmup_epochs: float = 0  # VAE: β rises linearly from 0 to its value over this many epochs
-    lr_d: float | None = None  # GAN: the discriminator's learning rate (None: the same as lr)
-    label_smoothing: float = 0.0  # GAN: one-sided, the real target is 1 - label_smoothing
-    d_steps: int = 1  # GAN: discriminator updates per generator update
+    kl_warmup_epochs: float = KNOBS["kl_warmup_epochs"]  # VAE: β rises linearly from 0 over N epochs
+    lr_d: float | None = KNOBS["lr_d"]  # GAN: the discriminator's learning rate (None: lr's)
+    label_smoothing: float = KNOBS["label_smoothing"]  # GAN: one-sided, real target 1 - this
+    d_steps: int = KNOBS["d_steps"]  # GAN: discriminator updates per generator update
     alarms: bool = True  # watch the run's health (genlab.alarms)
 
     def resolved(self, kind: str) -> TrainConfig:
