@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from genlab.defaults import DEFAULTS
+from genlab.defaults import DEFAULTS, KNOBS
 
 EPILOG = """examples:
   python -m genlab datasets
@@ -34,14 +34,15 @@ def _int_in(lo: int, hi: int, what: str):
     return parse
 
 
-def _float_in(lo: float, hi: float, what: str, lo_open: bool = False):
+def _float_in(lo: float, hi: float, what: str, lo_open: bool = False, hi_open: bool = False):
     def parse(text: str) -> float:
         try:
             v = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{what} must be a number, not {text!r}") from None
-        if not (lo < v <= hi if lo_open else lo <= v <= hi):
-            raise argparse.ArgumentTypeError(f"{what} must be in {'(' if lo_open else '['}{lo}, {hi}], not {text}")
+        if not ((lo < v if lo_open else lo <= v) and (v < hi if hi_open else v <= hi)):
+            raise argparse.ArgumentTypeError(f"{what} must be in {'(' if lo_open else '['}{lo}, "
+                                             f"{hi}{')' if hi_open else ']'}, not {text}")
         return v
     return parse
 
@@ -81,6 +82,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"Adam learning rate (default {ae.lr:g}; {gan.lr:g} with beta1 "
                         f"{gan.betas[0]:g} for a GAN)")
     t.add_argument("--beta", type=_float_in(0, 1000, "--beta"), default=1.0, help="VAE: KL weight β")
+    t.add_argument("--kl-warmup", type=_float_in(0, 100_000, "--kl-warmup"),
+                   default=KNOBS["kl_warmup_epochs"],
+                   metavar="EPOCHS", help="VAE: β rises linearly from 0 to its value over this "
+                                          "many epochs (0: no warm-up)")
+    t.add_argument("--lr-d", type=_float_in(0, 1, "--lr-d", lo_open=True), default=KNOBS["lr_d"],
+                   help="GAN: the discriminator's learning rate (None: the same as --lr)")
+    t.add_argument("--label-smoothing", type=_float_in(0, 0.5, "--label-smoothing", hi_open=True),
+                   default=KNOBS["label_smoothing"], help="GAN: one-sided label smoothing; D's target for real "
+                                     "images is 1 - this (e.g. 0.1)")
+    t.add_argument("--d-steps", type=_int_in(1, 10, "--d-steps"), default=KNOBS["d_steps"],
+                   help="GAN: discriminator updates per generator update")
     t.add_argument("--seed", type=_int_in(0, 2**31 - 1, "--seed"), default=1)
     t.add_argument("--image-size", type=int, choices=[28, 32, 64], default=None,
                    help="resize images to this size (own images default to 28)")
@@ -127,6 +139,12 @@ def _fmt(metrics: dict) -> str:
     return ", ".join(f"{k} {'missing' if v is None else format(v, '.4g')}" for k, v in metrics.items())
 
 
+def knobs(args) -> dict:
+    """The TrainConfig knobs the health alarms recommend, from the train flags."""
+    return {"kl_warmup_epochs": args.kl_warmup, "lr_d": args.lr_d,
+            "label_smoothing": args.label_smoothing, "d_steps": args.d_steps}
+
+
 def cmd_train(args) -> int:
     if args.ray:
         from genlab.ray_cli import train_cli_on_ray
@@ -137,13 +155,15 @@ def cmd_train(args) -> int:
     from genlab.movie import MovieRecorder, save_movie
     from genlab.train import TrainConfig, TrainControl, fit, save_trained
 
+    TrainConfig(**knobs(args)).validate_for(args.model)  # before loading any data
     data = load_dataset(args.dataset, image_size=args.image_size, channels=args.channels)
     print(f"Data: {data.summary()}", file=sys.stderr)
     c, h, _ = data.shape
     cfg = ModelConfig(kind=args.model, arch=args.arch, channels=c, image_size=h,
                       latent_dim=args.latent_dim, hidden=args.hidden or (), beta=args.beta).validate()
     tcfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                       device=args.device).resolved(args.model)
+                       device=args.device, **knobs(args)).resolved(args.model)
+    tcfg.validate_for(args.model)
     if tcfg.batch_size > len(data.train_x):
         print(f"Note: batch size {tcfg.batch_size} is larger than the {len(data.train_x)} training "
               f"images; using {len(data.train_x)}.", file=sys.stderr)
@@ -165,6 +185,8 @@ def cmd_train(args) -> int:
             if not args.quiet:
                 from tqdm import tqdm
                 bar = tqdm(total=ev.total_steps, unit="step", dynamic_ncols=True, file=sys.stderr)
+        elif ev.kind == "alarm":  # once per alarm: the trainer fires each at most once
+            (bar.write if bar is not None else print)(f"ALARM {ev.message}", file=sys.stderr)
         elif bar is not None and ev.kind == "evaluating":
             bar.set_description("evaluating on the test set")
         elif bar is not None and ev.kind in ("progress", "epoch"):
@@ -190,6 +212,8 @@ def cmd_train(args) -> int:
           f"({result.images_per_s:,.0f} images/s on {result.device})")
     if result.message:
         print(result.message)
+    if result.alarms:
+        print(f"health alarms: {', '.join(a['name'] for a in result.alarms)} (stored in the checkpoint)")
     if result.test:
         print(f"test ({len(data.test_x):,} images): {_fmt(result.test)}")
     print(f"saved {path}")

@@ -23,6 +23,13 @@ DEFAULTS: dict[str, KindDefaults] = {
 }
 
 
+# The knobs the training-health alarms recommend (genlab.alarms), one value for every kind: the
+# seed recipes use none of them (no KL warm-up; D shares G's learning rate; no label smoothing;
+# one D step per G step). CLI: --kl-warmup, --lr-d, --label-smoothing, --d-steps.
+KNOBS: dict[str, float | int | None] = {"kl_warmup_epochs": 0, "lr_d": None,
+                                        "label_smoothing": 0.0, "d_steps": 1}
+
+
 def defaults_for(kind: str) -> KindDefaults:
     """The defaults of model ``kind`` ('ae', 'vae' or 'gan')."""
     try:

@@ -40,6 +40,9 @@ class JobSnapshot:
     events: int = 0
     # the latent movie's latest frame (AE/VAE): epoch, codes (N, d) float16, labels (N,), classes
     latent: tuple[float, np.ndarray, np.ndarray, list[str]] | None = None
+    # the health alarms fired so far (genlab.alarms.Alarm.to_dict(): id, name, step, epoch,
+    # message, evidence, advice, numbers), in the order they fired
+    alarms: list[dict] = field(default_factory=list)
 
     @property
     def active(self) -> bool:
@@ -65,13 +68,14 @@ class Live:
         self.saved_path: Path | None = None
         self.checkpoint_epoch: float | None = None
         self.latent: tuple[float, np.ndarray, np.ndarray, list[str]] | None = None
+        self.alarms: list[dict] = []
 
     def snapshot(self, job_id: str, name: str, kind: str, max_rows: int) -> JobSnapshot:
         return JobSnapshot(job_id, name, kind, self.state, self.message, None,
                            history=downsample(self.history, max_rows),
                            test_history=list(self.test_history), grid=self.grid,
                            saved_path=self.saved_path, events=self.events, latent=self.latent,
-                           **self.progress)
+                           alarms=list(self.alarms), **self.progress)
 
     def apply(self, msg: dict) -> None:
         kind = msg.get("kind")
@@ -103,6 +107,10 @@ class Live:
 
     def on_event(self, ev: dict) -> None:
         self.events += 1
+        if ev["kind"] == "alarm":  # no progress numbers in it: keep the last ones
+            if ev.get("alarm"):
+                self.alarms.append(ev["alarm"])
+            return
         if ev["kind"] == "progress" and ev["images_per_s"]:
             self.rates.append(ev["images_per_s"])
         self.progress = {"step": ev["step"], "total_steps": ev["total_steps"], "epoch": ev["epoch"],

@@ -44,8 +44,9 @@ def _spec(args):
     cfg = ModelConfig(kind=args.model, arch=args.arch, channels=c, image_size=h,
                       latent_dim=args.latent_dim or d.latent_dim, hidden=args.hidden or (),
                       beta=args.beta)
+    from genlab.cli import knobs
     tcfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size or d.batch_size, lr=args.lr,
-                       seed=args.seed, device=args.device)
+                       seed=args.seed, device=args.device, **knobs(args))
     what = args.dataset.strip().lower() if builtin else Path(args.dataset).stem
     name = f"{args.model}-{what}-{args.arch}-{time.strftime('%Y%m%d-%H%M%S')}"
     return JobSpec(args.dataset, cfg, tcfg, name, args.image_size, args.channels), data

@@ -49,7 +49,8 @@ def _result(status: str, message: str, rec: _Recorder, test: dict, epochs: float
     fields = {f.name for f in dataclasses.fields(TrainResult)}
     extra = {"config": config} if "config" in fields else {}
     return TrainResult(status, message, list(rec.history), list(rec.test_history), dict(test or {}),
-                       epochs, secs, epochs * rec.per_epoch / max(secs, 1e-9), device, **extra)
+                       epochs, secs, epochs * rec.per_epoch / max(secs, 1e-9), device, **extra,
+                       alarms=list(rec.alarms))
 
 
 class _Recorder:
@@ -59,6 +60,7 @@ class _Recorder:
         self.per_epoch = per_epoch  # images per epoch
         self.history: list[dict] = []
         self.test_history: list[dict] = []
+        self.alarms: list[dict] = []  # the health alarms so far (the trainer emits them first)
 
     def add(self, ev: TrainEvent) -> None:
         if ev.kind == "progress":
@@ -66,6 +68,8 @@ class _Recorder:
                                  "images_per_s": ev.images_per_s})
         elif ev.kind == "epoch":
             self.test_history.append({"epoch": ev.epoch, **(ev.test or {})})
+        elif ev.kind == "alarm" and ev.alarm:
+            self.alarms.append(ev.alarm)
 
 
 def _finite(d: dict | None) -> bool:

@@ -5,6 +5,7 @@ from genlab.metrics import evaluate_checkpoint, format_report
 from genlab.metrics.format import compare_column
 from genlab.report import find_browser, measure_row, report_bytes
 from pages._ui import BY_FILE, catalog, codes, data_for, frame, label, load
+from pages._ui.alarms import alarm_text
 
 frame("Compare")
 st.title("Compare models")
@@ -66,6 +67,21 @@ if chosen:
             "sampled, and from a Gaussian fitted to its training codes (their mean and covariance). "
             "The first shows why an AE cannot be sampled like a VAE; the second, how much a fitted "
             "code distribution recovers.")
+
+    st.subheader("Training-health alarms")
+    st.caption("What GenLab's health checks said while each model trained (posterior collapse, "
+               "discriminator wins, mode collapse, overfitting, divergence, nothing learned).")
+    for p in chosen:
+        fired = [a for a in by_path[p].meta.get("alarms") or [] if isinstance(a, dict)]
+        with st.expander(f"{by_path[p].name}: " + (", ".join(a.get("name", "alarm") for a in fired)
+                                                  if fired else "no alarm fired"),
+                         expanded=bool(fired)):
+            for a in fired:
+                st.markdown(alarm_text(a))
+            if not fired:
+                st.markdown("No health alarm fired while it trained" + (
+                    "." if "alarms" in by_path[p].meta else
+                    " (trained before GenLab recorded alarms, so none are stored)."))
 
     st.subheader("Lab report")
     formats = {"html": "HTML (one file)", "md": "Markdown + figures (zip)"}

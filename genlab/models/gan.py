@@ -56,6 +56,9 @@ def _mlp_pair(c: ModelConfig) -> tuple[nn.Sequential, nn.Sequential]:
 
 
 class GAN(GenerativeModel):
+    label_smoothing = 0.0  # one-sided: D's target for real images is 1 - label_smoothing
+    d_steps = 1  # discriminator updates per generator update (set by the trainer)
+
     def __init__(self, config: ModelConfig):
         super().__init__(config)
         if config.arch == "conv":
@@ -76,9 +79,12 @@ class GAN(GenerativeModel):
         return self.discriminator(flat(x) if self.config.arch == "mlp" else x).reshape(-1)
 
     def d_loss(self, real: torch.Tensor, fake: torch.Tensor):
-        """BCE for real -> 1 and (detached) fake -> 0; returns loss, D(x), D(G(z))."""
+        """BCE for real -> 1 (1 - label_smoothing) and (detached) fake -> 0; returns loss, D(x),
+        D(G(z))."""
         lr, lf = self.critic(real).float(), self.critic(fake.detach()).float()
-        loss = (F.binary_cross_entropy_with_logits(lr, torch.ones_like(lr))
+        s = self.label_smoothing
+        target = torch.full_like(lr, 1.0 - s) if s else torch.ones_like(lr)
+        loss = (F.binary_cross_entropy_with_logits(lr, target)
                 + F.binary_cross_entropy_with_logits(lf, torch.zeros_like(lf)))
         return loss, torch.sigmoid(lr).mean().detach(), torch.sigmoid(lf).mean().detach()
 
@@ -89,24 +95,27 @@ class GAN(GenerativeModel):
 
     # --- training (see GenerativeModel) -----------------------------------------------------
 
-    def configure_optimizers(self, lr: float, betas: tuple[float, float],
-                             fused: bool = False) -> list[torch.optim.Optimizer]:
-        """One Adam for the generator, one for the discriminator (DCGAN)."""
-        return [torch.optim.Adam(net.parameters(), lr=lr, betas=betas, fused=fused)
-                for net in (self.generator, self.discriminator)]
+    def configure_optimizers(self, lr: float, betas: tuple[float, float], fused: bool = False,
+                             lr_d: float | None = None) -> list[torch.optim.Optimizer]:
+        """One Adam for the generator (``lr``), one for the discriminator (DCGAN); ``lr_d``
+        gives D its own learning rate (None: the same)."""
+        return [torch.optim.Adam(net.parameters(), lr=rate, betas=betas, fused=fused)
+                for net, rate in ((self.generator, lr), (self.discriminator, lr if lr_d is None else lr_d))]
 
     def train_step(self, x: torch.Tensor, optimizers: list[torch.optim.Optimizer], *,
                    generator: torch.Generator, autocast: AbstractContextManager) -> torch.Tensor:
         """pytorch/examples dcgan: D on real and detached fake, then G on the same fake;
-        returns D loss, G loss, D(x), D(G(z))."""
+        returns D loss, G loss, D(x), D(G(z)) (of the last D update). With ``d_steps`` k > 1, D
+        takes k updates on this real batch, each against fresh noise; G uses the last fake."""
         opt_g, opt_d = optimizers
-        z = torch.randn(len(x), self.config.latent_dim, generator=generator, device=x.device)
-        with autocast:
-            fake = self.decode(z)
-            d_loss, dx, dgz = self.d_loss(x, fake)
-        opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        opt_d.step()
+        for _ in range(self.d_steps):
+            z = torch.randn(len(x), self.config.latent_dim, generator=generator, device=x.device)
+            with autocast:
+                fake = self.decode(z)
+                d_loss, dx, dgz = self.d_loss(x, fake)
+            opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            opt_d.step()
         with autocast:
             g_loss = self.g_loss(fake)
         opt_g.zero_grad(set_to_none=True)

@@ -16,6 +16,8 @@ from genlab.models.config import ModelConfig
 
 
 class VAE(GenerativeModel):
+    kl_scale = 1.0  # KL warm-up: the share of β in force now (set by the trainer)
+
     def __init__(self, config: ModelConfig):
         super().__init__(config)
         c = config
@@ -34,6 +36,11 @@ class VAE(GenerativeModel):
         else:
             self.decoder = conv_decoder(c, width)
 
+    def set_kl_warmup(self, epoch: float, warmup_epochs: float) -> None:
+        """KL warm-up (Bowman et al., 2016): β rises linearly from 0 at epoch 0 to its value at
+        ``warmup_epochs``; ``epoch`` is the progress in (fractional) epochs."""
+        self.kl_scale = min(1.0, epoch / warmup_epochs) if warmup_epochs > 0 else 1.0
+
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and log-variance of q(z|x)."""
         h = self.encoder(flat(x) if self.config.arch == "mlp" else x)
@@ -51,7 +58,8 @@ class VAE(GenerativeModel):
     def loss(self, x: torch.Tensor, generator: torch.Generator | None = None):
         """Objective summed over the batch (as vae/main.py); reports nats per image.
 
-        ``total`` is the negative ELBO (recon + KL); the objective weights KL by β.
+        ``total`` is the negative ELBO (recon + KL); the objective weights KL by β (times the
+        KL warm-up's ``kl_scale``).
         """
         mu, logvar = self.posterior(x)
         eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
@@ -61,6 +69,6 @@ class VAE(GenerativeModel):
         mu, logvar = mu.float(), logvar.float()
         kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
         n = x.shape[0]
-        objective = recon + self.config.beta * kl
+        objective = recon + (self.config.beta * self.kl_scale) * kl
         return objective, {"recon": recon.detach() / n, "kl": kl.detach() / n,
                            "total": (recon.detach() + kl.detach()) / n}

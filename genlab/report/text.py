@@ -138,10 +138,13 @@ def trained_facts(meta: dict, n_params: int | None = None) -> list[tuple[str, st
 
 
 def alarm_lines(meta: dict) -> list[str]:
-    """The health alarms that fired during training (meta ``alarms``); [] when none."""
+    """The health alarms that fired during training (meta ``alarms``, see ``genlab.alarms``):
+    name, step, diagnosis, evidence and what to try, one line each; [] when none."""
     out = []
     for a in meta.get("alarms") or []:
         if isinstance(a, dict):
             step = f" (step {a['step']:,})" if isinstance(a.get("step"), int) else ""
-            out.append(f"{a.get('name', 'alarm')}{step}: {a.get('message', '')}".strip())
+            extra = "".join(f" {pre}{a[k]}" for k, pre in (("evidence", ""), ("advice", "Try: "))
+                            if isinstance(a.get(k), str) and a[k])
+            out.append(f"{a.get('name', 'alarm')}{step}: {a.get('message', '')}{extra}".strip())
     return out

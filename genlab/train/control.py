@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from genlab.defaults import defaults_for
+from genlab.defaults import KNOBS, defaults_for
 
 
 @dataclass
@@ -23,6 +23,12 @@ class TrainConfig:
     grid_every_s: float | None = None  # also send a sample grid this often (the app uses 1 s)
     amp: bool = True  # bf16 autocast on CUDA
     test_every_epoch: bool = True
+    # the knobs the health alarms recommend (genlab.alarms); these defaults are the seed recipes
+    kl_warmup_epochs: float = KNOBS["kl_warmup_epochs"]  # VAE: β rises linearly from 0 over N epochs
+    lr_d: float | None = KNOBS["lr_d"]  # GAN: the discriminator's learning rate (None: lr's)
+    label_smoothing: float = KNOBS["label_smoothing"]  # GAN: one-sided, real target 1 - this
+    d_steps: int = KNOBS["d_steps"]  # GAN: discriminator updates per generator update
+    alarms: bool = True  # watch the run's health (genlab.alarms)
 
     def resolved(self, kind: str) -> TrainConfig:
         """A copy with every None replaced by the defaults of model ``kind``."""
@@ -32,6 +38,16 @@ class TrainConfig:
                        batch_size=pick(self.batch_size, d.batch_size), lr=pick(self.lr, d.lr),
                        betas=tuple(self.betas or d.betas))
 
+    def validate_for(self, kind: str) -> None:
+        """Refuse a knob set away from its default for a model kind it does not apply to."""
+        if kind != "vae" and self.kl_warmup_epochs:
+            raise ValueError("KL warm-up applies to a VAE only; leave it at 0.")
+        gan = {"D learning rate": self.lr_d is not None, "label smoothing": self.label_smoothing,
+               "D steps per G step": self.d_steps != 1}
+        if kind != "gan" and any(gan.values()):
+            raise ValueError(f"The {next(k for k, v in gan.items() if v)} applies to a GAN only; "
+                             "leave it at its default.")
+
     def validate(self, n_train: int) -> None:
         """Refuse settings that cannot train (call on the resolved config)."""
         if not 1 <= self.epochs <= 100_000:
@@ -40,13 +56,24 @@ class TrainConfig:
             raise ValueError(f"Batch size must be at least 1, not {self.batch_size}.")
         if self.lr is not None and not (0 < self.lr <= 1.0):
             raise ValueError(f"Learning rate must be in (0, 1], not {self.lr}.")
+        if not 0 <= self.kl_warmup_epochs <= 100_000:
+            raise ValueError(f"KL warm-up must be between 0 and 100,000 epochs, not "
+                             f"{self.kl_warmup_epochs}.")
+        if self.lr_d is not None and not (0 < self.lr_d <= 1.0):
+            raise ValueError(f"The discriminator's learning rate must be in (0, 1], not {self.lr_d}.")
+        if not 0 <= self.label_smoothing < 0.5:
+            raise ValueError(f"Label smoothing must be at least 0 and below 0.5, not "
+                             f"{self.label_smoothing}.")
+        if not 1 <= self.d_steps <= 10:
+            raise ValueError(f"D steps per G step must be between 1 and 10, not {self.d_steps}.")
         if n_train < 2:
             raise ValueError("Training needs at least 2 training images.")
 
 
 @dataclass
 class TrainEvent:
-    # start | progress | evaluating (the test set, just before) | epoch | done | stopped | failed
+    # start | progress | evaluating (the test set, just before) | epoch | alarm | done | stopped
+    # | failed
     kind: str
     step: int = 0
     total_steps: int = 0
@@ -59,6 +86,7 @@ class TrainEvent:
     elapsed_s: float = 0.0
     grid: np.ndarray | None = None  # (H, W, 3) uint8
     message: str = ""
+    alarm: dict | None = None  # kind "alarm": genlab.alarms.Alarm.to_dict(), message its text
 
 
 @dataclass
@@ -74,6 +102,7 @@ class TrainResult:
     device: str
     last_grid: np.ndarray | None = None
     config: TrainConfig | None = None  # the resolved settings it ran with (batch size as used)
+    alarms: list[dict] = field(default_factory=list)  # the health alarms that fired (in order)
 
 
 class TrainControl:

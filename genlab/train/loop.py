@@ -16,6 +16,7 @@ from contextlib import nullcontext
 
 import torch
 
+from genlab.alarms import HealthMonitor, metric_classifier
 from genlab.data import ImageDataset, to_float
 from genlab.device import describe_device, select_device
 from genlab.grid import make_grid
@@ -46,6 +47,7 @@ def preview_grid(model: GenerativeModel, fixed: torch.Tensor) -> object:
 
 def _check_inputs(model: GenerativeModel, data: ImageDataset, cfg: TrainConfig) -> None:
     cfg.validate(len(data.train_x))
+    cfg.validate_for(model.config.kind)
     if tuple(data.shape) != model.config.image_shape:
         raise ValueError(f"The data set's images are {data.shape}, the model expects "
                          f"{model.config.image_shape}; build the model for this data set.")
@@ -90,9 +92,16 @@ class _Run:
         self.autocast = (torch.autocast("cuda", dtype=torch.bfloat16)
                          if cfg.amp and dev.type == "cuda" else nullcontext())
         # the fused (single-kernel) Adam: same update rule, measured 10-25% faster per step on CPU
-        self.optimizers = model.configure_optimizers(cfg.lr, cfg.betas, fused=dev.type in ("cpu", "cuda"))
+        gan_lr_d = {"lr_d": cfg.lr_d} if cfg.lr_d is not None else {}  # validated: a GAN's
+        self.optimizers = model.configure_optimizers(cfg.lr, cfg.betas, fused=dev.type in ("cpu", "cuda"),
+                                                     **gan_lr_d)
+        if gan:
+            model.label_smoothing, model.d_steps = cfg.label_smoothing, cfg.d_steps
+        self.warmup = cfg.kl_warmup_epochs if model.config.kind == "vae" else 0
         examples = data.test_x[:8].to(dev) if len(data.test_x) else self.X[:8]
         self.fixed = model.preview_inputs(examples, cfg.seed)
+        self.health = HealthMonitor(model.config.kind, self.steps_per_epoch, model, data, cfg.seed,
+                                    metric_classifier(data, dev) if gan else None) if cfg.alarms else None
         self.names = model.config.loss_names
         self.acc = torch.zeros(len(self.names), device=dev)
         self.count = self.done = self.images = 0
@@ -135,6 +144,8 @@ class _Run:
     def step(self, batch_u8: torch.Tensor) -> None:
         """One step of the model's own training; a report every ``log_every`` steps or so."""
         xb = to_float(batch_u8, self.channels_last)
+        if self.warmup:  # KL warm-up: the VAE's β follows the progress in epochs
+            self.model.set_kl_warmup(self.done / self.steps_per_epoch, self.warmup)
         self.acc += self.model.train_step(xb, self.optimizers, generator=self.gen,
                                           autocast=self.autocast)
         self.count, self.done, self.images = self.count + 1, self.done + 1, self.images + len(xb)
@@ -170,6 +181,9 @@ class _Run:
         """Read the losses accumulated since the last report; check them and the weights."""
         now = time.perf_counter()
         vals = (self.acc / max(self.count, 1)).tolist()
+        if self.health is not None:  # before the NaN check: a spike is the warning before NaN
+            self.alarms(self.health.progress(self.done, self.done / self.steps_per_epoch,
+                                             dict(zip(self.names, vals))))
         if not all(math.isfinite(v) for v in vals):
             raise Diverged("loss")
         if not self.good.check(self.done):  # also keeps these weights as the last good ones
@@ -188,6 +202,10 @@ class _Run:
         self.acc.zero_()
         self.count = 0
         self.restart_window()
+
+    def alarms(self, fired: list) -> None:
+        for a in fired:
+            self.event("alarm", alarm=a.to_dict(), message=a.text())
 
     def restart_window(self) -> None:
         """The next rate window starts now: evaluation and grid time never count as training."""
@@ -212,6 +230,9 @@ class _Run:
                 raise Diverged("test")
             self.good.verified(self.done)
         self.test_history.append({"epoch": epoch, **test})
+        if self.health is not None:  # before the epoch event, so its checkpoint records them
+            self.alarms(self.health.epoch_end(self.done, epoch, test,
+                                              None if self.model.has_encoder else self.fixed))
         self.last_grid = preview_grid(self.model, self.fixed)
         self.last_grid_t = time.perf_counter()
         last = self.history[-1] if self.history else {}
@@ -259,7 +280,8 @@ class _Run:
         secs = self.elapsed()
         result = TrainResult(status, message, self.history, self.test_history, test, epochs, secs,
                              self.images / max(secs, 1e-9), describe_device(self.dev),
-                             self.last_grid, self.cfg)
+                             self.last_grid, self.cfg,
+                             self.health.records if self.health is not None else [])
         done = f"{self.note}Finished {self.cfg.epochs} epochs in {secs:.1f} s."
         self.event(status, test=test, elapsed_s=secs, grid=self.last_grid,
                    message=done if status == "done" else message)

@@ -18,12 +18,13 @@ def save_trained(path: str | os.PathLike, model: GenerativeModel, result: TrainR
     """Save ``model`` after ``fit`` returned ``result``, with the data set's description
     (``genlab.data.dataset_meta``) and any ``extra`` fields. ``config`` defaults to the resolved
     settings the run used (``result.config``). Whatever the run's status, the weights ``fit``
-    left are saved; metrics that are NaN or infinite are stored as missing (null)."""
+    left are saved; metrics that are NaN or infinite are stored as missing (null). The health
+    alarms that fired (``result.alarms``, see ``genlab.alarms``) go into the meta's ``alarms``."""
     config = config or result.config
     train = {**asdict(config), "betas": list(config.betas or ())} if config else {}
     record = dict(dataset=dataset, train=train, epochs=round(result.epochs_done, 3),
                   history=result.history, test_history=result.test_history, test=result.test,
                   seconds=round(result.seconds, 2), device=result.device,
                   images_per_s=round(result.images_per_s, 1), status=result.status,
-                  message=result.message, **extra)
+                  message=result.message, alarms=list(result.alarms), **extra)
     return save_checkpoint(path, model, dtype=dtype, **finite_or_none(record))

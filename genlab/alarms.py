@@ -1,0 +1,316 @@
+"""Training-health alarms: the failures students meet, named while the run goes on.
+
+``HealthMonitor`` watches one training run. The trainer gives it the losses it already read
+(``progress``: no extra host sync) and calls ``epoch_end`` once per epoch, where the checks that
+need the model look at a few hundred images. Each alarm fires at most once per run, as an
+``Alarm`` with a one-sentence diagnosis, the evidence in numbers and what to try (the CLI flag
+and the Train page setting). ``check_history`` runs the loss-based checks over a stored history
+(a checkpoint's meta).
+"""
+from __future__ import annotations
+
+import math
+import statistics
+from collections import deque
+from dataclasses import asdict, dataclass, field
+
+import torch
+
+from genlab.data import to_float
+
+# id -> (name, what to try). The knobs are named as the CLI flag and the Train page setting.
+KINDS = {
+    "posterior_collapse": ("Posterior collapse", "Lower β (--beta, Train page 'β'), add a KL "
+                           "warm-up (--kl-warmup N, 'KL warm-up (epochs)'), or use a smaller "
+                           "decoder (--hidden)."),
+    "d_wins": ("Discriminator wins", "Lower the discriminator's learning rate (--lr-d, 'D "
+               "learning rate'), add one-sided label smoothing (--label-smoothing 0.1, 'Label "
+               "smoothing'), or use fewer D steps per G step (--d-steps 1, 'D steps per G step')."),
+    "mode_collapse": ("Mode collapse", "Restart with another seed (--seed, 'Seed') or lower the "
+                      "learning rates (--lr and --lr-d, 'Learning rate' and 'D learning rate')."),
+    "overfitting": ("Overfitting", "Train fewer epochs (--epochs, 'Epochs'), use more data, or a "
+                    "smaller model (--latent-dim, --hidden)."),
+    "divergence": ("Divergence ahead", "Lower the learning rate (--lr, 'Learning rate'), for "
+                   "example to a tenth; for a GAN also the D learning rate (--lr-d)."),
+    "nothing_learned": ("Nothing learned", "Raise the learning rate (--lr) or train longer "
+                        "(--epochs); for a VAE lower β (--beta) or add a KL warm-up (--kl-warmup)."),
+}
+ACTIVE_VAR = 0.01  # a latent unit is active if Var_x E[z|x] > 0.01 (Burda et al., 2016)
+MIN_STEPS = 150  # epoch-level checks (collapse, nothing learned) start after this many steps...
+PERSIST = 2  # ...and fire when the condition holds at this many epoch ends in a row
+PROBE = 256  # images looked at by the epoch-level checks
+OVERFIT = 0.05  # ...and is this share above its best so far (test losses are noisy)
+SPIKE = {"ae": 4.0, "vae": 4.0, "gan": 10.0}  # a loss this many times its running median
+WATCH = {"ae": ("mse",), "vae": ("total",), "gan": ("d_loss", "g_loss")}
+TEST_KEY = {"ae": "mse", "vae": "total"}  # the test loss the overfitting check watches
+
+
+@dataclass
+class Alarm:
+    id: str
+    name: str
+    step: int
+    epoch: float
+    message: str  # the diagnosis, one sentence
+    evidence: str  # the numbers, in words
+    advice: str  # what to try
+    numbers: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def text(self) -> str:
+        return f"{self.name} (step {self.step:,}): {self.message} {self.evidence} Try: {self.advice}"
+
+
+def _spread(x: torch.Tensor) -> float:
+    """Mean pairwise RMS distance between the images of ``x`` (N, ...)."""
+    f = x.float().flatten(1)
+    d = torch.cdist(f, f) / math.sqrt(f.shape[1])
+    n = len(f)
+    return float(d.sum() / max(n * (n - 1), 1))
+
+
+class HealthMonitor:
+    """The detectors of one run; ``fired`` lists the alarms raised so far (each id once)."""
+
+    def __init__(self, kind: str, steps_per_epoch: int, model=None, data=None, seed: int = 0,
+                 classifier=None) -> None:
+        self.kind, self.model, self.classifier = kind, model, classifier
+        self.steps_per_epoch = steps_per_epoch
+        self.fired: list[Alarm] = []
+        self.window: dict[str, deque] = {k: deque(maxlen=20) for k in WATCH.get(kind, ())}
+        self.stretch: tuple[int, float] | None = None  # D-wins: (first step, G loss then)
+        self.epoch_sums: dict[str, float] = {}
+        self.epoch_steps = self.last_step = 0
+        self.train_means: list[float] = []
+        self.tests: list[float] = []
+        self.streak: dict[str, int] = {}
+        self.best: dict[str, float] = {}
+        if data is not None:
+            gen = torch.Generator().manual_seed(seed)
+            pick = lambda x: x[torch.randperm(len(x), generator=gen)[:PROBE]]  # noqa: E731
+            self.probe = pick(data.test_x if len(data.test_x) else data.train_x)
+            self.real_spread = _spread(to_float(pick(data.train_x)[:32]))
+
+    # --- what the trainer calls --------------------------------------------------------------
+
+    def progress(self, step: int, epoch: float, losses: dict) -> list[Alarm]:
+        """Losses just read (means since the last reading): divergence and D-wins checks."""
+        n = step - self.last_step
+        self.last_step = step
+        key = TEST_KEY.get(self.kind)
+        if key in losses and math.isfinite(losses[key]):
+            self.epoch_sums[key] = self.epoch_sums.get(key, 0.0) + losses[key] * n
+            self.epoch_steps += n
+        out = [a for a in (self._spike(step, epoch, losses),
+                           self._d_wins(step, epoch, losses) if self.kind == "gan" else None) if a]
+        return self._keep(out)
+
+    def epoch_end(self, step: int, epoch: int, test: dict | None, fixed=None) -> list[Alarm]:
+        """End of an epoch: overfitting, posterior collapse, nothing learned, mode collapse.
+        ``fixed``: the GAN's fixed preview noise."""
+        out = [self._epoch_losses(step, epoch, test)]
+        if self.model is None:
+            return self._keep([a for a in out if a])
+        was = self.model.training
+        self.model.eval()
+        with torch.no_grad():
+            if self.kind == "vae":
+                out.append(self._collapse(step, epoch))
+            if self.kind in ("ae", "vae"):
+                out.append(self._nothing(step, epoch))
+            if self.kind == "gan" and fixed is not None:
+                out.append(self._modes(step, epoch, fixed))
+        self.model.train(was)
+        return self._keep([a for a in out if a])
+
+    @property
+    def records(self) -> list[dict]:
+        return [a.to_dict() for a in self.fired]
+
+    # --- the detectors ------------------------------------------------------------------------
+
+    def _epoch_losses(self, step: int, epoch: int, test: dict | None) -> Alarm | None:
+        """Close the epoch's mean training loss; check overfitting against the test loss."""
+        key, alarm = TEST_KEY.get(self.kind), None
+        if key and self.epoch_steps:
+            self.train_means.append(self.epoch_sums.get(key, 0.0) / self.epoch_steps)
+            value = (test or {}).get(key)
+            if isinstance(value, (int, float)) and math.isfinite(value):
+                self.tests.append(float(value))
+                alarm = self._overfit(step, epoch)
+        self.epoch_sums, self.epoch_steps = {}, 0
+        return alarm
+
+    def _keep(self, alarms: list[Alarm]) -> list[Alarm]:
+        new = [a for a in alarms if a.id not in {f.id for f in self.fired}]
+        self.fired += new
+        return new
+
+    def _alarm(self, id: str, step: int, epoch: float, message: str, evidence: str,
+               **numbers) -> Alarm | None:
+        if any(f.id == id for f in self.fired):
+            return None
+        name, advice = KINDS[id]
+        return Alarm(id, name, int(step), round(float(epoch), 3), message, evidence, advice,
+                     {k: round(float(v), 5) for k, v in numbers.items()})
+
+    def _persist(self, id: str, condition: bool, step: int) -> bool:
+        self.streak[id] = self.streak.get(id, 0) + 1 if condition and step >= MIN_STEPS else 0
+        return self.streak[id] >= PERSIST
+
+    def _spike(self, step: int, epoch: float, losses: dict) -> Alarm | None:
+        for k, win in self.window.items():
+            v = losses.get(k)
+            if v is None or not math.isfinite(v):
+                continue
+            if len(win) >= 5:
+                med = statistics.median(win)
+                limit = SPIKE[self.kind] * max(med, 1e-6)
+                if v > limit:
+                    return self._alarm(
+                        "divergence", step, epoch,
+                        f"The {k} jumped far above its recent level: training may be about to "
+                        "blow up (NaN).",
+                        f"{k} = {v:.4g} at step {step:,}, {v / max(med, 1e-12):.1f}× its running "
+                        f"median of {med:.4g} over the last {len(win)} readings.",
+                        value=v, median=med)
+            win.append(v)
+        return None
+
+    def _d_wins(self, step: int, epoch: float, losses: dict) -> Alarm | None:
+        dx, dgz, g = losses.get("d_x"), losses.get("d_g_z"), losses.get("g_loss")
+        if dx is None or dgz is None or g is None:
+            return None
+        if not (dx > 0.9 and dgz < 0.1):
+            self.stretch = None
+            return None
+        if self.stretch is None:
+            self.stretch = (step, g)
+            return None
+        first, g0 = self.stretch
+        need = max(50, self.steps_per_epoch // 2)
+        if step - first >= need and g >= g0:
+            return self._alarm(
+                "d_wins", step, epoch,
+                "The discriminator tells real from fake almost perfectly, so the generator gets "
+                "almost no useful gradient.",
+                f"D(x) = {dx:.3f} and D(G(z)) = {dgz:.3f} (held above 0.9 / below 0.1 since step "
+                f"{first:,}, {step - first:,} steps); G loss rose from {g0:.3g} to {g:.3g}.",
+                d_x=dx, d_g_z=dgz, g_loss=g, g_loss_start=g0, since_step=first)
+        return None
+
+    def _overfit(self, step: int, epoch: int) -> Alarm | None:
+        t, tr = self.tests[-3:], self.train_means[-3:]
+        if len(t) < 3 or len(tr) < 3:
+            return None
+        best = min(self.tests)
+        if t[0] < t[1] < t[2] and t[2] >= best + OVERFIT * abs(best) and tr[2] < tr[0]:
+            key = TEST_KEY[self.kind]
+            return self._alarm(
+                "overfitting", step, epoch,
+                "The test loss has risen for two epochs in a row while the training loss "
+                "fell: the model is memorising its training images.",
+                f"Test {key} {t[0]:.4g} → {t[1]:.4g} → {t[2]:.4g} (epochs {epoch - 2}–{epoch}); "
+                f"training {key} {tr[0]:.4g} → {tr[2]:.4g}; the best test {key} was {best:.4g} "
+                f"({(t[2] - best) / abs(best):.0%} lower).",
+                test_before=t[0], test_now=t[2], test_best=best, train_before=tr[0],
+                train_now=tr[2])
+        return None
+
+    def _collapse(self, step: int, epoch: int) -> Alarm | None:
+        x = to_float(self.probe.to(self.model.device))
+        mu, logvar = (t.float() for t in self.model.posterior(x))
+        var = mu.var(0).cpu().numpy()
+        kl = (0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar)).mean(0).cpu().numpy()
+        d = len(var)
+        active, quiet = int((var > ACTIVE_VAR).sum()), int((kl < 0.01).sum())
+        if not self._persist("posterior_collapse", active < d / 4 or quiet > d / 2, step):
+            return None
+        return self._alarm(
+            "posterior_collapse", step, epoch,
+            "The encoder's codes carry almost no information: the decoder ignores the latent "
+            "space (posterior collapse).",
+            f"{active} of {d} latent units are active (variance of the posterior mean > "
+            f"{ACTIVE_VAR}); {quiet} of {d} have a KL below 0.01 nats; KL in all "
+            f"{float(kl.sum()):.3g} nats per image, on {len(x)} test images.",
+            active=active, latent_dim=d, quiet=quiet, kl=float(kl.sum()))
+
+    def _nothing(self, step: int, epoch: int) -> Alarm | None:
+        x = to_float(self.probe.to(self.model.device))
+        r = self.model.reconstruct(x).float()
+        spread, data_spread = _spread(r), _spread(x)
+        to_mean = float((r - x.mean(0)).pow(2).mean().sqrt())
+        ratio = spread / max(data_spread, 1e-9)
+        if not self._persist("nothing_learned", ratio < 0.1, step):
+            return None
+        return self._alarm(
+            "nothing_learned", step, epoch,
+            "The reconstructions are all nearly the same image ("
+            + ("close to the data set's mean image" if to_mean < 0.5 * data_spread else
+               "whatever the input") + "): the model has not learned to tell its inputs apart.",
+            f"The reconstructions of {len(x)} test images differ from each other by {spread:.3g} "
+            f"(RMS per pixel), the images themselves by {data_spread:.3g} ({ratio:.0%}); they are "
+            f"{to_mean:.3g} from the mean image.",
+            spread=spread, data_spread=data_spread, to_mean=to_mean)
+
+    def _modes(self, step: int, epoch: int, fixed: torch.Tensor) -> Alarm | None:
+        s = self.model.decode(fixed).float()
+        ratio = _spread(s) / max(self.real_spread, 1e-9)
+        cov = None
+        if self.classifier is not None:
+            from genlab.metrics.frechet import class_coverage
+            clf = self.classifier
+            cov = class_coverage(clf(s.to(next(clf.parameters()).device)).argmax(1).cpu(),
+                                 clf.config.n_classes)
+        top = self.best.get("ratio", 0.0)
+        top_cov = self.best.get("cov", 0.0)
+        self.best["ratio"] = max(top, ratio)
+        lost = ratio < 0.5 * top and ratio < 0.4
+        if cov is not None:
+            self.best["cov"] = max(top_cov, cov)
+            lost = lost or (cov < 0.5 and top_cov - cov >= 0.25)
+        if not lost:
+            return None
+        cov_text = (f"; the classifier's class coverage fell from {top_cov:.2f} to {cov:.2f}"
+                    if cov is not None else "")
+        return self._alarm(
+            "mode_collapse", step, epoch,
+            "The generator's samples from the fixed noise have lost their variety: it produces "
+            "a few images over and over (mode collapse).",
+            f"The {len(s)} fixed-noise samples differ from each other by {ratio:.0%} of what real "
+            f"images do (it was {top:.0%} at best){cov_text}.",
+            diversity=ratio, best_diversity=top, **({"coverage": cov} if cov is not None else {}))
+
+
+def metric_classifier(data, device) -> object | None:
+    """The data set's metric classifier (weights/classifier-NAME) when one exists for images of
+    this shape, for the mode-collapse check's class coverage; None otherwise."""
+    from genlab.checkpoint import CheckpointError
+    from genlab.metrics.classifier import load_classifier
+    from genlab.metrics.report import classifier_path
+    path = classifier_path(getattr(data, "name", ""))
+    if not path.is_file():
+        return None
+    try:
+        clf, _ = load_classifier(path, device=device)
+    except (CheckpointError, OSError):
+        return None
+    c = clf.config
+    return clf if (c.channels, c.image_size, c.image_size) == tuple(data.shape) else None
+
+
+def check_history(kind: str, history: list[dict], test_history: list[dict],
+                  steps_per_epoch: int) -> list[Alarm]:
+    """The loss-based alarms (divergence, D wins, overfitting) over a stored history (a
+    checkpoint's meta), as the trainer would have raised them."""
+    mon = HealthMonitor(kind, steps_per_epoch)
+    tests = {int(round(r["epoch"])): r for r in test_history if "epoch" in r}
+    epoch = 1
+    for row in history:
+        mon.progress(row["step"], row["epoch"], row)
+        while row["epoch"] >= epoch - 1e-9:
+            mon._keep([a for a in [mon._epoch_losses(row["step"], epoch, tests.get(epoch))] if a])
+            epoch += 1
+    return mon.fired
