@@ -16,6 +16,9 @@ current = jobs.current()
 busy = current is not None and current.snapshot(max_rows=1).active
 if busy:  # the live view must fit a 1366×768 projector screen: a small heading, little padding
     st.html("<style>[data-testid='stMainBlockContainer']{padding-top:2.2rem}</style>")
+    if st.session_state.pop("tr_to_top", False):  # Start was pressed far down the settings
+        st.html("<script>for (const m of parent.document.querySelectorAll('.stMain')) m.scrollTo(0, 0)"
+                "</script>", unsafe_allow_javascript=True)
     st.subheader("Train a model", anchor=False)
 else:
     st.title("Train a model", anchor=False)
@@ -65,7 +68,7 @@ def live():
     if snap.grid is not None:
         with right:
             what = "fixed-noise samples" if snap.kind == "gan" else "test images (top) and reconstructions"
-            show(snap.grid, caption=f"Live: {what}", target=480)
+            show(snap.grid, caption=f"Live: {what}", target=600)
     if snap.latent is not None:  # the latent movie's current frame: how the space is forming
         epoch, z, labels, classes = snap.latent
         left.plotly_chart(live_frame_figure(z.astype(np.float32), labels, classes, epoch),
@@ -94,6 +97,7 @@ def settings() -> None:
             try:
                 jobs.submit(spec, data)
                 st.session_state.pop("tr_error", None)
+                st.session_state["tr_to_top"] = True
             except RuntimeError as exc:
                 st.session_state["tr_error"] = str(exc)
             st.rerun()

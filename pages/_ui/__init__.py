@@ -208,9 +208,11 @@ def curves(history: list[dict], kind: str, title: str = "", x: str = "epoch") ->
                   "name": LOSS_LABELS[k], "xaxis": f"x{sfx}", "yaxis": f"y{sfx}"} for k in keys]
     layout.update(height=300, margin=dict(l=10, r=10, t=40 if title else 20, b=10),
                   legend=dict(orientation="h", y=-0.25), **({"title": {"text": title}} if title else {}))
-    if projector():
+    if projector():  # thick lines; larger type needs more room under the axes for the legend
         for trace in data:
             trace["line"] = {"width": 4}
+        layout.update(height=360, legend=dict(orientation="h", y=-0.3, yanchor="top"),
+                      margin=dict(l=10, r=10, t=40 if title else 20, b=10))
     return {"data": data, "layout": projector_layout(layout)}
 
 

@@ -8,7 +8,6 @@ import streamlit as st
 PROJECTOR_CSS = """<style>
 html { font-size: 20px; }
 [data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
-[data-testid="stMarkdownContainer"], [data-testid="stCaptionContainer"] { color: #000 !important; }
 [data-testid="stProgress"] p { font-size: 1.05rem !important; font-weight: 600; }
 [data-testid="stProgress"] [role="progressbar"] > div > div { height: 0.9rem !important; }
 .js-plotly-plot .scatterlayer .js-line { stroke-width: 4px !important; }

@@ -221,10 +221,15 @@ def read_url() -> None:
 
 
 def write_url() -> None:
-    """After the widgets: the URL says every setting on screen (and the lesson picked)."""
+    """After the widgets: the URL says every setting on screen (and the lesson picked), from
+    the first change on (the default page keeps its plain address)."""
     les, variant = chosen()
     out = {**({"lesson": les.name} if les else {}), **({"variant": variant} if variant else {}),
            **current()}
+    linked = any(k != "projector" for k in st.query_params)
+    if not linked and st.session_state.setdefault("tr_url_default", out) == out:
+        st.session_state["tr_url"] = {}  # a plain /train with the defaults keeps its clean URL
+        return
     st.session_state["tr_url"] = out
     want = {**out, **{k: v for k, v in st.query_params.to_dict().items() if k == "projector"}}
     if st.query_params.to_dict() != want:

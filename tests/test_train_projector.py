@@ -1,0 +1,95 @@
+"""The Train page on a classroom screen, in Chromium at 1366×768: a lesson link opens the page
+on that lesson, and after Start the live view (progress bar, loss curves, image grid) is inside
+the window without scrolling, in normal and in projector mode; projector mode makes the text
+larger and stays on across pages. Screenshots go to $GENLAB_SCREENSHOTS (e.g. ``assets/``) as
+train-*.png, or to a temporary folder."""
+import os
+import re
+from pathlib import Path
+
+import pytest
+from test_e2e import ARGS, CHROMIUM, chromium_or_fail, streamlit_server
+
+pytestmark = pytest.mark.e2e
+W, H = 1366, 768
+LESSON = "ae-vs-vae-mnist"
+
+
+@pytest.fixture(scope="module")
+def server():
+    with streamlit_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium_or_fail()
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory):
+    out = Path(os.environ.get("GENLAB_SCREENSHOTS") or tmp_path_factory.mktemp("shots"))
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def bottom(locator) -> float:
+    box = locator.bounding_box()
+    assert box is not None and box["y"] >= 0, box
+    return box["y"] + box["height"]
+
+
+@pytest.mark.parametrize("mode", ["normal", "projector"])
+def test_live_view_fits_a_1366x768_screen_after_start(server, browser, shots, mode):
+    pg = browser.new_page(viewport={"width": W, "height": H})
+    pg.set_default_timeout(180_000)
+    try:
+        pg.goto(f"{server}/train?lesson={LESSON}" + ("&projector=1" if mode == "projector" else ""))
+        pg.get_by_role("heading", name="Train a model").wait_for()
+        look_for = pg.locator('[data-testid="stAlert"]').filter(has_text="What to look for")
+        look_for.wait_for()
+        assert "AE vs VAE on MNIST" in look_for.inner_text()
+        toggle = pg.locator('[data-testid="stSidebar"]').get_by_role("switch", name="Projector mode")
+        assert toggle.is_checked() == (mode == "projector")
+        size = pg.evaluate("() => parseFloat(getComputedStyle(document.documentElement).fontSize)")
+        assert size == (20 if mode == "projector" else 16)
+        start = pg.get_by_role("button", name="Start training")
+        pg.wait_for_function("() => [...document.querySelectorAll('button')].some("
+                             "b => b.innerText.includes('Start training') && !b.disabled)")
+        if mode == "normal":
+            pg.screenshot(path=str(shots / "train-lesson.png"))
+        start.click()
+        # the lesson's run: 20 epochs of MNIST
+        progress = pg.locator('[data-testid="stProgress"]').filter(
+            has_text=re.compile(r"step [\d,]+ / [\d,]+ · epoch [\d.]+ / 20 "))
+        progress.wait_for()
+        pg.wait_for_function("() => { const p = document.querySelector('.js-plotly-plot');"
+                             " return p && p.data && p.data.length && p.data[0].x.length > 1 }")
+        grid = pg.locator('[data-testid="stImage"]').filter(has_text="Live:")
+        grid.wait_for()
+        pg.wait_for_timeout(300)  # let the layout settle after the last redraw
+        # the page is at its top (Start sits far down the settings; the page scrolls back up)
+        pg.wait_for_function("() => [...document.querySelectorAll('.stMain')].every(m => m.scrollTop === 0)")
+        assert pg.get_by_role("heading", name="Train a model").bounding_box()["y"] >= 0
+        assert bottom(progress) <= H
+        assert bottom(pg.locator(".js-plotly-plot").first) <= H, "the loss curves are below the fold"
+        assert bottom(grid.locator("img")) <= H, "the live images are below the fold"
+        pg.screenshot(path=str(shots / f"train-live-{mode}.png"))
+        # the mode stays on on another page (the sidebar's links drop the query)
+        if mode == "projector":
+            pg.locator('[data-testid="stSidebar"]').get_by_role("link", name="Home", exact=True).click()
+            pg.get_by_role("heading", name="GenLab", exact=True).wait_for()
+            pg.wait_for_function("() => getComputedStyle(document.documentElement).fontSize === '20px'")
+            pg.wait_for_url(re.compile(r"projector=1"))
+            pg.locator('[data-testid="stSidebar"]').get_by_role("link", name="Train", exact=True).click()
+            pg.get_by_role("heading", name="Train a model").wait_for()
+            pg.wait_for_url(re.compile(rf"lesson={LESSON}.*projector=1|projector=1.*lesson={LESSON}"))
+        pg.get_by_role("button", name="Stop").click()
+        pg.get_by_text("Stopped early").wait_for(timeout=60_000)
+    finally:
+        pg.close()
