@@ -83,10 +83,10 @@ class HealthMonitor:
         self.stretch: tuple[int, float] | None = None  # D-wins: (first step, G loss then)
         self.epoch_sums: dict[str, float] = {}
         self.epoch_steps = self.last_step = 0
-        self.train_means: list[float] = []
+        self.train_means: list[float] = []  # per epoch, and the test losses beside them
         self.tests: list[float] = []
-        self.streak: dict[str, int] = {}
-        self.best: dict[str, float] = {}
+        self.streak: dict[str, int] = {}  # epoch ends in a row a condition held
+        self.best: dict[str, float] = {}  # mode collapse: the best diversity and coverage seen
         if data is not None:
             gen = torch.Generator().manual_seed(seed)
             pick = lambda x: x[torch.randperm(len(x), generator=gen)[:PROBE]]  # noqa: E731
@@ -103,16 +103,15 @@ class HealthMonitor:
         if key in losses and math.isfinite(losses[key]):
             self.epoch_sums[key] = self.epoch_sums.get(key, 0.0) + losses[key] * n
             self.epoch_steps += n
-        out = [a for a in (self._spike(step, epoch, losses),
-                           self._d_wins(step, epoch, losses) if self.kind == "gan" else None) if a]
-        return self._keep(out)
+        return self._keep([self._spike(step, epoch, losses),
+                           self._d_wins(step, epoch, losses) if self.kind == "gan" else None])
 
     def epoch_end(self, step: int, epoch: int, test: dict | None, fixed=None) -> list[Alarm]:
         """End of an epoch: overfitting, posterior collapse, nothing learned, mode collapse.
         ``fixed``: the GAN's fixed preview noise."""
         out = [self._epoch_losses(step, epoch, test)]
         if self.model is None:
-            return self._keep([a for a in out if a])
+            return self._keep(out)
         was = self.model.training
         self.model.eval()
         with torch.no_grad():
@@ -123,7 +122,7 @@ class HealthMonitor:
             if self.kind == "gan" and fixed is not None:
                 out.append(self._modes(step, epoch, fixed))
         self.model.train(was)
-        return self._keep([a for a in out if a])
+        return self._keep(out)
 
     @property
     def records(self) -> list[dict]:
@@ -143,8 +142,8 @@ class HealthMonitor:
         self.epoch_sums, self.epoch_steps = {}, 0
         return alarm
 
-    def _keep(self, alarms: list[Alarm]) -> list[Alarm]:
-        new = [a for a in alarms if a.id not in {f.id for f in self.fired}]
+    def _keep(self, alarms: list[Alarm | None]) -> list[Alarm]:
+        new = [a for a in alarms if a is not None and a.id not in {f.id for f in self.fired}]
         self.fired += new
         return new
 
@@ -311,6 +310,6 @@ def check_history(kind: str, history: list[dict], test_history: list[dict],
     for row in history:
         mon.progress(row["step"], row["epoch"], row)
         while row["epoch"] >= epoch - 1e-9:
-            mon._keep([a for a in [mon._epoch_losses(row["step"], epoch, tests.get(epoch))] if a])
+            mon._keep([mon._epoch_losses(row["step"], epoch, tests.get(epoch))])
             epoch += 1
     return mon.fired

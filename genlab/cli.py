@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from genlab.defaults import DEFAULTS, KNOBS
+from genlab.defaults import DEFAULTS, KNOBS, knob_kind_error
 
 EPILOG = """examples:
   python -m genlab datasets
@@ -155,7 +155,6 @@ def cmd_train(args) -> int:
     from genlab.movie import MovieRecorder, save_movie
     from genlab.train import TrainConfig, TrainControl, fit, save_trained
 
-    TrainConfig(**knobs(args)).validate_for(args.model)  # before loading any data
     data = load_dataset(args.dataset, image_size=args.image_size, channels=args.channels)
     print(f"Data: {data.summary()}", file=sys.stderr)
     c, h, _ = data.shape
@@ -235,6 +234,10 @@ def cmd_eval(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)  # before importing torch: bad arguments answer at once
+    why = knob_kind_error(args.model, **knobs(args)) if args.command == "train" else None
+    if why:
+        print(f"error: {why}", file=sys.stderr)
+        return 2
     from genlab.checkpoint import CheckpointError
     from genlab.data import DataError
     from genlab.models import ConfigError

@@ -30,6 +30,19 @@ KNOBS: dict[str, float | int | None] = {"kl_warmup_epochs": 0, "lr_d": None,
                                         "label_smoothing": 0.0, "d_steps": 1}
 
 
+def knob_kind_error(kind: str, kl_warmup_epochs=0, lr_d=None, label_smoothing=0.0, d_steps=1,
+                    **_) -> str | None:
+    """Why a knob set away from its default does not apply to model ``kind``; None if it does."""
+    if kind != "vae" and kl_warmup_epochs:
+        return "KL warm-up applies to a VAE only; leave it at 0."
+    gan = {"D learning rate": lr_d is not None, "label smoothing": label_smoothing,
+           "D steps per G step": d_steps != 1}
+    if kind != "gan" and any(gan.values()):
+        return (f"The {next(k for k, v in gan.items() if v)} applies to a GAN only; leave it at its "
+                "default.")
+    return None
+
+
 def defaults_for(kind: str) -> KindDefaults:
     """The defaults of model ``kind`` ('ae', 'vae' or 'gan')."""
     try:

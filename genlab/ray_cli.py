@@ -86,6 +86,9 @@ def _train(args, address: str) -> int:
                                        file=sys.stderr)
                     elif ev["kind"] == "epoch" and ev["test"]:
                         test = ev["test"]
+                    elif ev["kind"] == "alarm":  # as the local CLI: each health alarm once
+                        (bar.write if bar is not None else print)(f"ALARM {ev['message']}",
+                                                                  file=sys.stderr)
                     if bar is not None and ev["kind"] in ("progress", "epoch"):
                         bar.update(ev["step"] - bar.n)
                         bar.set_postfix({k: f"{v:.4g}" for k, v in ev["losses"].items()}, refresh=False)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from genlab.defaults import KNOBS, defaults_for
+from genlab.defaults import KNOBS, defaults_for, knob_kind_error
 
 
 @dataclass
@@ -40,13 +40,9 @@ class TrainConfig:
 
     def validate_for(self, kind: str) -> None:
         """Refuse a knob set away from its default for a model kind it does not apply to."""
-        if kind != "vae" and self.kl_warmup_epochs:
-            raise ValueError("KL warm-up applies to a VAE only; leave it at 0.")
-        gan = {"D learning rate": self.lr_d is not None, "label smoothing": self.label_smoothing,
-               "D steps per G step": self.d_steps != 1}
-        if kind != "gan" and any(gan.values()):
-            raise ValueError(f"The {next(k for k, v in gan.items() if v)} applies to a GAN only; "
-                             "leave it at its default.")
+        why = knob_kind_error(kind, **self.__dict__)
+        if why:
+            raise ValueError(why)
 
     def validate(self, n_train: int) -> None:
         """Refuse settings that cannot train (call on the resolved config)."""
