@@ -28,7 +28,7 @@ class DecoderExportError(ValueError):
 
 def _layers(model: GenerativeModel) -> tuple[nn.Sequential, str]:
     """The decoder's module list and the output mapping its ``decode`` applies."""
-    if getattr(model.config, "num_classes", 0):
+    if getattr(getattr(model, "config", None), "num_classes", 0):
         raise DecoderExportError("This model is conditional (it takes a class as well as a code); "
                                  "the in-browser decoder does not support that yet, so the page "
                                  "decodes on the server.")

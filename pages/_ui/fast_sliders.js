@@ -161,7 +161,8 @@
     api.lastDecodeMs = api.lastDrawAt - t0;
     api.draws += 1;
     canvas.dataset.draws = String(api.draws);
-    cap.textContent = "Decoded in your browser (" + api.lastDecodeMs.toFixed(1) + " ms)";
+    if (api.draws > 1) // the first decode also compiles the code: not a fair time to show
+      cap.textContent = "Decoded in your browser (" + api.lastDecodeMs.toFixed(1) + " ms)";
     if (page.show_norm) {
       const l2 = Math.sqrt(z.reduce((a, v) => a + v * v, 0));
       norm.textContent = "Code norm " + l2.toFixed(2) + " (a typical prior sample: " + Math.sqrt(z.length).toFixed(1) + ")";
