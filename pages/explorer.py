@@ -135,6 +135,7 @@ def explorer() -> None:
                 st.caption(f"Code norm {np.linalg.norm(z):.2f} (a typical prior sample: "
                            f"{np.sqrt(d):.1f})")
 
+
 explorer()
 z_now = st.session_state.get(f"ex_z_{tag}", st.session_state[BASE])
 labelled = data is not None and len(data.classes) > 1

@@ -9,7 +9,7 @@ import hashlib
 import numpy as np
 import pytest
 import torch
-from test_e2e import ARGS, CHROMIUM, browser, chromium_or_fail, server, shots, wait_until  # noqa: F401
+from test_e2e import browser, decode_on_server, server, shots, wait_until  # noqa: F401
 
 from genlab.catalog import WEIGHTS_DIR
 from genlab.checkpoint import load_checkpoint
@@ -171,6 +171,8 @@ def _component_frame(pg):
 def test_a_key_press_redraws_in_the_browser_and_the_server_option_works(server, browser, shots):  # noqa: F811
     pg = browser.new_page(viewport={"width": 1366, "height": 768})
     pg.set_default_timeout(120_000)
+    received: list[int] = []  # sizes of the server's websocket messages
+    pg.on("websocket", lambda ws: ws.on("framereceived", lambda m: received.append(len(m))))
     try:
         pg.goto(server + "/explorer")
         pg.get_by_role("heading", name="Latent explorer", exact=True).wait_for()
@@ -188,9 +190,21 @@ def test_a_key_press_redraws_in_the_browser_and_the_server_option_works(server, 
         assert wait_until(lambda: frame.evaluate("() => window.genlab.draws") > draws, 20)
         assert wait_until(lambda: np.abs(_pixels(frame, 28, 1) - before).max() > 20, 20), \
             "the image did not change"
-        assert float(thumb.input_value()) > 0
+        moved = float(thumb.input_value())
+        assert moved > 0
         assert pg.locator('[data-testid="stException"]').count() == 0
-        pg.get_by_text("Decode on the server").click()
+        # An unrelated rerun of the whole page (Interpolate: Steps) neither resends the weights
+        # (Streamlit sends the unchanged element by reference) nor resets the sliders.
+        frame.evaluate("() => { window.__kept = true; }")
+        strip = pg.locator('[data-testid="stImage"]').filter(has_text="linear interpolation").locator("img")
+        src, received[:] = strip.first.get_attribute("src"), []
+        steps = pg.get_by_role("slider").first  # the page's first own slider: Interpolate, Steps
+        steps.focus()
+        steps.press("ArrowRight")
+        assert wait_until(lambda: strip.first.get_attribute("src") != src, 60), "no rerun happened"
+        assert max(received) < 200_000, f"a rerun sent {max(received):,} bytes"
+        assert frame.evaluate("() => window.__kept === true") and float(thumb.input_value()) == moved
+        decode_on_server(pg)
         img = pg.locator('[data-testid="stImage"]').filter(has_text="Decoded image")
         img.first.wait_for()
         pg.get_by_text("PC 1 (").first.wait_for()  # the server's own slider
