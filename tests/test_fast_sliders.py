@@ -177,10 +177,6 @@ def test_a_key_press_redraws_in_the_browser_and_the_server_option_works(server, 
         pg.goto(server + "/explorer")
         pg.get_by_role("heading", name="Latent explorer", exact=True).wait_for()
         frame = _component_frame(pg)
-        pg.get_by_text("Model", exact=True).first.scroll_into_view_if_needed()
-        pg.mouse.wheel(0, 160)  # the model picker on top, the sliders and the image below
-        pg.wait_for_timeout(500)  # let the page's own layout settle for the screenshot
-        pg.screenshot(path=str(shots / "explorer-sliders.png"))
         thumb = frame.get_by_role("slider").first
         before = _pixels(frame, 28, 1)
         draws = frame.evaluate("() => window.genlab.draws")
@@ -192,6 +188,10 @@ def test_a_key_press_redraws_in_the_browser_and_the_server_option_works(server, 
             "the image did not change"
         moved = float(thumb.input_value())
         assert moved > 0
+        pg.mouse.move(800, 400)  # over the page, not the sidebar
+        pg.mouse.wheel(0, 180)  # the model picker on top, the sliders and the image below
+        pg.wait_for_timeout(500)  # let the scroll settle for the screenshot
+        pg.screenshot(path=str(shots / "explorer-sliders.png"))
         assert pg.locator('[data-testid="stException"]').count() == 0
         # An unrelated rerun of the whole page (Interpolate: Steps) neither resends the weights
         # (Streamlit sends the unchanged element by reference) nor resets the sliders.
