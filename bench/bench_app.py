@@ -93,6 +93,7 @@ def bench_slider(entry: dict) -> None:
     at.switch_page("pages/explorer.py")
     at.run()
     at.selectbox(key="ex_model").set_value(entry["path"]).run()
+    at.toggle(key="ex_server").set_value(True).run()  # the server sliders (the default decodes in the browser)
     tag = hashlib.sha1(entry["path"].encode()).hexdigest()[:8]
     key = f"ex_{tag}_pc0" if model.config.latent_dim > 8 else f"ex_{tag}_d0"
     runs = []

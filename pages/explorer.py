@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from genlab import latent
-from pages._ui import BY_FILE, codes, data_for, frame, load, pick_model, show
+from pages._ui import BY_FILE, codes, data_for, fast_sliders, frame, load, pick_model, show
 from pages._ui.arithmetic import arithmetic_tab
 from pages._ui.draw import draw_tab
 
@@ -84,9 +84,16 @@ def explorer() -> None:
             a.number_input("Test image #", 0, len(data.test_x) - 1, 0, key=f"ex_img_{tag}")
             b.button("Start from its code", on_click=from_image, key=f"ex_enc_{tag}")
     base = np.asarray(st.session_state[BASE], np.float32)
-    left, right = st.columns([3, 2])
+    why = fast_sliders.unavailable(entry)
+    on_server = why is not None or st.toggle(
+        "Decode on the server", key="ex_server",
+        help="Off: the sliders decode in your browser as you drag. On: each move asks the server.")
+    if why is not None:
+        st.caption(f"The sliders decode on the server: {why}")
+    left, right = st.columns([3, 2]) if on_server else (st.container(), None)
     with left:
         z = base.copy()
+        defs: list[dict] = []  # the sliders, for the in-browser component
         if pca is not None:
             st.caption(f"{d} dimensions: sliders move the code along the top {n_pc} principal "
                        "directions of the encoded test set (in standard deviations).")
@@ -94,8 +101,12 @@ def explorer() -> None:
             vals = []
             for k in range(n_pc):
                 st.session_state.setdefault(f"ex_{tag}_pc{k}", float(np.clip(units[k], -4, 4)))
-                vals.append(st.slider(f"PC {k + 1} ({pca.explained[k]:.0%} of variance)", -4.0,
-                                      4.0, step=0.05, key=f"ex_{tag}_pc{k}"))
+                name = f"PC {k + 1} ({pca.explained[k]:.0%} of variance)"
+                if on_server:
+                    vals.append(st.slider(name, -4.0, 4.0, step=0.05, key=f"ex_{tag}_pc{k}"))
+                else:
+                    vals.append(st.session_state[f"ex_{tag}_pc{k}"])
+                    defs.append(dict(label=name, min=-4.0, max=4.0, step=0.05, value=vals[-1], pc=k))
             z = pca.code(base, np.array(vals, np.float32))
         if d > MAX_RAW:
             raw = st.multiselect("Set raw dimensions" if pca is None else "Also set raw dimensions",
@@ -105,14 +116,24 @@ def explorer() -> None:
             raw = list(range(d))
         for j in raw:
             st.session_state.setdefault(f"ex_{tag}_d{j}", float(np.clip(base[j], lo[j], hi[j])))
-            z[j] = st.slider(f"z[{j}]", float(np.floor(lo[j] * 100) / 100),
-                             float(np.ceil(hi[j] * 100) / 100), step=0.01, key=f"ex_{tag}_d{j}")
+            r = float(np.floor(lo[j] * 100) / 100), float(np.ceil(hi[j] * 100) / 100)
+            if on_server:
+                z[j] = st.slider(f"z[{j}]", *r, step=0.01, key=f"ex_{tag}_d{j}")
+            else:
+                z[j] = st.session_state[f"ex_{tag}_d{j}"]
+                defs.append(dict(label=f"z[{j}]", min=r[0], max=r[1], step=0.01, value=float(z[j]), dim=j))
+        if not on_server:  # the code before the principal-direction sliders, and their steps
+            start = base if pca is None else pca.code(base, np.zeros(n_pc, np.float32))
+            steps = None if pca is None else pca.components[:n_pc] * np.sqrt(pca.variance[:n_pc])[:, None]
+            fast_sliders.browser_sliders(entry, defs, start, steps, model.config.image_size,
+                                         show_norm=data is not None)
     st.session_state[f"ex_z_{tag}"] = z
-    with right:
-        show(latent.decode_image(model, z), caption="Decoded image", target=280)
-        if data is not None:
-            st.caption(f"Code norm {np.linalg.norm(z):.2f} (a typical prior sample: "
-                       f"{np.sqrt(d):.1f})")
+    if on_server:
+        with right:
+            show(latent.decode_image(model, z), caption="Decoded image", target=280)
+            if data is not None:
+                st.caption(f"Code norm {np.linalg.norm(z):.2f} (a typical prior sample: "
+                           f"{np.sqrt(d):.1f})")
 
 
 explorer()

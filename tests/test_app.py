@@ -258,6 +258,7 @@ def test_moving_a_slider_changes_the_decoded_image(models):
     path = str(models["t-vae2d"])
     at.selectbox(key="ex_model").set_value(path).run()
     assert not at.exception
+    at.toggle(key="ex_server").set_value(True).run()  # the default decodes in the browser
     tag = hashlib.sha1(path.encode()).hexdigest()[:8]
     before = _decoded(at)
     at.slider(key=f"ex_{tag}_d0").set_value(2.5).run()

@@ -22,7 +22,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 # Every page by its URL path (kept as before): its heading and something of its main content.
 DEEP_LINKS = {"/train": ("Train a model", "text=Start training"),
-              "/explorer": ("Latent explorer", '[data-testid="stImage"]:has-text("Decoded image")'),
+              "/explorer": ("Latent explorer", 'iframe[title="st.iframe"]'),  # in-browser sliders
               "/latent_space": ("Latent space: AE vs VAE", ".js-plotly-plot"),
               "/gan_studio": ("GAN studio", '[data-testid="stImage"]:has-text("fixed noise")'),
               "/compare": ("Compare models", '[data-testid="stDataFrame"]'),
@@ -270,6 +270,12 @@ def test_closing_the_browser_session_stops_its_training(server, page):
         "the job kept running after its session ended"
 
 
+def decode_on_server(pg) -> None:
+    """The explorer's sliders decode in the browser by default; switch to the server's."""
+    if not pg.get_by_role("switch", name="Decode on the server").is_checked():
+        pg.get_by_text("Decode on the server", exact=True).click()
+
+
 def decoded_src(pg) -> str:
     img = pg.locator('[data-testid="stImage"]').filter(has_text="Decoded image").locator("img")
     return img.first.get_attribute("src", timeout=60_000)
@@ -278,6 +284,7 @@ def decoded_src(pg) -> str:
 def test_latent_slider_changes_image(page, shots):
     pg = page
     nav(pg, "Latent explorer", "Latent explorer")
+    decode_on_server(pg)
     before = decoded_src(pg)
     thumb = pg.get_by_role("slider").first
     thumb.focus()

@@ -7,7 +7,7 @@ Screenshots go to $GENLAB_SCREENSHOTS (e.g. ``assets/``) or to a temporary folde
 import re
 
 import pytest
-from test_e2e import browser, nav, page, server, shots, wait_until  # noqa: F401  (fixtures)
+from test_e2e import browser, decode_on_server, nav, page, server, shots, wait_until  # noqa: F401
 
 pytestmark = pytest.mark.e2e
 
@@ -70,6 +70,7 @@ def decoded_src(pg) -> str:
 def test_a_slider_key_press_changes_the_decoded_image(page):  # noqa: F811
     pg = page
     nav(pg, "Latent explorer", "Latent explorer")
+    decode_on_server(pg)
     thumb = pg.get_by_role("slider").first
     for _ in range(3):  # each key press gives a new image
         before = decoded_src(pg)
@@ -81,6 +82,7 @@ def test_a_slider_key_press_changes_the_decoded_image(page):  # noqa: F811
 def test_drawing_on_the_canvas_shows_a_reconstruction(page, shots):  # noqa: F811
     pg = page
     nav(pg, "Latent explorer", "Latent explorer")
+    decode_on_server(pg)
     decoded_src(pg)  # the page has run through (model, codes) before drawing
     pg.get_by_role("tab", name="Draw").click()
     canvas = pg.locator("canvas.upper-canvas").first

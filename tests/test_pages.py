@@ -33,6 +33,7 @@ def test_explorer_above_8_dimensions(models):
     at = page("pages/explorer.py")
     at.selectbox(key="ex_model").set_value(path).run()
     assert not at.exception
+    at.toggle(key="ex_server").set_value(True).run()  # the default decodes in the browser
     assert "16 dimensions: sliders move the code along the top 6 principal" in "\n".join(
         c.value for c in at.caption)
     pcs = [s for s in at.slider if s.key.startswith(f"ex_{tag}_pc")]
