@@ -93,12 +93,22 @@ def of_this_run(models: str) -> list[str]:
     return left
 
 
+# `streamlit run` whose every thread's Python stack is written to $GENLAB_BENCH_STACKS on SIGUSR1
+# (the bench asks for them when a page stalls: what was the server doing?)
+SERVER = ("import faulthandler, os, signal, sys; faulthandler.register(signal.SIGUSR1, all_threads=True, "
+          "file=open(os.environ['GENLAB_BENCH_STACKS'], 'a')); from streamlit.web.cli import main; "
+          "sys.argv[0] = 'streamlit'; sys.exit(main())")
+STACKS: list[Path] = []
+
+
 def start_server(models: str, cap: int | None = None) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = {**os.environ, "GENLAB_OFFLINE": "1", "GENLAB_MODELS": models}
+    env = {**os.environ, "GENLAB_OFFLINE": "1", "GENLAB_MODELS": models,
+           "GENLAB_BENCH_STACKS": str(Path(models).with_suffix(".stacks.txt"))}
     if cap:
         env["GENLAB_MAX_JOBS"] = str(cap)
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+    STACKS.append(Path(env["GENLAB_BENCH_STACKS"]))
+    proc = subprocess.Popen([sys.executable, "-c", SERVER, "run", str(ROOT / "app.py"),
                              "--server.port", str(port), "--server.address", "127.0.0.1",
                              "--server.headless", "true", "--server.fileWatcherType", "none"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -128,6 +138,9 @@ def prepare(browser, url: str, name: str, dataset: str, epochs: int, timeout_s: 
             cpu = (_cpu_of(server_pid) - cpu0) / dt if server_pid else float("nan")
             note = (f"{name}: Train page not ready after {dt:.0f} s (attempt {attempt + 1}; server "
                     f"process {cpu:.2f} CPU-s/s meanwhile; {type(exc).__name__})")
+            if server_pid:  # the server's threads, for the stall's cause
+                os.kill(server_pid, signal.SIGUSR1)
+                note += f"; server stacks appended to {STACKS[-1]}"
             print("  " + note, flush=True)
             if stalls is not None:
                 stalls.append(note)
