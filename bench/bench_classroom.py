@@ -1,7 +1,8 @@
 """A classroom on one server: N students press Start at once on one `streamlit run app.py`.
 
-    python bench/bench_classroom.py                      # 8 students, MNIST conv VAE, 10 epochs
-    python bench/bench_classroom.py --students 2 --epochs 2 --json out.json
+    python bench/bench_classroom.py                      # 8 students, MNIST VAE, 10 epochs
+    python bench/bench_classroom.py --students 4 --epochs 1 --dataset digits   # a short check
+    python bench/bench_classroom.py --students 2 --epochs 2 --json out.json --markdown out.md
 
 One real server (headless, 127.0.0.1, a free port, a temporary GENLAB_MODELS, GENLAB_OFFLINE=1)
 and real Playwright contexts in Debian's Chromium. First ONE student trains alone (the reference),
@@ -12,7 +13,12 @@ second. Checks, each ending in PASS or MISSED:
   2. each page shows only its own run (its name, never another student's)
   3. Home (`/`) loads in <= 3 s in a fresh context while they train (models table visible)
   4. no genlab-train / genlab-spare / streamlit process of this run is left after SIGTERM
+     (the server's children are listed while they train and after)
   5. throughput: per-job and total images/s against the job alone (ratios; context, no target)
+A student page that is not ready within --ready-timeout seconds is reloaded (up to --retries
+times; each stall is printed with the server's CPU at that moment); one that never becomes
+ready is left out of the class and the report says so. At the end a markdown block for
+bench/RESULTS.md is printed (and written with --markdown).
 Exit status 0 whatever the checks say; non-zero only if the bench itself crashes.
 """
 from __future__ import annotations
@@ -87,10 +93,22 @@ def of_this_run(models: str) -> list[str]:
     return left
 
 
-def start_server(models: str) -> tuple[subprocess.Popen, str]:
+# `streamlit run` whose every thread's Python stack is written to $GENLAB_BENCH_STACKS on SIGUSR1
+# (the bench asks for them when a page stalls: what was the server doing?)
+SERVER = ("import faulthandler, os, signal, sys; faulthandler.register(signal.SIGUSR1, all_threads=True, "
+          "file=open(os.environ['GENLAB_BENCH_STACKS'], 'a')); from streamlit.web.cli import main; "
+          "sys.argv[0] = 'streamlit'; sys.exit(main())")
+STACKS: list[Path] = []
+
+
+def start_server(models: str, cap: int | None = None) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = {**os.environ, "GENLAB_OFFLINE": "1", "GENLAB_MODELS": models}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+    env = {**os.environ, "GENLAB_OFFLINE": "1", "GENLAB_MODELS": models,
+           "GENLAB_BENCH_STACKS": str(Path(models).with_suffix(".stacks.txt"))}
+    if cap:
+        env["GENLAB_MAX_JOBS"] = str(cap)
+    STACKS.append(Path(env["GENLAB_BENCH_STACKS"]))
+    proc = subprocess.Popen([sys.executable, "-c", SERVER, "run", str(ROOT / "app.py"),
                              "--server.port", str(port), "--server.address", "127.0.0.1",
                              "--server.headless", "true", "--server.fileWatcherType", "none"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -105,11 +123,37 @@ def start_server(models: str) -> tuple[subprocess.Popen, str]:
             time.sleep(0.2)
 
 
-def prepare(browser, url: str, name: str, dataset: str, epochs: int):
-    """A context on /train with the data set, a VAE (the default kind), ``epochs`` and ``name`` set, ready to Start."""
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    pg = ctx.new_page()
-    pg.set_default_timeout(180_000)
+def prepare(browser, url: str, name: str, dataset: str, epochs: int, timeout_s: float = 180,
+            retries: int = 0, server_pid: int | None = None, stalls: list | None = None):
+    """A context on /train with the data set, a VAE (the default kind), ``epochs`` and ``name``
+    set, ready to Start; reloaded up to ``retries`` times when not ready within ``timeout_s``.
+    None if it never became ready."""
+    for attempt in range(retries + 1):
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        t0, cpu0 = time.perf_counter(), _cpu_of(server_pid)
+        try:
+            return (ctx, _fill(ctx.new_page(), url, name, dataset, epochs, timeout_s))
+        except (PlaywrightTimeout, AssertionError) as exc:
+            dt = time.perf_counter() - t0
+            cpu = (_cpu_of(server_pid) - cpu0) / dt if server_pid else float("nan")
+            note = (f"{name}: Train page not ready after {dt:.0f} s (attempt {attempt + 1}; server "
+                    f"process {cpu:.2f} CPU-s/s meanwhile; {type(exc).__name__})")
+            if server_pid:  # the server's threads, for the stall's cause
+                os.kill(server_pid, signal.SIGUSR1)
+                note += f"; server stacks appended to {STACKS[-1]}"
+            print("  " + note, flush=True)
+            if stalls is not None:
+                stalls.append(note)
+            ctx.close()
+    return None
+
+
+def _cpu_of(pid: int | None) -> float:
+    return _procs().get(pid, (0, "", 0.0))[2] if pid else 0.0
+
+
+def _fill(pg, url: str, name: str, dataset: str, epochs: int, timeout_s: float):
+    pg.set_default_timeout(timeout_s * 1000)
     pg.goto(url + "/train")
     pg.get_by_role("heading", name="Train a model").wait_for()
     if dataset != "mnist":  # mnist is the first choice
@@ -119,15 +163,15 @@ def prepare(browser, url: str, name: str, dataset: str, epochs: int):
     for label, value in (("Epochs", str(epochs)), ("Save the model as", name)):
         pg.get_by_label(label).fill(value)
         pg.get_by_label(label).press("Enter")
-    idle(pg)
+    idle(pg, timeout_s)
     assert pg.get_by_label("Save the model as").input_value() == name
-    return ctx, pg
+    return pg
 
 
-def idle(pg) -> None:
+def idle(pg, timeout_s: float = 120) -> None:
     """Until the page's script has finished its rerun (Streamlit's 'Running...' is gone)."""
     pg.wait_for_timeout(300)  # let the rerun the last input started begin
-    pg.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=120_000)
+    pg.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=timeout_s * 1000)
 
 
 def home_load(browser, url: str, limit_s: float) -> dict:
@@ -163,8 +207,12 @@ def state_of(text: str, name: str) -> str | None:
     return m.group(1) if m else None
 
 
-def alone_run(browser, url: str, models: Path, dataset: str, epochs: int) -> dict:
-    ctx, pg = prepare(browser, url, "alone-ref", dataset, epochs)
+def alone_run(browser, url: str, models: Path, args, server_pid: int) -> dict:
+    ready = prepare(browser, url, "alone-ref", args.dataset, args.epochs, args.ready_timeout,
+                    args.retries, server_pid)
+    if ready is None:
+        raise RuntimeError("the reference student's Train page never became ready")
+    ctx, pg = ready
     t0 = time.perf_counter()
     pg.get_by_role("button", name="Start training").click()
     pg.get_by_text("saved as 'alone-ref'").wait_for(timeout=1_800_000)
@@ -177,10 +225,18 @@ def alone_run(browser, url: str, models: Path, dataset: str, epochs: int) -> dic
 
 def classroom(browser, url: str, server_pid: int, models: Path, args) -> dict:
     names = [f"student-{i + 1:02d}" for i in range(args.students)]
-    pages = {}
+    pages, stalls, left_out = {}, [], []
     for n in names:
-        pages[n] = prepare(browser, url, n, args.dataset, args.epochs)
+        ready = prepare(browser, url, n, args.dataset, args.epochs, args.ready_timeout,
+                        args.retries, server_pid, stalls)
+        if ready is None:
+            left_out.append(n)
+            continue
+        pages[n] = ready
         print(f"  {n}: Train page ready", flush=True)
+    names = list(pages)
+    if not names:
+        raise RuntimeError("no student's Train page became ready")
     # Each page's own timer clicks its Start button at the same wall-clock moment (the pages are
     # armed one by one beforehand, so the Playwright round trips of a loaded machine add nothing);
     # each page records when its click event fired, in the system clock.
@@ -196,11 +252,14 @@ def classroom(browser, url: str, server_pid: int, models: Path, args) -> dict:
     print(f"  all {len(names)} clicked Start within {spread:.3f} s", flush=True)
     seen = {n: {"states": set(), "queue_text": 0, "queued_without_text": 0, "position_none": 0, "others": set(),
                 "done_at": None, "started_at": None} for n in names}
-    pids, max_running, home, next_home = {}, 0, [], time.perf_counter() + 5
-    cap = int(os.environ.get("GENLAB_MAX_JOBS") or max(1, (os.cpu_count() or 2) // 2))
+    pids, max_running, home, next_home = {}, 0, [], time.perf_counter() + 2
+    cap = args.cap or int(os.environ.get("GENLAB_MAX_JOBS") or max(1, (os.cpu_count() or 2) // 2))
     deadline = time.perf_counter() + args.timeout
+    children_seen: dict[int, str] = {}
     while time.perf_counter() < deadline:
-        pids.update(tree(server_pid))
+        kids = tree(server_pid)
+        pids.update(kids)
+        children_seen.update(kids)
         running = 0
         for n, (_, pg) in pages.items():
             s = seen[n]
@@ -245,7 +304,8 @@ def classroom(browser, url: str, server_pid: int, models: Path, args) -> dict:
         seen[n]["others"] |= {o for o in names if o != n and o in text}
         seen[n]["own_shown"] = n in text
     return {"names": names, "pages": pages, "clicks": clicks, "spread": spread, "seen": seen,
-            "t_first": t_first, "max_running": max_running, "cap": cap, "home": home, "pids": pids}
+            "t_first": t_first, "max_running": max_running, "cap": cap, "home": home, "pids": pids,
+            "stalls": stalls, "left_out": left_out, "children_seen": children_seen}
 
 
 def run(args) -> dict:
@@ -255,14 +315,14 @@ def run(args) -> dict:
     print(f"{os.cpu_count()} CPU cores, load average at start {figures['load_start']}", flush=True)
     with tempfile.TemporaryDirectory(prefix="genlab-classroom-") as tmp:
         models = Path(tmp)
-        proc, url = start_server(tmp)
+        proc, url = start_server(tmp, args.cap)
         pids: dict[int, str] = {proc.pid: _procs()[proc.pid][1]}
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
                 try:
                     print("one job alone first (the reference)", flush=True)
-                    alone = alone_run(browser, url, models, args.dataset, args.epochs)
+                    alone = alone_run(browser, url, models, args, proc.pid)
                     print(f"  alone: {alone['images_per_s']:,.0f} images/s, {alone['seconds']:.1f} s "
                           f"training, {alone['wall_s']:.1f} s Start -> saved", flush=True)
                     pids.update(tree(proc.pid))
@@ -293,6 +353,8 @@ def run(args) -> dict:
                 except OSError:
                     pass
         figures.update(summarize(room, alone, models, left, named, len(pids)))
+        figures.update(stalls=room["stalls"], left_out=room["left_out"],
+                       children_seen=sorted(set(room["children_seen"].values())))
     figures["load_end"] = os.getloadavg()
     print(f"load average at end {figures['load_end']}", flush=True)
     return figures
@@ -323,6 +385,7 @@ def summarize(room: dict, alone: dict, models: Path, left: list, named: list, n_
               f"{row['status']:>8}{fmt(row['images_per_s'], '>10,.0f')}{fmt(row['seconds'], '>9.1f')}"
               f"  {', '.join(row['others']) or '-'}")
     cap, n = room["cap"], len(names)
+    fails += [f"{m}: its Train page never became ready (left out)" for m in room["left_out"]]
     check("all Start clicks within 1 s", room["spread"] <= 1.0, f"spread {room['spread'] * 1000:.1f} ms")
     # A page may be caught once between its "queued" line and the info below it (a rerun draws
     # top to bottom): a page queued over several samples must have shown its position.
@@ -347,7 +410,9 @@ def summarize(room: dict, alone: dict, models: Path, left: list, named: list, n_
               f"{len(home)} samples, max {max(home):.2f} s, median {statistics.median(home):.2f} s")
     else:
         check("3. Home loads in <= 3 s while they train", False, "no sample taken (runs ended first)")
+    kinds = sorted(set(room["children_seen"].values()))
     check("4. no process of this run is left", not left and not named,
+          f"server's children while they trained: {', '.join(kinds) or 'none'}; "
           f"{n_pids} pids recorded in the server's tree; left by pid: {left or 'none'}; "
           f"by ps name: {named or 'none'}")
     ips = [r["images_per_s"] for r in rows if r["images_per_s"]]
@@ -371,6 +436,34 @@ def summarize(room: dict, alone: dict, models: Path, left: list, named: list, n_
             "checks": [{"check": c, "ok": ok, "detail": d} for c, ok, d in CHECKS]}
 
 
+def markdown(figures: dict, argv: list[str]) -> str:
+    """The run as a block for bench/RESULTS.md: the command, the machine, the checks, the rows."""
+    load = lambda v: ", ".join(f"{x:.1f}" for x in v)  # noqa: E731
+    out = [f"### A classroom on one server (issue 8 §5), {time.strftime('%Y-%m-%d')}", "",
+           "```", "python bench/bench_classroom.py " + " ".join(argv), "```", "",
+           f"{figures['cpu_count']} CPU cores; {figures['students']} students "
+           f"({figures['dataset']}, VAE, {figures['epochs']} epoch(s)), training slots (cap) "
+           f"{figures['cap']}; load average {load(figures['load_start'])} at the start, "
+           f"{load(figures['load_end'])} at the end.", "",
+           "| check | | result |", "|---|---|---|"]
+    out += [f"| {c['check']} | {'met' if c['ok'] else '**missed**'} | {c['detail']} |"
+            for c in figures["checks"]]
+    out += ["", "| student | Start click (ms after first) | waited in queue | training began (s) "
+            "| done (s) | status | images/s | training time (s) |", "|---|---:|---|---:|---:|---|---:|---:|"]
+    f = lambda v, spec: format(v, spec) if v is not None else "—"  # noqa: E731
+    a = figures["alone"]
+    out.append(f"| alone (reference) | — | — | — | {a['wall_s']:.1f} | {a['status']} | "
+               f"{a['images_per_s']:,.0f} | {a['seconds']:.1f} |")
+    for r in figures["rows"]:
+        out.append(f"| {r['name']} | {r['click_ms']:.0f} | {'yes' if r['queued'] else 'no'} | "
+                   f"{f(r['start_s'], '.1f')} | {f(r['done_s'], '.1f')} | {r['status']} | "
+                   f"{f(r['images_per_s'], ',.0f')} | {f(r['seconds'], '.1f')} |")
+    if figures.get("stalls"):
+        out += ["", "Train pages that stalled while the class was prepared: "
+                + "; ".join(figures["stalls"]) + "."]
+    return "\n".join(out) + "\n"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--students", type=int, default=8)
@@ -379,9 +472,18 @@ def main() -> None:
     ap.add_argument("--home-samples", type=int, default=3)
     ap.add_argument("--home-limit", type=float, default=20, help="seconds a Home sample may take")
     ap.add_argument("--timeout", type=float, default=3600, help="seconds the classroom may take")
+    ap.add_argument("--cap", type=int, help="training slots (GENLAB_MAX_JOBS) for the server")
+    ap.add_argument("--ready-timeout", type=float, default=120,
+                    help="seconds a student's Train page may take to become ready before a reload")
+    ap.add_argument("--retries", type=int, default=2, help="reloads of a page that is not ready")
     ap.add_argument("--json", metavar="OUT", help="write the figures to this JSON file")
+    ap.add_argument("--markdown", metavar="OUT", help="write the markdown block to this file")
     args = ap.parse_args()
     figures = run(args)
+    block = markdown(figures, sys.argv[1:])
+    print("\n" + block)
+    if args.markdown:
+        Path(args.markdown).write_text(block)
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=1, default=list))
 

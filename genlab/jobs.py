@@ -1,19 +1,23 @@
-"""Training jobs for the app, server side. A ``Job`` holds a run's description and the snapshot
-the pages read (``Job.snapshot()``: state, message, losses, test metrics, live grid, images/s);
-a ``JobManager`` caps how many jobs train at once (the rest wait in a visible queue);
-``SessionJobs`` are one browser session's jobs, stopped when the session ends.
+"""Training jobs for the app, server side. A ``JobSpec`` describes a run; a ``Job``
+(``genlab.job``) holds it and the snapshot the pages read; a ``JobManager`` caps how many jobs
+train at once (the rest wait in a visible queue) and hands each a runner; ``SessionJobs`` are
+one browser session's jobs, stopped when the session ends.
 
 The training itself never runs here: a job hands ``{"spec", "path", "data", "threads"}`` to a
 *runner* (``genlab.runner``: a worker process by default, a Ray actor in a cluster) which calls
 ``genlab.worker.run_training`` and streams its messages back; the job's own thread applies them
 to the snapshot and turns a worker that died without a final message into a plain report of
 what was kept. Nothing here knows about Streamlit.
+
+Warm processes: starting a worker imports torch (seconds of one core). One warm spare waits
+for the next Start when the machine is idle, and while jobs wait in the queue, so that the next
+one starts on a warm process the moment a slot frees. On a machine with fewer than 4 cores no
+spare is started while jobs train and none waits: its imports would only slow them down.
 """
 from __future__ import annotations
 
 import os
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,9 +27,10 @@ from genlab import runner as runners
 from genlab.catalog import WEIGHTS_DIR, user_models_dir
 from genlab.checkpoint import SUFFIX, safe_name
 from genlab.data import ImageDataset
-from genlab.live import ACTIVE, JobSnapshot, Live
+from genlab.job import Job
+from genlab.live import ACTIVE, JobSnapshot
 from genlab.models import ModelConfig
-from genlab.runner import InlineRunner, Runner
+from genlab.runner import Runner
 from genlab.train import TrainConfig
 
 __all__ = ["ACTIVE", "Job", "JobManager", "JobSnapshot", "JobSpec", "SessionJobs",
@@ -75,121 +80,17 @@ _RESERVED: set[Path] = set()  # paths of jobs that run now (their file may not e
 _RESERVED_LOCK = threading.Lock()
 
 
-def _reserve(name: str) -> Path:
+def reserve_path(name: str) -> Path:
+    """``unique_model_path(name)``, held until ``release_path``: two runs never share a file."""
     with _RESERVED_LOCK:
         path = unique_model_path(name)
         _RESERVED.add(path)
         return path
 
 
-class Job:
-    """One training run: its description and the snapshot the pages read, fed by the messages of
-    a runner (by default a worker process, see genlab.runner). Controls are thread-safe."""
-
-    def __init__(self, spec: JobSpec, data: ImageDataset | None = None, owner: str = "") -> None:
-        self.id = uuid.uuid4().hex[:8]
-        self.spec, self.owner, self._data = spec, owner, data
-        self._lock = threading.Lock()
-        self._live = Live()  # what the snapshot shows; read and written under the lock
-        self._paused = self._stop = False
-        self._runner: Runner | None = None
-        self.manager: JobManager | None = None
-        self._finished = threading.Event()
-        self.created = time.time()
-
-    # -- controls (any thread) -------------------------------------------------------------
-    def pause(self) -> None:
-        with self._lock:
-            self._paused = not self._stop
-            runner = self._runner
-        if runner is not None and self._paused:
-            runner.pause()
-
-    def resume(self) -> None:
-        with self._lock:
-            self._paused, runner = False, self._runner
-        if runner is not None:
-            runner.resume()
-
-    def stop(self) -> None:
-        with self._lock:
-            self._stop, self._paused, runner = True, False, self._runner
-        if runner is not None:
-            runner.stop()
-
-    @property
-    def stop_requested(self) -> bool:
-        return self._stop
-
-    @property
-    def pid(self) -> int | None:
-        """The worker process's id while it runs (None when queued or not a local process)."""
-        runner = self._runner
-        return runner.pid if runner is not None else None
-
-    def wait(self, timeout: float | None = None) -> bool:
-        return self._finished.wait(timeout)
-
-    @property
-    def saved_path(self) -> Path | None:
-        with self._lock:
-            return self._live.saved_path
-
-    @property
-    def state(self) -> str:
-        with self._lock:
-            state = self._live.state
-            return "paused" if state == "running" and self._paused else state
-
-    def snapshot(self, max_rows: int = 600) -> JobSnapshot:
-        with self._lock:
-            snap = self._live.snapshot(self.id, self.spec.name, self.spec.model.kind, max_rows)
-            paused = self._paused
-        if snap.state == "running" and paused:
-            snap.state, snap.message = "paused", "Paused; press Resume to go on."
-        if snap.state == "queued" and self.manager is not None:
-            snap.queue_position = self.manager.queue_position(self)
-        return snap
-
-    def _set(self, state: str, message: str) -> None:
-        with self._lock:
-            self._live.state, self._live.message = state, message
-
-    def _apply(self, msg: dict) -> None:
-        with self._lock:
-            self._live.apply(msg)
-
-    def run(self, runner: Runner | None = None, threads: int | None = None) -> None:
-        """Drive the job to its end through ``runner`` (default: in this process, for scripts
-        and tests; the manager passes a worker process). Never raises."""
-        runner = runner or InlineRunner()
-        path = None
-        try:
-            with self._lock:
-                stop, paused, self._runner = self._stop, self._paused, runner
-            if stop:
-                self._set("stopped", "Stopped before it started.")
-                return
-            path = _reserve(self.spec.name)
-            runner.start({"spec": self.spec, "data": self._data, "path": str(path), "threads": threads})
-            self._data = None  # the job keeps no second reference to a large data set
-            if paused:
-                runner.pause()
-            final = False
-            while not final:
-                msgs = runner.poll(0.25)
-                if not msgs and not runner.alive():
-                    msgs = runner.poll(0) or [{"kind": "crash", "code": runner.exit_code()}]
-                for msg in msgs:
-                    self._apply(msg)
-                    final = final or msg["kind"] in ("final", "crash")
-        except Exception as exc:  # the server side must never take the page down
-            self._set("failed", f"Training failed unexpectedly ({type(exc).__name__}: {exc}).")
-        finally:
-            runner.close()
-            with _RESERVED_LOCK:
-                _RESERVED.discard(path)
-            self._finished.set()
+def release_path(path: Path | None) -> None:
+    with _RESERVED_LOCK:
+        _RESERVED.discard(path)
 
 
 class JobManager:
@@ -204,8 +105,7 @@ class JobManager:
         self._waiting: list[Job] = []
         self._running: list[Job] = []
         self._jobs: list[Job] = []
-        if runner_factory is None:
-            runners.refill()  # a warm worker waits for the first Start
+        self._keep_spare()  # a warm worker waits for the first Start
 
     def submit(self, spec: JobSpec, data: ImageDataset | None = None, owner: str = "") -> Job:
         job = Job(spec, data, owner)
@@ -213,23 +113,40 @@ class JobManager:
         with self._cond:
             self._waiting.append(job)
             self._jobs.append(job)
+            waits = len(self._running) + len(self._waiting) > self.max_jobs
         threading.Thread(target=self._work, args=(job,), name=f"genlab-job-{job.id}",
                          daemon=True).start()
+        if waits:  # warm its process now, beside the running jobs (see _keep_spare)
+            self._keep_spare()
         return job
 
     def _share(self) -> int:
         """Each running worker's share of the CPU cores (under the lock)."""
         return max(1, (os.cpu_count() or 1) // max(1, len(self._running)))
 
+    def _keep_spare(self) -> None:
+        """Start a warm spare if the next job will want one soon: always with 4 cores or more;
+        with fewer, only when no job trains or some job waits in the queue. A waiting job would
+        pay the same imports later, with its slot idle, so they are done beside the running job
+        now; with nobody waiting they would only take cores from the running jobs."""
+        if self.runner_factory is not None:
+            return
+        with self._cond:
+            want = (os.cpu_count() or 1) >= 4 or not self._running or bool(self._waiting)
+        if want:
+            runners.refill()
+
     def _work(self, job: Job) -> None:
         with self._cond:
-            while not job.stop_requested and (
+            while not (job.stop_requested or runners.closed()) and (
                     self._waiting[0] is not job or len(self._running) >= self.max_jobs):
                 self._cond.wait(0.2)
             self._waiting.remove(job)
             self._cond.notify_all()
-            if job.stop_requested:
-                job._set("stopped", "Stopped while waiting in the queue; nothing was trained.")
+            if job.stop_requested or runners.closed():
+                job._set("stopped", "Stopped while waiting in the queue; nothing was trained."
+                         if job.stop_requested else "The server stopped before this training "
+                         "started; nothing was trained.")
                 job._finished.set()
                 return
             self._running.append(job)
@@ -237,13 +154,14 @@ class JobManager:
         for r in others:  # the cores are now split one more way
             if r is not None:
                 r.set_threads(share)
-        if self.runner_factory is not None:
-            runner = self.runner_factory()
-        else:
-            runner = runners.take_runner()
-            if (os.cpu_count() or 1) >= 4:  # room for the next spare's imports beside this run
-                runners.refill()
         try:
+            try:
+                runner = self.runner_factory() if self.runner_factory else runners.take_runner()
+            except RuntimeError as exc:  # the server is shutting down
+                job._set("stopped", f"{exc} Nothing was trained.")
+                job._finished.set()
+                return
+            self._keep_spare()  # for the next in the queue, while this one loads its data
             job.run(runner, share)
         finally:
             with self._cond:
@@ -253,8 +171,7 @@ class JobManager:
             for r in others:
                 if r is not None:
                     r.set_threads(share)
-            if self.runner_factory is None:
-                runners.refill()  # after the run, so its imports never slow a training down
+            self._keep_spare()
 
     def queue_position(self, job: Job) -> int | None:
         """1 for the next job to start, None once it runs (or if it is not waiting)."""

@@ -14,9 +14,9 @@ small interface, so a local process, an in-process thread and a Ray actor are in
 
 ``ProcessRunner`` is the local backend: one spawned OS process per job. Spawning a process
 that imports torch takes seconds, so ``take_runner()`` hands out a warm spare (torch and
-genlab already imported) and the manager asks for a new spare with ``refill()``. Workers exit
-by themselves if the server dies (their control pipe closes); at exit the server stops its
-workers (they save), then kills any left. ``InlineRunner`` runs the same function in a thread
+genlab already imported) and the manager asks for a new spare with ``refill()`` (when, see
+``genlab.jobs``). Workers exit by themselves if the server dies (their control pipe closes);
+at exit the server stops its workers (they save), then kills any left, and starts no new one. ``InlineRunner`` runs the same function in a thread
 of this process (``Job.run()``: scripts and tests).
 """
 from __future__ import annotations
@@ -102,6 +102,7 @@ class ProcessRunner(Runner):
         self._lock = threading.Lock()
         self.ready = threading.Event()
         self.started = False
+        self.from_spare = False  # handed out by take_runner() as the warm spare
         _LIVE.add(self)
 
     def _send(self, *msg) -> None:
@@ -114,6 +115,17 @@ class ProcessRunner(Runner):
     def start(self, work: dict) -> None:
         self.started = True
         self._send("job", work)
+
+    def warm(self, timeout: float = 0.0) -> bool:
+        """Whether this process has imported torch and genlab and waits for a job (reads its
+        "ready" message; only before ``start``, when nothing else reads its pipe)."""
+        if not self.ready.is_set() and not self.started:
+            try:
+                if self._out.poll(timeout) and self._out.recv().get("kind") == "ready":
+                    self.ready.set()
+            except (EOFError, OSError):
+                pass
+        return self.ready.is_set()
 
     def poll(self, timeout: float) -> list[dict]:
         msgs: list[dict] = []
@@ -204,24 +216,41 @@ class InlineRunner(Runner):
 _LIVE: weakref.WeakSet[ProcessRunner] = weakref.WeakSet()
 _SPARE: ProcessRunner | None = None
 _SPARE_LOCK = threading.Lock()
+_CLOSED = threading.Event()  # set by shutdown(): no new worker process from then on
+SHUTTING_DOWN = "The server is shutting down; no new training starts."
+
+
+def closed() -> bool:
+    return _CLOSED.is_set()
+
+
+def spare() -> ProcessRunner | None:
+    """The warm spare waiting for the next job, if any (for status and tests)."""
+    return _SPARE
 
 
 def take_runner() -> ProcessRunner:
-    """The warm spare if there is one (torch already imported), else a new process."""
+    """The warm spare if there is one (torch already imported), else a new process. Raises
+    RuntimeError once the server is shutting down."""
     global _SPARE
     with _SPARE_LOCK:
+        if _CLOSED.is_set():
+            raise RuntimeError(SHUTTING_DOWN)
         spare, _SPARE = _SPARE, None
-    if spare is not None and spare.alive():
-        return spare
-    if spare is not None:
-        spare.close(0)
-    return ProcessRunner()
+        if spare is not None and spare.alive():
+            spare.from_spare = True
+            return spare
+        if spare is not None:
+            spare.close(0)
+        return ProcessRunner()
 
 
 def refill() -> None:
-    """Start a new warm spare if none is waiting."""
+    """Start a new warm spare if none is waiting (nothing once the server is shutting down)."""
     global _SPARE
     with _SPARE_LOCK:
+        if _CLOSED.is_set():
+            return
         if _SPARE is None or not _SPARE.alive():
             if _SPARE is not None:
                 _SPARE.close(0)
@@ -232,7 +261,8 @@ def shutdown(grace_s: float = 5.0) -> None:
     """Stop every worker of this process (they save what they learned), kill what is left after
     ``grace_s``, and reap them all. Runs at interpreter exit (Ctrl-C, SIGTERM of the server)."""
     global _SPARE
-    with _SPARE_LOCK:
+    with _SPARE_LOCK:  # after this, take_runner() and refill() start nothing
+        _CLOSED.set()
         _SPARE = None
     runners = list(_LIVE)
     for r in runners:

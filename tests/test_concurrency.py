@@ -1,8 +1,12 @@
 """A classroom on one server: 8 browser sessions (AppTest) press Start at once. All finish or
 wait in the queue with a visible position, none crashes, histories do not mix, no thread is left
 behind; an out-of-memory error in one job is reported to its owner and the others go on."""
+import json
 import os
 import re
+import subprocess
+import sys
+import textwrap
 import threading
 from pathlib import Path
 
@@ -134,3 +138,56 @@ def test_out_of_memory_in_one_job_is_reported_and_the_others_go_on(digits, monke
     assert good.wait(60)
     assert bad.snapshot().state == "failed" and "ran out of memory" in bad.snapshot().message
     assert good.snapshot().state == "done" and good.snapshot().saved_path.exists()
+
+
+SERVER_WITH_A_QUEUE = textwrap.dedent("""
+    import json, time
+    from genlab import runner
+    from genlab.jobs import JobManager, JobSpec
+    from genlab.models import ModelConfig
+    from genlab.train import TrainConfig
+    if __name__ == "__main__":
+        mgr = JobManager(max_jobs=1)
+        cfg = ModelConfig("vae", "mlp", latent_dim=4, hidden=(32,))
+        jobs = [mgr.submit(JobSpec("digits", cfg, TrainConfig(epochs=5000, progress_every_s=0.05),
+                                   f"queued-{i}")) for i in range(3)]
+        while jobs[0].snapshot().step == 0 and jobs[0].snapshot().active:
+            time.sleep(0.05)
+        spare = runner.spare()
+        while spare is not None and not spare.warm(0.1):
+            pass
+        print(json.dumps({"states": [j.snapshot().state for j in jobs], "worker": jobs[0].pid,
+                          "spare": spare.pid if spare else None}), flush=True)
+        # the end of the script: the interpreter exits as a stopped server does (atexit)
+""")
+
+
+def genlab_processes(models: Path) -> list[str]:
+    """Processes, anywhere, started with this GENLAB_MODELS (the server and its workers)."""
+    found = []
+    for env in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if f"GENLAB_MODELS={models}".encode() in env.read_bytes().split(b"\0"):
+                found.append(f"{env.parent.name} {(env.parent / 'comm').read_text().strip()}")
+        except OSError:
+            continue
+    return found
+
+
+def test_a_server_that_stops_with_jobs_in_the_queue_leaves_no_process(tmp_path):
+    """The server exits (atexit, as after Ctrl-C or SIGTERM) while one job trains, two wait and
+    a spare is warm: the running job saves what it learned, nothing new is started, and no
+    worker process is left."""
+    script, models = tmp_path / "server.py", tmp_path / "models"
+    script.write_text(SERVER_WITH_A_QUEUE)
+    env = {**os.environ, "GENLAB_MODELS": str(models), "GENLAB_OFFLINE": "1",
+           "PYTHONPATH": str(Path(APP).parent)}
+    server = subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert server.returncode == 0, server.stderr[-3000:]
+    info = json.loads(server.stdout.splitlines()[0])
+    assert info["states"] == ["running", "queued", "queued"] and info["spare"], info
+    assert eventually(lambda: not genlab_processes(models), 30), genlab_processes(models)
+    meta = read_meta(models / "queued-0.safetensors")
+    assert meta["status"] == "stopped" and meta["history"]
+    assert {p.name.split(".")[0] for p in models.iterdir()} == {"queued-0"}  # no other run began

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from genlab import jobs as jobs_mod
+from genlab import runner as runners
 from genlab.catalog import list_models, user_models_dir
 from genlab.checkpoint import load_checkpoint, read_meta, save_checkpoint
 from genlab.jobs import Job, JobManager, JobSpec, SessionJobs, unique_model_path
@@ -259,3 +260,55 @@ def test_evaluating_is_said_and_the_rate_is_smoothed():
     assert job.snapshot().message == "Evaluating on the test set..."
     job._apply(ev("progress", 2000, 9))
     assert job.snapshot().message == "Training on CPU." and job.snapshot().state == "running"
+
+
+def test_the_job_after_a_queued_wait_starts_on_the_warm_spare(digits):
+    """While a job waits in the queue, a spare worker imports torch beside the running job; when
+    the slot frees, the waiting job is handed that warm process, not a cold one."""
+    mgr = JobManager(max_jobs=1)
+    first = mgr.submit(spec("warm-first", epochs=5000), digits)
+    second = mgr.submit(spec("warm-second", epochs=2), digits)
+    assert wait_for(lambda: first.snapshot().step > 0, 180), first.snapshot().message
+    assert second.snapshot().state == "queued" and second.snapshot().queue_position == 1
+    assert wait_for(lambda: runners.spare() is not None and runners.spare().warm(0.1), 180), \
+        "no warm spare was prepared for the waiting job"
+    spare_pid = runners.spare().pid
+    assert spare_pid != first.pid
+    first.stop()
+    assert second.wait(120) and second.snapshot().state == "done", second.snapshot().message
+    assert second.pid == spare_pid and second._runner.from_spare
+    assert first.snapshot().state == "stopped"
+
+
+def test_a_snapshot_is_rebuilt_only_when_the_job_changed():
+    """Pages ask every second: an unchanged job gives the same data without rebuilding it; a
+    new message or a pause gives fresh data; the grid's PNG is encoded once per grid."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+    job = Job(spec("cached"))
+    grid = np.zeros((10, 20, 3), np.uint8)
+    grid[:, :10] = 255
+
+    def ev(kind, step, grid=None):
+        return {"kind": "event", "event": {
+            "kind": kind, "step": step, "total_steps": 10, "epoch": step / 10, "epochs": 1,
+            "losses": {"total": 1.0}, "test": None, "images_per_s": 5.0, "eta_s": 1.0,
+            "elapsed_s": 1.0, "grid": grid, "message": "CPU"}}
+    job._apply(ev("start", 0))
+    a, b = job.snapshot(300), job.snapshot(300)
+    assert a is not b and a.history is b.history and a.state == "running"  # copies, one build
+    job._apply(ev("progress", 1, grid))
+    c = job.snapshot(300)
+    assert c.history is not a.history and len(c.history) == 1 and c.step == 1
+    job.pause()
+    assert job.snapshot(300).state == "paused" and job.snapshot(300).history == c.history
+    job.resume()
+    assert job.snapshot(300).state == "running"
+    png = job.grid_png(target=80)
+    assert png is job.grid_png(target=80)  # encoded once for this grid
+    img = np.asarray(Image.open(io.BytesIO(png)))
+    assert img.shape == (40, 80, 3) and img[0, 0].tolist() == [255] * 3 and img[0, -1].tolist() == [0] * 3
+    job._apply(ev("progress", 2, grid[:, ::-1].copy()))
+    assert job.grid_png(target=80) != png

@@ -1,0 +1,191 @@
+"""One training run, server side: a ``Job`` holds the run's description and the snapshot the
+pages read (``Job.snapshot()``: state, message, losses, test metrics, live grid, images/s), fed
+by the messages of a *runner* (``genlab.runner``: a worker process by default, a Ray actor in a
+cluster, a thread for scripts and tests). ``genlab.jobs`` queues jobs and hands them runners.
+
+Every open Train page asks for a snapshot every second, so a snapshot is cheap: it is rebuilt
+only when a message changed the job (a version counter), and the live grid's PNG is encoded
+once per new grid (``Job.grid_png``). Nothing here knows about Streamlit.
+"""
+from __future__ import annotations
+
+import copy
+import io
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from genlab.live import JobSnapshot, Live
+from genlab.runner import InlineRunner, Runner
+
+if TYPE_CHECKING:
+    from genlab.data import ImageDataset
+    from genlab.jobs import JobManager, JobSpec
+
+
+def png_bytes(img: np.ndarray, target: int = 480) -> bytes:
+    """A uint8 image (H, W[, 3]) enlarged with crisp pixels to about ``target`` pixels wide (at
+    most 8x), as PNG bytes: what the Train page shows of the live grid."""
+    from PIL import Image
+    scale = max(1, min(8, target // max(img.shape[1], 1)))
+    if scale > 1:
+        img = img.repeat(scale, axis=0).repeat(scale, axis=1)
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(img)).save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+class Job:
+    """One training run: its description and the snapshot the pages read, fed by the messages of
+    a runner (by default a worker process, see genlab.runner). Controls are thread-safe."""
+
+    def __init__(self, spec: JobSpec, data: ImageDataset | None = None, owner: str = "") -> None:
+        self.id = uuid.uuid4().hex[:8]
+        self.spec, self.owner, self._data = spec, owner, data
+        self._lock = threading.Lock()
+        self._live = Live()  # what the snapshot shows; read and written under the lock
+        self._paused = self._stop = False
+        self._runner: Runner | None = None
+        self.manager: JobManager | None = None
+        self._finished = threading.Event()
+        self.created = time.time()
+        self._version = 0  # +1 for every change of what the snapshot shows
+        self._snaps: dict[int, tuple[tuple, JobSnapshot]] = {}  # max_rows -> (key, snapshot)
+        self._png: tuple[object, int, bytes] | None = None  # (grid, target, PNG)
+
+    # -- controls (any thread) -------------------------------------------------------------
+    def pause(self) -> None:
+        with self._lock:
+            self._paused = not self._stop
+            runner = self._runner
+        if runner is not None and self._paused:
+            runner.pause()
+
+    def resume(self) -> None:
+        with self._lock:
+            self._paused, runner = False, self._runner
+        if runner is not None:
+            runner.resume()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stop, self._paused, runner = True, False, self._runner
+        if runner is not None:
+            runner.stop()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop
+
+    @property
+    def pid(self) -> int | None:
+        """The worker process's id while it runs (None when queued or not a local process)."""
+        runner = self._runner
+        return runner.pid if runner is not None else None
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._finished.wait(timeout)
+
+    @property
+    def saved_path(self) -> Path | None:
+        with self._lock:
+            return self._live.saved_path
+
+    @property
+    def state(self) -> str:
+        with self._lock:
+            state = self._live.state
+            return "paused" if state == "running" and self._paused else state
+
+    @property
+    def version(self) -> int:
+        """Grows with every change of what the snapshot shows (a page may skip redrawing)."""
+        return self._version
+
+    def snapshot(self, max_rows: int = 600) -> JobSnapshot:
+        """What the pages show. Rebuilt (history downsampled to ``max_rows``) only when the job
+        changed since the last call with the same ``max_rows``; otherwise a shallow copy of the
+        last one: its lists and arrays are shared, read them, never change them."""
+        with self._lock:
+            key = (self._version, self._paused)
+            cached = self._snaps.get(max_rows)
+            if cached is None or cached[0] != key:
+                snap = self._live.snapshot(self.id, self.spec.name, self.spec.model.kind, max_rows)
+                if snap.state == "running" and self._paused:
+                    snap.state, snap.message = "paused", "Paused; press Resume to go on."
+                if len(self._snaps) > 8:
+                    self._snaps.clear()
+                self._snaps[max_rows] = cached = (key, snap)
+        snap = copy.copy(cached[1])
+        if snap.state == "queued" and self.manager is not None:
+            snap.queue_position = self.manager.queue_position(self)
+        return snap
+
+    def grid_png(self, target: int = 480) -> bytes | None:
+        """The live grid as PNG bytes, enlarged to about ``target`` pixels wide (see
+        ``png_bytes``); encoded once per new grid, None before the first one."""
+        with self._lock:
+            grid, done = self._live.grid, self._png
+        if grid is None:
+            return None
+        if done is None or done[0] is not grid or done[1] != target:
+            done = (grid, target, png_bytes(grid, target))
+            with self._lock:
+                self._png = done
+        return done[2]
+
+    def _set(self, state: str, message: str) -> None:
+        with self._lock:
+            self._live.state, self._live.message = state, message
+            self._version += 1
+
+    def _apply(self, msg: dict) -> None:
+        with self._lock:
+            self._live.apply(msg)
+            self._version += 1
+
+    def run(self, runner: Runner | None = None, threads: int | None = None) -> None:
+        """Drive the job to its end through ``runner`` (default: in this process, for scripts
+        and tests; the manager passes a worker process). Never raises."""
+        runner = runner or InlineRunner()
+        path = None
+        try:
+            with self._lock:
+                stop, paused, self._runner = self._stop, self._paused, runner
+            if stop:
+                self._set("stopped", "Stopped before it started.")
+                return
+            path = reserve(self.spec.name)
+            runner.start({"spec": self.spec, "data": self._data, "path": str(path), "threads": threads})
+            self._data = None  # the job keeps no second reference to a large data set
+            if paused:
+                runner.pause()
+            final = False
+            while not final:
+                msgs = runner.poll(0.25)
+                if not msgs and not runner.alive():
+                    msgs = runner.poll(0) or [{"kind": "crash", "code": runner.exit_code()}]
+                for msg in msgs:
+                    self._apply(msg)
+                    final = final or msg["kind"] in ("final", "crash")
+        except Exception as exc:  # the server side must never take the page down
+            self._set("failed", f"Training failed unexpectedly ({type(exc).__name__}: {exc}).")
+        finally:
+            runner.close()
+            release(path)
+            self._finished.set()
+
+
+def reserve(name: str) -> Path:
+    """A free path for the model ``name`` (``genlab.jobs.unique_model_path``), held for this run."""
+    from genlab import jobs  # the names and the user's folder live there
+    return jobs.reserve_path(name)
+
+
+def release(path: Path | None) -> None:
+    from genlab import jobs
+    jobs.release_path(path)
