@@ -29,12 +29,15 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 from genlab.data import BUILTIN
-from genlab.defaults import defaults_for
+from genlab.defaults import KNOBS, defaults_for, knob_kind_error
 from genlab.models.config import DEFAULT_HIDDEN, ConfigError, ModelConfig
 
 LESSONS_DIR = Path(__file__).resolve().parent.parent / "lessons"
 KEYS = ("dataset", "size", "channels", "kind", "arch", "latent", "hidden", "beta", "lr", "batch",
-        "epochs", "seed")
+        "epochs", "seed", "kl_warmup", "lr_d", "smoothing", "d_steps", "conditional")
+# the health alarms' knobs (genlab.defaults.KNOBS): the lesson key -> TrainConfig's field
+KNOB_FIELDS = {"kl_warmup": "kl_warmup_epochs", "lr_d": "lr_d", "smoothing": "label_smoothing",
+               "d_steps": "d_steps"}
 # data sets a lesson may name that this installation does not have, and what to do instead
 NOT_HERE = {k: v for k, v in {"faces": "The 64×64 grayscale faces of the first lab report are not shipped with GenLab; "
                      "put face images in a folder or .zip and choose it as the data set on the Train "
@@ -99,6 +102,19 @@ def _hidden(v) -> tuple[int, ...]:
     return sizes
 
 
+def _optional_lr(v) -> float | None:
+    """The D learning rate: empty (or "same") means the learning rate's own value."""
+    return None if v is None or str(v).strip().lower() in ("", "none", "same") else \
+        _float("lr_d", v, 0.0, 1.0, lo_open=True)
+
+
+def _flag(key: str, v) -> bool:
+    out = str(v).strip().lower()
+    if out not in ("1", "0", "true", "false", "yes", "no"):
+        raise LessonError(f"{key} must be true or false (1 or 0), not {v!r}.")
+    return out in ("1", "true", "yes")
+
+
 def _channels(v) -> int:
     out = _int("channels", v, 1, 3)
     if out == 2:
@@ -115,7 +131,10 @@ RULES = {"dataset": lambda v: _choice("dataset", v, (*BUILTIN, *NOT_HERE)),
          "beta": lambda v: _float("beta", v, 0.0, 1000.0),
          "lr": lambda v: _float("lr", v, 0.0, 1.0, lo_open=True),
          "batch": lambda v: _int("batch", v, 1, 65_536), "epochs": lambda v: _int("epochs", v, 1, 100_000),
-         "seed": lambda v: _int("seed", v, 0, 2**31 - 1)}
+         "seed": lambda v: _int("seed", v, 0, 2**31 - 1),
+         "kl_warmup": lambda v: _float("kl_warmup", v, 0.0, 100_000.0), "lr_d": _optional_lr,
+         "smoothing": lambda v: _float("smoothing", v, 0.0, 0.49),
+         "d_steps": lambda v: _int("d_steps", v, 1, 10), "conditional": lambda v: _flag("conditional", v)}
 
 
 def parse_value(key: str, v):
@@ -145,6 +164,12 @@ def parse_settings(raw: Mapping, base: Mapping | None = None) -> dict:
     s["batch"] = parse_value("batch", merged.get("batch", d.batch_size))
     s["epochs"] = parse_value("epochs", merged.get("epochs", d.epochs))
     s["seed"] = parse_value("seed", merged.get("seed", 1))
+    for key, name in KNOB_FIELDS.items():
+        s[key] = parse_value(key, merged[key]) if key in merged else KNOBS[name]
+    s["conditional"] = parse_value("conditional", merged.get("conditional", False))
+    why = knob_kind_error(s["kind"], **{name: s[key] for key, name in KNOB_FIELDS.items()})
+    if why:
+        raise LessonError(why)
     try:
         model_config(s)
     except ConfigError as exc:
@@ -167,16 +192,22 @@ def train_config(s: Mapping, **extra):
     by the clock, so every student's curve has its points at the same steps and, with the same
     seed on the same kind of CPU, the same values."""
     from genlab.train import TrainConfig
+    knobs = {name: s.get(key, KNOBS[name]) for key, name in KNOB_FIELDS.items()}
     return TrainConfig(**{"epochs": s["epochs"], "batch_size": s["batch"], "lr": s["lr"], "seed": s["seed"],
                           "betas": defaults_for(s["kind"]).betas, "log_every": LOG_EVERY,
-                          "progress_every_s": 1e9, **extra})
+                          "progress_every_s": 1e9, **knobs, **extra})
+
+
+FLOATS = ("beta", "lr", "kl_warmup", "lr_d", "smoothing")
 
 
 def to_query(s: Mapping) -> dict[str, str]:
     """Parsed settings as the flat dict of strings for the URL (inverse of ``parse_settings``)."""
     def text(k: str) -> str:
         v = s[k]
-        return ",".join(map(str, v)) if k == "hidden" else repr(float(v)) if k in ("beta", "lr") else str(v)
+        if v is None or isinstance(v, bool):
+            return "" if v is None else str(int(v))
+        return ",".join(map(str, v)) if k == "hidden" else repr(float(v)) if k in FLOATS else str(v)
     return {k: text(k) for k in KEYS}
 
 

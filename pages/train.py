@@ -5,6 +5,7 @@ import streamlit as st
 
 from pages._ui import KIND_NAMES, LOSS_LABELS, curves, frame, session_jobs, show  # isort: skip
 
+from pages._ui.alarms import alarm_box, mark_alarms
 from pages._ui.movie import live_frame_figure
 from pages._ui.share import finished_model
 from pages._ui.train_form import choose_data, choose_model
@@ -61,14 +62,16 @@ def live():
     if snap.history:
         # While training, a static chart: redrawn every second, it costs the browser far less CPU
         # (the machine that trains) than an interactive one; interactive again when finished.
-        left.plotly_chart(curves(snap.history, snap.kind, "Training losses (live)"), key="tr_curves",
-                          config={"staticPlot": snap.active})
+        fig = mark_alarms(curves(snap.history, snap.kind, "Training losses (live)"), snap.alarms)
+        left.plotly_chart(fig, key="tr_curves", config={"staticPlot": snap.active})
     else:
         left.caption("Curves appear after the first steps.")
     if snap.grid is not None:
         with right:
             what = "fixed-noise samples" if snap.kind == "gan" else "test images (top) and reconstructions"
             show(snap.grid, caption=f"Live: {what}", target=600)
+    with right:  # the health alarms, next to the curves that they mark
+        alarm_box(snap.alarms)
     if snap.latent is not None:  # the latent movie's current frame: how the space is forming
         epoch, z, labels, classes = snap.latent
         left.plotly_chart(live_frame_figure(z.astype(np.float32), labels, classes, epoch),

@@ -37,7 +37,8 @@ def test_shipped_lessons_load():
     second = load_lesson("ae-vs-vae-mnist")
     assert lesson_settings(second) == {
         "dataset": "mnist", "size": "28", "channels": "1", "kind": "vae", "arch": "conv", "latent": "32",
-        "hidden": "32", "beta": "1.0", "lr": "0.001", "batch": "128", "epochs": "20", "seed": "1"}
+        "hidden": "32", "beta": "1.0", "lr": "0.001", "batch": "128", "epochs": "20", "seed": "1",
+        "kl_warmup": "0.0", "lr_d": "", "smoothing": "0.0", "d_steps": "1", "conditional": "0"}
     assert lesson_settings(second, "ae")["kind"] == "ae"
     gan = lesson_settings(load_lesson("faces-vae-gan"), "gan")
     assert (gan["kind"], gan["latent"], gan["lr"], gan["batch"], gan["size"]) == ("gan", "100", "0.0002", "64", "64")
@@ -52,6 +53,20 @@ def test_settings_round_trip(name):
         assert to_query(parse_settings(query)) == query
     again = from_settings(lesson.name, lesson.title, lesson.look_for, lesson_settings(lesson), lesson.variants)
     assert again == lesson
+
+
+def test_the_alarm_knobs_reach_the_training_config():
+    from genlab.lessons import train_config
+    wins = load_lesson("gan-discriminator-wins")
+    tc = train_config(wins.settings)
+    assert (tc.lr, tc.lr_d, tc.label_smoothing, tc.d_steps) == (2e-5, 2e-3, 0.0, 1)
+    smoothed = train_config(parse_settings(lesson_settings(wins, "smoothed")))
+    assert (smoothed.lr_d, smoothed.label_smoothing) == (2e-3, 0.1)
+    assert train_config(parse_settings(lesson_settings(wins, "balanced"))).lr_d == 2e-4
+    warm = parse_settings(lesson_settings(load_lesson("posterior-collapse"), "warmup"))
+    assert train_config(warm).kl_warmup_epochs == 4.0 and train_config(parse_settings({})).lr_d is None
+    with pytest.raises(LessonError, match="D learning rate"):
+        parse_settings({"kind": "vae", "lr_d": "0.001"})  # a GAN knob on a VAE, refused in words
 
 
 def test_partial_query_takes_the_kinds_defaults():

@@ -113,11 +113,14 @@ def test_every_changed_setting_goes_to_the_url_and_a_link_restores_them():
     at.number_input(key="tr_batch_gan").set_value(32)
     at.number_input(key="tr_epochs_gan").set_value(3)
     at.number_input(key="tr_seed").set_value(77)
+    at.number_input(key="tr_lr_d").set_value(0.002)  # the knobs the health alarms recommend
+    at.number_input(key="tr_smoothing").set_value(0.1)
+    at.number_input(key="tr_d_steps").set_value(2)
     at.run()
     q = dict(at.query_params)
     want = {"dataset": "digits", "size": "8", "channels": "1", "kind": "gan", "arch": "mlp", "latent": "12",
             "hidden": "64,32", "lr": "0.0005", "b1": "0.3", "b2": "0.95", "batch": "32", "epochs": "3",
-            "seed": "77"}
+            "seed": "77", "lr_d": "0.002", "smoothing": "0.1", "d_steps": "2"}
     assert {k: v[0] if isinstance(v, list) else v for k, v in q.items() if k in want} == want
     assert set(q) == set(want) | {"beta"}  # every setting on screen, nothing else
 

@@ -12,7 +12,7 @@ import streamlit as st
 from genlab.checkpoint import CheckpointError, safe_name
 from genlab.data import BUILTIN, DataError, allowed_folder, load_dataset
 from genlab.data.dataset import cache_dir
-from genlab.defaults import defaults_for
+from genlab.defaults import KNOBS, defaults_for
 from genlab.jobs import JobSpec
 from genlab.lessons import train_config
 from genlab.models import ConfigError, ModelConfig
@@ -101,6 +101,30 @@ def parse_hidden(text: str, arch: str) -> tuple[int, ...]:
     return tuple(int(h) for h in parts)
 
 
+def choose_knobs(kind: str) -> dict:
+    """The knobs the health alarms recommend, for the kinds they apply to (lesson keys, as
+    ``genlab.lessons.train_config`` takes them); the defaults are the seed recipes."""
+    if kind == "vae":
+        c1, _ = st.columns([1, 2])
+        warm = c1.number_input("KL warm-up (epochs)", step=1.0, key=_seed("tr_kl_warmup", float(KNOBS["kl_warmup_epochs"])),
+                               **bounds("kl_warmup"), help="β rises linearly from 0 to its value over this "
+                               "many epochs (0: no warm-up). Against posterior collapse.")
+        return {"kl_warmup": float(warm)}
+    if kind != "gan":
+        return {}
+    c1, c2, c3 = st.columns(3)
+    lr_d = c1.number_input("D learning rate", format="%.0e", key=_seed("tr_lr_d", KNOBS["lr_d"]),
+                           placeholder="same as the learning rate", **bounds("lr_d"),
+                           help="The discriminator's own learning rate; empty: the same as the "
+                           "generator's. Lower it when the discriminator wins.")
+    smooth = c2.number_input("Label smoothing", step=0.05, key=_seed("tr_smoothing", float(KNOBS["label_smoothing"])),
+                             **bounds("smoothing"), help="One-sided: the discriminator's target for "
+                             "real images is 1 − this (0.1 is usual; 0: none).")
+    steps = c3.number_input("D steps per G step", key=_seed("tr_d_steps", int(KNOBS["d_steps"])),
+                            **bounds("d_steps"), help="Discriminator updates for each generator update.")
+    return {"lr_d": None if lr_d is None else float(lr_d), "smoothing": float(smooth), "d_steps": int(steps)}
+
+
 def lesson_label() -> str:
     """The lesson (and variant) picked, as saved in the model's meta; "" for none."""
     les, variant = chosen()
@@ -130,6 +154,7 @@ def choose_model(data, fields) -> JobSpec | None:
     batch = c4.number_input("Batch size", key=_seed(f"tr_batch_{kind}", d.batch_size), **bounds("batch"))
     epochs = c5.number_input("Epochs", key=_seed(f"tr_epochs_{kind}", d.epochs), **bounds("epochs"))
     seed = c6.number_input("Seed", key=_seed("tr_seed", 1), **bounds("seed"))
+    knobs = choose_knobs(kind)
     les, variant = chosen()
     stem = (f"{les.name}{'-' + variant if variant else ''}" if les else
             (fields.get("dataset_label") or data.name).split("/")[-1])
@@ -144,6 +169,6 @@ def choose_model(data, fields) -> JobSpec | None:
     # the lessons' TrainConfig: losses read every few steps, never by the clock, so the same
     # link and seed give every student the same curves (genlab.lessons.train_config)
     tc = train_config({"kind": kind, "epochs": int(epochs), "batch": int(batch), "lr": float(lr),
-                       "seed": int(seed)}, betas=(float(b1), float(b2)), grid_every_s=1.0)
+                       "seed": int(seed), **knobs}, betas=(float(b1), float(b2)), grid_every_s=1.0)
     return JobSpec(fields["dataset"], cfg, tc, name, fields.get("image_size"), fields.get("channels"),
                    fields.get("dataset_label", ""), lesson=lesson_label())

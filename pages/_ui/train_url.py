@@ -76,7 +76,7 @@ class Field:
 
     def check(self, text: str):
         v = self.parse(text)
-        if self.lo is not None and not self.lo <= v <= self.hi:
+        if self.lo is not None and v is not None and not self.lo <= v <= self.hi:
             raise LessonError(f"{self.query} must be between {self.lo:g} and {self.hi:g} on this page, "
                               f"not {text}.")
         return v
@@ -113,6 +113,15 @@ FIELDS = [
     Field("batch", "tr_batch_{kind}", _lesson("batch"), lo=1, hi=4096),
     Field("epochs", "tr_epochs_{kind}", _lesson("epochs"), lo=1, hi=1000),
     Field("seed", "tr_seed", _lesson("seed"), lo=0, hi=2**31 - 1),
+    # the knobs the health alarms recommend (genlab.alarms), shown for the kinds they apply to
+    Field("kl_warmup", "tr_kl_warmup", _lesson("kl_warmup"), _float_text, lo=0.0, hi=1000.0,
+          when=lambda ctx: ctx["kind"] == "vae"),
+    Field("lr_d", "tr_lr_d", _lesson("lr_d"), lambda v: "" if v is None else repr(float(v)), lo=1e-6, hi=1.0,
+          when=lambda ctx: ctx["kind"] == "gan"),
+    Field("smoothing", "tr_smoothing", _lesson("smoothing"), _float_text, lo=0.0, hi=0.49,
+          when=lambda ctx: ctx["kind"] == "gan"),
+    Field("d_steps", "tr_d_steps", _lesson("d_steps"), lo=1, hi=10, when=lambda ctx: ctx["kind"] == "gan"),
+    Field("conditional", "tr_conditional", _lesson("conditional"), lambda v: str(int(bool(v)))),
 ]
 BY_QUERY = {f.query: f for f in FIELDS}
 CONTEXT = {"dataset": "mnist", "kind": "vae", "arch": "conv"}  # the page's defaults
