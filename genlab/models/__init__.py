@@ -11,12 +11,12 @@ from genlab.models.cgan import ConditionalGAN
 from genlab.models.config import ARCHS, KINDS, LOSS_NAMES, ConfigError, ModelConfig
 from genlab.models.cvae import ConditionalVAE
 from genlab.models.gan import GAN
-from genlab.models.labels import ClassView, default_labels, with_class
+from genlab.models.labels import ClassView, conditional_classes, default_labels, with_class
 from genlab.models.vae import VAE
 
 __all__ = ["ARCHS", "KINDS", "LOSS_NAMES", "AutoEncoder", "ClassView", "ConditionalGAN",
            "ConditionalVAE", "ConfigError", "GAN", "GenerativeModel", "ModelConfig", "VAE",
-           "build_model", "default_labels", "with_class"]
+           "build_model", "conditional_classes", "default_labels", "with_class"]
 
 _CLASSES = {"ae": AutoEncoder, "vae": VAE, "gan": GAN}
 _CONDITIONAL = {"vae": ConditionalVAE, "gan": ConditionalGAN}  # config.num_classes > 0

@@ -119,3 +119,11 @@ def conditional_refusal(data, num_classes: int) -> str:
                 "from it; turn 'conditional' off (or use a folder with one subfolder per class).")
     return (f"This conditional model knows {num_classes} classes but the data set {data.name!r} "
             f"has {len(data.classes)}; build the model for this data set.")
+
+
+def conditional_classes(data) -> int:
+    """The ``num_classes`` of a conditional model for ``data``; refuses a data set without
+    classes in plain words (``ValueError``)."""
+    if len(data.classes) < 2:
+        raise ValueError(conditional_refusal(data, 0))
+    return len(data.classes)
