@@ -52,12 +52,12 @@ ARCH = {
     "vae2d": ModelConfig(kind="vae", arch="mlp", latent_dim=2, hidden=(512, 256)),
     "gan": ModelConfig(kind="gan", arch="conv", latent_dim=100, hidden=(32,)),
     # conditional (the data set's 10 classes): the same networks told the class of each image
-    "cvae": ModelConfig(kind="vae", arch="mlp", latent_dim=16, hidden=(512, 256), num_classes=10),
+    "cvae": ModelConfig(kind="vae", arch="mlp", latent_dim=4, hidden=(512, 256), num_classes=10),
     "cgan": ModelConfig(kind="gan", arch="conv", latent_dim=100, hidden=(32,), num_classes=10),
 }
 EPOCHS = {
-    "mnist": {"classifier": 15, "ae": 100, "vae": 60, "vae2d": 100, "gan": 120, "cvae": 30, "cgan": 40},
-    "fashion-mnist": {"classifier": 6, "ae": 20, "vae": 20, "vae2d": 20, "gan": 15, "cvae": 5, "cgan": 1},
+    "mnist": {"classifier": 15, "ae": 100, "vae": 60, "vae2d": 100, "gan": 120, "cvae": 30, "cgan": 20},
+    "fashion-mnist": {"classifier": 6, "ae": 20, "vae": 20, "vae2d": 20, "gan": 15, "cvae": 1, "cgan": 1},
 }
 
 
@@ -125,7 +125,8 @@ def arch_text(meta: dict) -> str:
     c = meta["model"]
     model = build_model(ModelConfig.from_dict(c))
     params = sum(p.numel() for p in model.parameters())
-    return (f"{c['arch']} {c['kind'].upper()}, hidden {'/'.join(map(str, c['hidden']))}, "
+    cond = f"conditional ({c['num_classes']} classes) " if c.get("num_classes") else ""
+    return (f"{cond}{c['arch']} {c['kind'].upper()}, hidden {'/'.join(map(str, c['hidden']))}, "
             f"latent {c['latent_dim']}, {params / 1e6:.2f} M weights")
 
 
