@@ -93,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      "images is 1 - this (e.g. 0.1)")
     t.add_argument("--d-steps", type=_int_in(1, 10, "--d-steps"), default=KNOBS["d_steps"],
                    help="GAN: discriminator updates per generator update")
+    t.add_argument("--conditional", action="store_true",
+                   help="VAE/GAN: tell the model each image's class (a data set with classes)")
     t.add_argument("--seed", type=_int_in(0, 2**31 - 1, "--seed"), default=1)
     t.add_argument("--image-size", type=int, choices=[28, 32, 64], default=None,
                    help="resize images to this size (own images default to 28)")
@@ -152,6 +154,7 @@ def cmd_train(args) -> int:
     from genlab.catalog import user_models_dir
     from genlab.data import dataset_meta, load_dataset
     from genlab.models import ModelConfig, build_model
+    from genlab.models.labels import conditional_classes
     from genlab.movie import MovieRecorder, save_movie
     from genlab.train import TrainConfig, TrainControl, fit, save_trained
 
@@ -159,7 +162,8 @@ def cmd_train(args) -> int:
     print(f"Data: {data.summary()}", file=sys.stderr)
     c, h, _ = data.shape
     cfg = ModelConfig(kind=args.model, arch=args.arch, channels=c, image_size=h,
-                      latent_dim=args.latent_dim, hidden=args.hidden or (), beta=args.beta).validate()
+                      latent_dim=args.latent_dim, hidden=args.hidden or (), beta=args.beta,
+                      num_classes=conditional_classes(data) if args.conditional else 0).validate()
     tcfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                        device=args.device, **knobs(args)).resolved(args.model)
     tcfg.validate_for(args.model)

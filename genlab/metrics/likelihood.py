@@ -21,12 +21,15 @@ def _log_bernoulli(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def test_metrics(model: GenerativeModel, x_u8: torch.Tensor, batch: int = 1000, seed: int = 0) -> dict:
+def test_metrics(model: GenerativeModel, x_u8: torch.Tensor, batch: int = 1000, seed: int = 0,
+                 labels: torch.Tensor | None = None) -> dict:
     """The training objective's numbers per image on ``x_u8`` (the test split): AE ``mse`` per
     pixel; VAE ``recon`` (E_q[-log p(x|z)], one z per image), ``kl`` (analytic KL(q(z|x) || N(0, I)))
     and ``total`` = recon + kl = -ELBO, in nats. The noise comes from a generator on the model's
     device seeded with ``seed``, drawn batch by batch. {} for a GAN or no images. The model's
-    train/eval mode is restored afterwards. This is what the trainer reports after each epoch."""
+    train/eval mode is restored afterwards. This is what the trainer reports after each epoch.
+    ``labels``: the class of each image, for a conditional VAE (without them it uses its own
+    guess, ``ConditionalVAE.guess_labels``)."""
     if not model.has_encoder or len(x_u8) == 0:
         return {}
     was_training = model.training
@@ -36,28 +39,30 @@ def test_metrics(model: GenerativeModel, x_u8: torch.Tensor, batch: int = 1000, 
     sums: dict[str, float] = {}
     for i in range(0, len(x_u8), batch):
         xb = to_float(x_u8[i:i + batch].to(dev))
-        _, metrics = model.loss(xb, generator=gen)
+        given = {} if labels is None else {"labels": labels[i:i + batch].to(dev)}
+        _, metrics = model.loss(xb, generator=gen, **given)
         for k, v in metrics.items():
             sums[k] = sums.get(k, 0.0) + float(v) * len(xb)
     model.train(was_training)
     return {k: v / len(x_u8) for k, v in sums.items()}
 
 
-def elbo(model: VAE, x_u8: torch.Tensor, batch: int = 500, seed: int = 0) -> dict:
+def elbo(model: VAE, x_u8: torch.Tensor, batch: int = 500, seed: int = 0,
+         labels: torch.Tensor | None = None) -> dict:
     """The test ELBO of a VAE: ``test_metrics`` ({recon, kl, total} in nats per image, total =
     -ELBO), in batches of 500 as ``genlab eval`` stores it."""
     if not isinstance(model, VAE):
         raise ValueError("The ELBO is defined for a VAE only.")
-    return test_metrics(model, x_u8, batch=batch, seed=seed)
+    return test_metrics(model, x_u8, batch=batch, seed=seed, labels=labels)
 
 
 @torch.no_grad()
 def iwae_bound(model: VAE, x_u8: torch.Tensor, k: int = 500, seed: int = 0,
-               chunk: int = 50_000, progress=None) -> torch.Tensor:
+               chunk: int = 50_000, progress=None, labels: torch.Tensor | None = None) -> torch.Tensor:
     """Per-image IWAE bound log (1/k) Σ_i p(x, z_i) / q(z_i|x), z_i ~ q(z|x), in nats.
     k = 1 is a one-sample ELBO; the bound rises towards log p(x) as k grows.
     ``chunk`` caps the images decoded at once (k × batch); ``progress(done, total)`` is
-    called with the images done after each batch."""
+    called with the images done after each batch. ``labels``: as in ``test_metrics``."""
     model.eval()
     dev = model.device
     gen = torch.Generator(device=dev).manual_seed(seed)
@@ -65,13 +70,18 @@ def iwae_bound(model: VAE, x_u8: torch.Tensor, k: int = 500, seed: int = 0,
     out = []
     for i in range(0, len(x_u8), per):
         x = to_float(x_u8[i:i + per].to(dev))
-        mu, logvar = (t.float() for t in model.posterior(x))
+        y = None if labels is None else labels[i:i + per].to(dev)
+        given = {} if y is None else {"labels": y}
+        mu, logvar = (t.float() for t in model.posterior(x, **given))
         std = torch.exp(0.5 * logvar)
         eps = torch.randn((k, *mu.shape), generator=gen, device=dev)
         z = mu + eps * std  # (k, B, D)
         log_q = (-0.5 * (eps.pow(2) + LOG_2PI) - 0.5 * logvar).sum(-1)
         log_pz = (-0.5 * (z.pow(2) + LOG_2PI)).sum(-1)
-        logits = model.decode_logits(z.reshape(-1, z.shape[-1])).float()
+        if y is None and model.config.conditional:  # the same guessed class for all k codes
+            y = model.guess_labels(x)
+        given = {} if y is None else {"labels": y.repeat(k)}  # z.reshape(-1, d) is k-major
+        logits = model.decode_logits(z.reshape(-1, z.shape[-1]), **given).float()
         log_px = _log_bernoulli(logits.reshape(k, len(x), *logits.shape[1:]), x)
         out.append((torch.logsumexp(log_px + log_pz - log_q, 0) - math.log(k)).cpu())
         if progress is not None:

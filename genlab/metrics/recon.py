@@ -10,8 +10,10 @@ from genlab.models import GenerativeModel
 
 
 @torch.no_grad()
-def reconstruction_metrics(model: GenerativeModel, x_u8: torch.Tensor, batch: int = 500) -> dict:
-    """Deterministic reconstructions (posterior mean for a VAE) of ``x_u8``:
+def reconstruction_metrics(model: GenerativeModel, x_u8: torch.Tensor, batch: int = 500,
+                           labels: torch.Tensor | None = None) -> dict:
+    """Deterministic reconstructions (posterior mean for a VAE) of ``x_u8`` (a conditional VAE
+    told ``labels``, the class of each image, else its own guess):
     ``mse`` per pixel and ``bce`` in nats per image (Bernoulli cross-entropy of the decoder's
     logits against the pixel intensities, as in the VAE objective)."""
     model.eval()
@@ -19,7 +21,10 @@ def reconstruction_metrics(model: GenerativeModel, x_u8: torch.Tensor, batch: in
     mse = bce = 0.0
     for i in range(0, len(x_u8), batch):
         x = to_float(x_u8[i:i + batch].to(dev))
-        logits = model.decode_logits(model.encode(x)).float()
+        y = (labels[i:i + batch].to(dev) if labels is not None
+             else model.guess_labels(x) if model.config.conditional else None)
+        given = {} if y is None else {"labels": y}
+        logits = model.decode_logits(model.encode(x, **given), **given).float()
         mse += float(F.mse_loss(torch.sigmoid(logits), x, reduction="sum"))
         bce += float(F.binary_cross_entropy_with_logits(logits, x, reduction="sum"))
     n = max(len(x_u8), 1)

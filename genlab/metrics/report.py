@@ -23,6 +23,7 @@ from genlab.catalog import WEIGHTS_DIR
 from genlab.checkpoint import CheckpointError, checkpoint_path, load_checkpoint, source_path, update_meta
 from genlab.data import DataError, dataset_for_meta
 from genlab.device import describe_device, select_device
+from genlab.metrics.agreement import class_agreement
 from genlab.metrics.classifier import embed, load_classifier
 from genlab.metrics.codes import active_units
 from genlab.metrics.likelihood import elbo, iwae_bound
@@ -67,24 +68,27 @@ def evaluate_model(model, data, *, iwae_k: int = 500, iwae_n: int = 1000,
     kind = model.config.kind
     t0 = time.perf_counter()
     blocks = {"ae": ["samples_prior", "samples_fitted"], "vae": ["samples"], "gan": ["samples"]}[kind]
-    step = _Steps(progress, _plan(kind, iwae_k, iwae_n, len(data.test_x), blocks))
+    conditional = model.config.conditional
+    step = _Steps(progress, _plan(kind, iwae_k, iwae_n, len(data.test_x), blocks) + conditional)
+    given = {"labels": data.test_y} if conditional else {}  # a cVAE is told each image's class
     m: dict = {"version": METRICS_VERSION, "kind": kind, "dataset": data.name,
                "data_source": data.source, "n_test": len(data.test_x)}
     if kind in ("ae", "vae"):
-        m["recon"] = reconstruction_metrics(model, data.test_x)
+        m["recon"] = reconstruction_metrics(model, data.test_x, **given)
         step("reconstruction error")
     if kind == "ae":
         m["pca"] = pca_baseline(data.train_x, data.test_x, model.config.latent_dim)
         m["pca"]["ratio"] = m["recon"]["mse"] / max(m["pca"]["mse"], 1e-12)
         step("PCA baseline")
     if kind == "vae":
-        m["elbo"] = {**elbo(model, data.test_x, seed=seed), "seed": seed}
+        m["elbo"] = {**elbo(model, data.test_x, seed=seed, **given), "seed": seed}
         step("test ELBO")
         if iwae_k and iwae_k > 0:
             n = min(iwae_n, len(data.test_x))
-            bound = iwae_bound(model, data.test_x[:n], k=iwae_k, seed=seed,
+            first = {"labels": data.test_y[:n]} if conditional else {}
+            bound = iwae_bound(model, data.test_x[:n], k=iwae_k, seed=seed, **first,
                                progress=lambda done, of: step(f"IWAE k={iwae_k}: {done:,}/{of:,} images"))
-            one = elbo(model, data.test_x[:n], seed=seed)["total"]
+            one = elbo(model, data.test_x[:n], seed=seed, **first)["total"]
             m["iwae"] = {"k": iwae_k, "n": n, "seed": seed, "log_px": float(bound.mean()),
                          "nll": -float(bound.mean()), "elbo_same_images": one,
                          "gap": one + float(bound.mean())}
@@ -106,6 +110,9 @@ def evaluate_model(model, data, *, iwae_k: int = 500, iwae_n: int = 1000,
         step(f"{key}: {min(500, n):,} samples")
         if codes is not None:
             m[key]["fitted_on"] = f"the codes of the {codes.n:,} training images (mean, full covariance)"
+    if conditional and clf is not None and clf.config.n_classes == model.config.num_classes:
+        m["class_agreement"] = class_agreement(model, clf, n_samples or len(data.test_x), seed)
+        step("class agreement")
     if clf is not None:
         m["classifier"] = {"file": clf_meta.get("name"), "test_accuracy": clf_meta.get("test_accuracy"),
                            "train_epochs": clf_meta.get("train", {}).get("epochs"),

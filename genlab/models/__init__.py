@@ -7,14 +7,23 @@ import torch
 
 from genlab.models.ae import AutoEncoder
 from genlab.models.base import GenerativeModel
+from genlab.models.cgan import ConditionalGAN
 from genlab.models.config import ARCHS, KINDS, LOSS_NAMES, ConfigError, ModelConfig
+from genlab.models.cvae import ConditionalVAE
 from genlab.models.gan import GAN
+from genlab.models.labels import ClassView, conditional_classes, default_labels, with_class
 from genlab.models.vae import VAE
 
-__all__ = ["ARCHS", "KINDS", "LOSS_NAMES", "AutoEncoder", "ConfigError", "GAN", "GenerativeModel",
-           "ModelConfig", "VAE", "build_model"]
+__all__ = ["ARCHS", "KINDS", "LOSS_NAMES", "AutoEncoder", "ClassView", "ConditionalGAN",
+           "ConditionalVAE", "ConfigError", "GAN", "GenerativeModel", "ModelConfig", "VAE",
+           "build_model", "conditional_classes", "default_labels", "with_class"]
 
 _CLASSES = {"ae": AutoEncoder, "vae": VAE, "gan": GAN}
+_CONDITIONAL = {"vae": ConditionalVAE, "gan": ConditionalGAN}  # config.num_classes > 0
+
+
+def model_class(config: ModelConfig) -> type[GenerativeModel]:
+    return (_CONDITIONAL if config.conditional else _CLASSES)[config.kind]
 _INIT_LOCK = threading.Lock()
 MAX_PARAMETERS = 250_000_000  # ~1 GB of float32 weights: far beyond any lab model
 
@@ -22,7 +31,7 @@ MAX_PARAMETERS = 250_000_000  # ~1 GB of float32 weights: far beyond any lab mod
 def count_parameters(config: ModelConfig) -> int:
     """Parameters the config would have, counted on the meta device (nothing allocated)."""
     with torch.device("meta"):
-        return sum(p.numel() for p in _CLASSES[config.kind](config).parameters())
+        return sum(p.numel() for p in model_class(config)(config).parameters())
 
 
 def build_model(config: ModelConfig, seed: int | None = None) -> GenerativeModel:
@@ -35,7 +44,7 @@ def build_model(config: ModelConfig, seed: int | None = None) -> GenerativeModel
                           f"{MAX_PARAMETERS / 1e6:,.0f} million GenLab allows; use fewer or narrower "
                           "hidden layers or a smaller image size.")
     if seed is None:
-        return _CLASSES[config.kind](config)
+        return model_class(config)(config)
     with _INIT_LOCK, torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return _CLASSES[config.kind](config)
+        return model_class(config)(config)

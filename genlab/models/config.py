@@ -30,6 +30,7 @@ class ModelConfig:
     # mlp: widths of the hidden layers; conv: channels of the first conv layer (doubles per layer)
     hidden: tuple[int, ...] = field(default_factory=tuple)
     beta: float = 1.0  # VAE: weight of the KL term
+    num_classes: int = 0  # 0: unconditional; K > 1: a conditional VAE / GAN told the class 0..K-1
 
     def __post_init__(self) -> None:
         if self.latent_dim is None and self.kind in DEFAULTS:
@@ -59,7 +60,17 @@ class ModelConfig:
             raise ConfigError("A conv model takes one hidden size: the width of its first layer.")
         if not (0.0 <= float(self.beta) <= 1000.0):
             raise ConfigError(f"β must be between 0 and 1000, not {self.beta}.")
+        if not 0 <= int(self.num_classes) <= 1000 or int(self.num_classes) == 1:
+            raise ConfigError(f"A conditional model needs between 2 and 1000 classes (0 means not "
+                              f"conditional), not {self.num_classes}.")
+        if self.num_classes and self.kind == "ae":
+            raise ConfigError("Only a VAE or a GAN can be conditional; use one of those, or leave "
+                              "'conditional' off for an AE.")
         return self
+
+    @property
+    def conditional(self) -> bool:
+        return int(self.num_classes) > 0
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -87,7 +98,8 @@ class ModelConfig:
                       channels=int(d.get("channels", 1)), image_size=int(d.get("image_size", 28)),
                       latent_dim=int(d["latent_dim"]) if d.get("latent_dim") is not None else None,
                       hidden=tuple(int(h) for h in d.get("hidden") or ()),
-                      beta=float(d.get("beta", 1.0)))
+                      beta=float(d.get("beta", 1.0)),
+                      num_classes=int(d.get("num_classes") or 0))  # absent: unconditional
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"The model config has a value of the wrong type: {exc}.") from exc
         return cfg.validate()

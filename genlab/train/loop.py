@@ -22,6 +22,7 @@ from genlab.device import describe_device, select_device
 from genlab.grid import make_grid
 from genlab.metrics.likelihood import test_metrics
 from genlab.models import GenerativeModel
+from genlab.models.labels import conditional_refusal
 from genlab.train.control import TrainConfig, TrainControl, TrainEvent, TrainResult
 from genlab.train.guard import Diverged, LastGood, all_finite
 
@@ -48,6 +49,8 @@ def preview_grid(model: GenerativeModel, fixed: torch.Tensor) -> object:
 def _check_inputs(model: GenerativeModel, data: ImageDataset, cfg: TrainConfig) -> None:
     cfg.validate(len(data.train_x))
     cfg.validate_for(model.config.kind)
+    if model.config.conditional and len(data.classes) != model.config.num_classes:
+        raise ValueError(conditional_refusal(data, model.config.num_classes))
     if tuple(data.shape) != model.config.image_shape:
         raise ValueError(f"The data set's images are {data.shape}, the model expects "
                          f"{model.config.image_shape}; build the model for this data set.")
@@ -80,6 +83,7 @@ class _Run:
             model.to(memory_format=torch.channels_last)
         model.train()
         self.X = data.train_x.to(dev)
+        self.Y = data.train_y.to(dev) if model.config.conditional else None  # cVAE / cGAN
         n = len(self.X)
         self.bs = bs = min(cfg.batch_size, n)
         self.note = (f"Batch size {cfg.batch_size:,} is larger than the {n:,} training images; "
@@ -127,7 +131,8 @@ class _Run:
                     if self.should_stop():
                         status, message = "stopped", f"Stopped by the user after {self.done:,} steps."
                         break
-                    self.step(X[perm[i * bs:(i + 1) * bs]])
+                    idx = perm[i * bs:(i + 1) * bs]
+                    self.step(X[idx], None if self.Y is None else self.Y[idx])
                 if status == "stopped":
                     break
                 self.end_epoch(epoch + 1)
@@ -141,13 +146,14 @@ class _Run:
                                    "image size, or a smaller model.")
         return self.finish(status, self.note + message, test)
 
-    def step(self, batch_u8: torch.Tensor) -> None:
+    def step(self, batch_u8: torch.Tensor, labels: torch.Tensor | None = None) -> None:
         """One step of the model's own training; a report every ``log_every`` steps or so."""
         xb = to_float(batch_u8, self.channels_last)
         if self.warmup:  # KL warm-up: the VAE's β follows the progress in epochs
             self.model.set_kl_warmup(self.done / self.steps_per_epoch, self.warmup)
+        given = {} if labels is None else {"labels": labels}  # conditional models: the classes
         self.acc += self.model.train_step(xb, self.optimizers, generator=self.gen,
-                                          autocast=self.autocast)
+                                          autocast=self.autocast, **given)
         self.count, self.done, self.images = self.count + 1, self.done + 1, self.images + len(xb)
         if (self.count >= self.cfg.log_every
                 or time.perf_counter() - self.window_t >= self.cfg.progress_every_s):
