@@ -42,7 +42,7 @@ KNOB_FIELDS = {"kl_warmup": "kl_warmup_epochs", "lr_d": "lr_d", "smoothing": "la
 NOT_HERE = {k: v for k, v in {"faces": "The 64×64 grayscale faces of the first lab report are not shipped with GenLab; "
                      "put face images in a folder or .zip and choose it as the data set on the Train "
                      "page (image size 64, gray)."}.items() if k not in BUILTIN}  # once a helper ships it, it is here
-NATIVE_SIZE = {"digits": 8}
+NATIVE_SIZE = {"digits": 8, "faces": 64}
 MAX_LESSON_BYTES = 64 * 1024
 
 
@@ -179,8 +179,11 @@ def parse_settings(raw: Mapping, base: Mapping | None = None) -> dict:
 
 def model_config(s: Mapping) -> ModelConfig:
     """The ModelConfig of parsed settings."""
+    classes = len(BUILTIN.get(s["dataset"], ())) if s.get("conditional") else 0
+    if s.get("conditional") and classes < 2:
+        raise ConfigError(f"conditional needs a data set with classes; {s['dataset']} has none.")
     return ModelConfig(s["kind"], s["arch"], s["channels"], s["size"], s["latent"], tuple(s["hidden"]),
-                       s["beta"]).validate()
+                       s["beta"], num_classes=classes).validate()
 
 
 LOG_EVERY = 10  # a lesson's curve has a point every 10 steps (and at each epoch's end)

@@ -116,11 +116,12 @@ def test_every_changed_setting_goes_to_the_url_and_a_link_restores_them():
     at.number_input(key="tr_lr_d").set_value(0.002)  # the knobs the health alarms recommend
     at.number_input(key="tr_smoothing").set_value(0.1)
     at.number_input(key="tr_d_steps").set_value(2)
+    at.checkbox(key="tr_conditional").check()
     at.run()
     q = dict(at.query_params)
     want = {"dataset": "digits", "size": "8", "channels": "1", "kind": "gan", "arch": "mlp", "latent": "12",
             "hidden": "64,32", "lr": "0.0005", "b1": "0.3", "b2": "0.95", "batch": "32", "epochs": "3",
-            "seed": "77", "lr_d": "0.002", "smoothing": "0.1", "d_steps": "2"}
+            "seed": "77", "lr_d": "0.002", "smoothing": "0.1", "d_steps": "2", "conditional": "1"}
     assert {k: v[0] if isinstance(v, list) else v for k, v in q.items() if k in want} == want
     assert set(q) == set(want) | {"beta"}  # every setting on screen, nothing else
 
@@ -136,6 +137,8 @@ def test_every_changed_setting_goes_to_the_url_and_a_link_restores_them():
         spec = job.spec
         assert (spec.dataset, spec.model.kind, spec.model.hidden, spec.train.betas, spec.train.seed) == (
             "digits", "gan", (64, 32), (0.3, 0.95), 77) and spec.lesson == ""
+        assert (spec.train.lr_d, spec.train.label_smoothing, spec.train.d_steps, spec.model.num_classes) == (
+            0.002, 0.1, 2, 10)
     finally:
         job.stop()
         assert job.wait(120)
@@ -156,11 +159,13 @@ def test_bad_links_get_a_warning_and_the_good_settings():
     assert not at.button(key="tr_start").disabled
 
 
-def test_the_faces_lesson_says_what_to_do_and_picks_a_folder():
-    at = train_page({"lesson": "faces-vae-gan"})
-    assert any("not shipped with GenLab" in w.value for w in at.warning)
-    assert at.selectbox(key="tr_source").value == "folder"
-    assert at.selectbox(key="tr_size_folder").value == 64
+def test_the_faces_lesson_opens_on_the_faces_data_set():
+    at = train_page({"lesson": "faces-vae-gan"})  # offline: scikit-image's 100 LFW faces
+    assert not link_warnings(at) and not at.exception
+    assert at.selectbox(key="tr_source").value == "faces"
+    assert at.selectbox(key="tr_size_faces").value == 64
+    assert any("100 faces, 25×25, upscaled" in c.value for c in at.caption)
+    assert at.checkbox(key="tr_conditional").disabled  # faces have no classes
 
 
 def test_picking_a_lesson_fills_the_settings_and_the_url():

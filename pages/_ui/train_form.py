@@ -21,6 +21,9 @@ from pages._ui import KIND_NAMES
 from pages._ui.train_url import SIZES, SOURCES, bounds, chosen
 
 
+NATIVE = {"digits": 8, "faces": 64}  # the built-in data sets' own size (the others: 28)
+
+
 @st.cache_resource(show_spinner="Loading the data set...", max_entries=6)
 def _builtin(name: str, size: int | None, channels: int | None):
     return load_dataset(name, image_size=size, channels=channels)
@@ -55,15 +58,18 @@ def choose_data():
     """(data set or None, spec fields) from the data widgets; errors shown in plain words."""
     src = st.selectbox("Data set", list(SOURCES), format_func=SOURCES.get, key="tr_source")
     c1, c2 = st.columns(2)
-    default = 8 if src == "digits" else 28
+    default = NATIVE.get(src, 28)
     size = c1.selectbox("Image size", SIZES, key=_seed(f"tr_size_{src}", default))
     mode = c2.radio("Colour", ["gray", "RGB"], horizontal=True, key="tr_mode")
     ch = 1 if mode == "gray" else 3
     try:
         if src in BUILTIN:
-            native = 8 if src == "digits" else 28
-            data = _builtin(src, None if size == native else size, None if ch == 1 else ch)
+            data = _builtin(src, None if size == default else size, None if ch == 1 else ch)
             st.caption(data.summary())
+            if src == "faces":
+                st.caption("Faces have no classes. Online: scikit-learn's 400 Olivetti faces (64×64); "
+                           "offline: the 100 LFW faces inside scikit-image (25×25, upscaled). You can "
+                           "also upload your own face folder or .zip at 64×64.")
             return data, {"dataset": src, "image_size": size, "channels": ch}
         if src == "upload":
             up = st.file_uploader("A .zip of images (class subfolders optional)", type=["zip"],
@@ -155,6 +161,12 @@ def choose_model(data, fields) -> JobSpec | None:
     epochs = c5.number_input("Epochs", key=_seed(f"tr_epochs_{kind}", d.epochs), **bounds("epochs"))
     seed = c6.number_input("Seed", key=_seed("tr_seed", 1), **bounds("seed"))
     knobs = choose_knobs(kind)
+    classes = len(data.classes) if kind != "ae" and len(data.classes) >= 2 else 0
+    conditional = st.checkbox(f"Conditional: tell the model each image's class ({classes} classes)"
+                              if classes else "Conditional (needs a VAE or GAN and a data set with classes)",
+                              key=_seed("tr_conditional", False), disabled=not classes,
+                              help="A conditional VAE/GAN learns p(x | class): the Latent explorer and "
+                              "GAN studio then draw any class you ask for.")
     les, variant = chosen()
     stem = (f"{les.name}{'-' + variant if variant else ''}" if les else
             (fields.get("dataset_label") or data.name).split("/")[-1])
@@ -162,7 +174,7 @@ def choose_model(data, fields) -> JobSpec | None:
     try:
         safe_name(name)
         cfg = ModelConfig(kind, arch, data.shape[0], size, int(latent), parse_hidden(hidden, arch),
-                          float(beta)).validate()
+                          float(beta), num_classes=classes if conditional else 0).validate()
     except (ValueError, ConfigError, CheckpointError) as exc:
         st.error(f"This model cannot be built: {exc}")
         return None

@@ -26,6 +26,7 @@ from genlab.lessons import (
 )
 
 SOURCES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "digits": "8×8 digits (tiny, fast)",
+           "faces": "faces (64×64)",
            "upload": "Upload a .zip of images", "folder": "A folder on this computer"}
 SIZES = (8, 16, 28, 32, 64)
 MAIN = "main"  # the lesson's own settings, as opposed to one of its variants
