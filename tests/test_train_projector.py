@@ -56,8 +56,8 @@ def test_live_view_fits_a_1366x768_screen_after_start(server, browser, shots, mo
         assert "AE vs VAE on MNIST" in look_for.inner_text()
         toggle = pg.locator('[data-testid="stSidebar"]').get_by_role("switch", name="Projector mode")
         assert toggle.is_checked() == (mode == "projector")
-        size = pg.evaluate("() => parseFloat(getComputedStyle(document.documentElement).fontSize)")
-        assert size == (20 if mode == "projector" else 16)
+        size = "20px" if mode == "projector" else "16px"  # the projector's larger type
+        pg.wait_for_function(f"() => getComputedStyle(document.documentElement).fontSize === '{size}'")
         start = pg.get_by_role("button", name="Start training")
         pg.wait_for_function("() => [...document.querySelectorAll('button')].some("
                              "b => b.innerText.includes('Start training') && !b.disabled)")
@@ -80,15 +80,13 @@ def test_live_view_fits_a_1366x768_screen_after_start(server, browser, shots, mo
         assert bottom(pg.locator(".js-plotly-plot").first) <= H, "the loss curves are below the fold"
         assert bottom(grid.locator("img")) <= H, "the live images are below the fold"
         pg.screenshot(path=str(shots / f"train-live-{mode}.png"))
-        # the mode stays on on another page (the sidebar's links drop the query)
+        # the mode stays on on another page and back (the session remembers it)
         if mode == "projector":
             pg.locator('[data-testid="stSidebar"]').get_by_role("link", name="Home", exact=True).click()
             pg.get_by_role("heading", name="GenLab", exact=True).wait_for()
             pg.wait_for_function("() => getComputedStyle(document.documentElement).fontSize === '20px'")
-            pg.wait_for_url(re.compile(r"projector=1"))
             pg.locator('[data-testid="stSidebar"]').get_by_role("link", name="Train", exact=True).click()
             pg.get_by_role("heading", name="Train a model").wait_for()
-            pg.wait_for_url(re.compile(rf"lesson={LESSON}.*projector=1|projector=1.*lesson={LESSON}"))
         pg.get_by_role("button", name="Stop").click()
         pg.get_by_text("Stopped early").wait_for(timeout=60_000)
     finally:
