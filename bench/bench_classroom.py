@@ -479,6 +479,8 @@ def main() -> None:
     ap.add_argument("--json", metavar="OUT", help="write the figures to this JSON file")
     ap.add_argument("--markdown", metavar="OUT", help="write the markdown block to this file")
     args = ap.parse_args()
+    # a bench stopped from outside (timeout, kill) still stops its server and workers (finally:)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     figures = run(args)
     block = markdown(figures, sys.argv[1:])
     print("\n" + block)
