@@ -393,7 +393,7 @@ def summarize(room: dict, alone: dict, models: Path, left: list, named: list, n_
     silent = [r["name"] for r in rows if r["queue_text_samples"] == 0 and r["queued_without_text"] >= 3]
     waits_ok = not silent and room["max_running"] <= cap and queued >= max(0, n - cap)
     check("1. every run finishes or waits its turn, none fails", not fails and waits_ok,
-          f"{n - len(fails)}/{n} saved with status done{'; ' + ', '.join(fails) if fails else ''}; "
+          f"{sum(r['status'] == 'done' for r in rows)}/{n + len(room['left_out'])} saved with status done{'; ' + ', '.join(fails) if fails else ''}; "
           f"{queued} waited with their queue position shown (at least {max(0, n - cap)} expected), "
           f"at most {room['max_running']} running at once (cap {cap})"
           + (f"; queued without the position shown: {', '.join(silent)}" if silent else "")
@@ -479,6 +479,8 @@ def main() -> None:
     ap.add_argument("--json", metavar="OUT", help="write the figures to this JSON file")
     ap.add_argument("--markdown", metavar="OUT", help="write the markdown block to this file")
     args = ap.parse_args()
+    # a bench stopped from outside (timeout, kill) still stops its server and workers (finally:)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     figures = run(args)
     block = markdown(figures, sys.argv[1:])
     print("\n" + block)
