@@ -3,10 +3,11 @@ Every setting is in the URL (pages/_ui/train_url.py), so a teacher shares a run 
 import numpy as np
 import streamlit as st
 
-from pages._ui import KIND_NAMES, LOSS_LABELS, curves, frame, session_jobs, show  # isort: skip
+from pages._ui import KIND_NAMES, LOSS_LABELS, curves, frame, session_jobs  # isort: skip
 
 from pages._ui.alarms import alarm_box, mark_alarms
 from pages._ui.movie import live_frame_figure
+from pages._ui.projector import projector
 from pages._ui.share import finished_model
 from pages._ui.train_form import choose_data, choose_model
 from pages._ui.train_url import chosen, lesson_picker, read_url, write_url
@@ -32,8 +33,9 @@ def _fmt(s: float) -> str:
     return f"{int(s // 60)} min {int(s % 60):02d} s" if s >= 60 else f"{s:.0f} s"
 
 
-@st.fragment(run_every=1.0)
 def live():
+    """The run's live view. Polled every second (a fragment) only while the run is queued,
+    loading or training: a page with nothing running costs the server nothing."""
     job = jobs.current()
     if job is None:
         st.caption("No training yet in this session.")
@@ -69,7 +71,8 @@ def live():
     if snap.grid is not None:
         with right:
             what = "fixed-noise samples" if snap.kind == "gan" else "test images (top) and reconstructions"
-            show(snap.grid, caption=f"Live: {what}", target=600)
+            # the job encodes its grid's PNG once per new grid, not once per page and second
+            st.image(job.grid_png(900 if projector() else 600), caption=f"Live: {what}")
     with right:  # the health alarms, next to the curves that they mark
         alarm_box(snap.alarms)
     if snap.latent is not None:  # the latent movie's current frame: how the space is forming
@@ -110,7 +113,7 @@ def settings() -> None:
 
 
 if busy:  # the live view first, the folded settings under it
-    live()
+    st.fragment(live, run_every=1.0)()
     lesson, _ = chosen()
     if lesson is not None:
         st.info(f"**{lesson.title}** — what to look for: {lesson.look_for}", icon=":material/school:")

@@ -56,8 +56,8 @@ ARCH = {
     "cgan": ModelConfig(kind="gan", arch="conv", latent_dim=100, hidden=(32,), num_classes=10),
 }
 EPOCHS = {
-    "mnist": {"classifier": 15, "ae": 100, "vae": 60, "vae2d": 100, "gan": 120, "cvae": 30, "cgan": 20},
-    "fashion-mnist": {"classifier": 6, "ae": 20, "vae": 20, "vae2d": 20, "gan": 15, "cvae": 1, "cgan": 1},
+    "mnist": {"classifier": 15, "ae": 100, "vae": 60, "vae2d": 100, "gan": 120, "cvae": 30, "cgan": 60},
+    "fashion-mnist": {"classifier": 6, "ae": 20, "vae": 20, "vae2d": 20, "gan": 15, "cvae": 10, "cgan": 4},
 }
 
 

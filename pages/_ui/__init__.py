@@ -6,6 +6,7 @@ A package, not a module: Streamlit's ``pages/`` convention lists every ``pages/*
 page, and this is not one."""
 from __future__ import annotations
 
+import gc
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,6 +25,10 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
 torch.set_grad_enabled(False)  # pages only run inference; training runs in its own worker
+# Everything imported so far (torch, Streamlit, plotly...) lives as long as the server: moved out
+# of the garbage collector's generations, so the collections that the reruns of many sessions
+# trigger on the server's event loop do not walk it again each time.
+gc.freeze()
 
 # The navigation: (script, label, icon). app.py is Home; the others follow Streamlit's pages/
 # convention, so a deep link (/train) opens its page on a freshly started server too.
@@ -50,17 +55,25 @@ def frame(title: str) -> None:
         st.divider()
         projector_toggle()
         st.caption(f"Device: {device_text()}")
-        job_status()
+        job = session_jobs().current()
+        if title != "Train" and job is not None:  # the Train page's live view says it all
+            (job_status if job.snapshot(max_rows=1).active else _job_line)()
+
+
+def _job_line() -> bool:
+    """This session's training in one line; whether it is still running or queued."""
+    snap = session_jobs().current().snapshot(max_rows=1)
+    st.caption(f"Training '{snap.name}': {snap.state}"
+               + (f", {snap.fraction:.0%}" if snap.active and snap.total_steps else ""))
+    return snap.active
 
 
 @st.fragment(run_every=2.0)
 def job_status() -> None:
-    """This session's training, one line, refreshed every 2 s whichever page is open."""
-    job = session_jobs().current()
-    if job is not None:
-        snap = job.snapshot(max_rows=1)
-        st.caption(f"Training '{snap.name}': {snap.state}"
-                   + (f", {snap.fraction:.0%}" if snap.active and snap.total_steps else ""))
+    """The line, refreshed every 2 s while the training runs (and only then: a session with
+    nothing running polls nothing, which a classroom of browsers on one server needs)."""
+    if not _job_line():
+        st.rerun()  # ended: the new model appears in the page's pickers; the polling stops
 
 
 @st.cache_resource(scope="session", on_release=lambda jobs: jobs.close(), show_spinner=False)

@@ -20,7 +20,6 @@ from genlab.models.config import DEFAULT_HIDDEN
 from pages._ui import KIND_NAMES
 from pages._ui.train_url import SIZES, SOURCES, bounds, chosen
 
-
 NATIVE = {"digits": 8, "faces": 64}  # the built-in data sets' own size (the others: 28)
 
 
