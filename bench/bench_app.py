@@ -244,8 +244,8 @@ def app_run(models: str, watch: bool = True) -> dict:
         pg.get_by_role("heading", name="Train a model").wait_for(timeout=60_000)
         pg.get_by_label("Latent size").fill("32")
         pg.get_by_label("Latent size").press("Enter")
-        pg.get_by_label("Epochs").fill("2")
-        pg.get_by_label("Epochs").press("Enter")
+        pg.get_by_label("Epochs", exact=True).fill("2")
+        pg.get_by_label("Epochs", exact=True).press("Enter")
         pg.get_by_label("Save the model as").fill("app-bench")
         pg.get_by_label("Save the model as").press("Enter")
         pg.wait_for_timeout(3000)  # the warm spare worker finishes importing torch

@@ -161,8 +161,8 @@ def _fill(pg, url: str, name: str, dataset: str, epochs: int, timeout_s: float):
         pg.get_by_role("option", name=re.compile(re.escape(dataset) + "|8×8", re.I)).first.click()
     pg.get_by_text(re.compile(rf"^{re.escape(dataset)}: ")).first.wait_for()  # the data summary
     for label, value in (("Epochs", str(epochs)), ("Save the model as", name)):
-        pg.get_by_label(label).fill(value)
-        pg.get_by_label(label).press("Enter")
+        pg.get_by_label(label, exact=True).fill(value)
+        pg.get_by_label(label, exact=True).press("Enter")
     idle(pg, timeout_s)
     assert pg.get_by_label("Save the model as").input_value() == name
     return pg

@@ -183,8 +183,8 @@ def start_training(pg, name: str) -> None:
     pg.locator('[data-testid="stSelectbox"]').filter(has_text="Data set").click()
     pg.get_by_role("option", name="8×8 digits (tiny, fast)").click()
     pg.get_by_text("digits: 1,4").wait_for()  # the data set summary
-    pg.get_by_label("Epochs").fill("1000")
-    pg.get_by_label("Epochs").press("Enter")
+    pg.get_by_label("Epochs", exact=True).fill("1000")
+    pg.get_by_label("Epochs", exact=True).press("Enter")
     pg.get_by_label("Save the model as").fill(name)
     pg.get_by_label("Save the model as").press("Enter")
     pg.get_by_role("button", name="Start training").click()
