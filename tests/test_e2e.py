@@ -101,7 +101,7 @@ def server():
 
 @pytest.fixture(scope="module")
 def page(server, browser):
-    pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+    pg = browser.new_page(viewport={"width": 1366, "height": 768})
     pg.set_default_timeout(120_000)
     pg.goto(server)
     pg.get_by_role("heading", name="GenLab").wait_for()
