@@ -24,7 +24,9 @@ from pages._ui.projector import projector, projector_layout, projector_toggle
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-torch.set_grad_enabled(False)  # pages only run inference; training runs in its own worker
+# (No process-wide torch.set_grad_enabled(False) here: grad mode is per thread, and Streamlit runs
+# every script run in a thread of its own, so it only ever switched off the importing thread's
+# gradients: a test process importing this module lost them for all its training tests.)
 # Everything imported so far (torch, Streamlit, plotly...) lives as long as the server: moved out
 # of the garbage collector's generations, so the collections that the reruns of many sessions
 # trigger on the server's event loop do not walk it again each time.
