@@ -23,6 +23,8 @@ class TrainConfig:
     grid_every_s: float | None = None  # also send a sample grid this often (the app uses 1 s)
     amp: bool = True  # bf16 autocast on CUDA
     test_every_epoch: bool = True
+    first_report: bool = False  # also read the losses after the very first step (the app: the
+    # first step shows at once; still the same steps in every run, so links give the same curves)
     # the knobs the health alarms recommend (genlab.alarms); these defaults are the seed recipes
     kl_warmup_epochs: float = KNOBS["kl_warmup_epochs"]  # VAE: β rises linearly from 0 over N epochs
     lr_d: float | None = KNOBS["lr_d"]  # GAN: the discriminator's learning rate (None: lr's)

@@ -155,7 +155,7 @@ class _Run:
         self.acc += self.model.train_step(xb, self.optimizers, generator=self.gen,
                                           autocast=self.autocast, **given)
         self.count, self.done, self.images = self.count + 1, self.done + 1, self.images + len(xb)
-        if (self.count >= self.cfg.log_every
+        if (self.count >= self.cfg.log_every or (self.done == 1 and self.cfg.first_report)
                 or time.perf_counter() - self.window_t >= self.cfg.progress_every_s):
             self.report()
 

@@ -180,6 +180,7 @@ def choose_model(data, fields) -> JobSpec | None:
     # the lessons' TrainConfig: losses read every few steps, never by the clock, so the same
     # link and seed give every student the same curves (genlab.lessons.train_config)
     tc = train_config({"kind": kind, "epochs": int(epochs), "batch": int(batch), "lr": float(lr),
-                       "seed": int(seed), **knobs}, betas=(float(b1), float(b2)), grid_every_s=1.0)
+                       "seed": int(seed), **knobs}, betas=(float(b1), float(b2)), grid_every_s=1.0,
+                      first_report=True)
     return JobSpec(fields["dataset"], cfg, tc, name, fields.get("image_size"), fields.get("channels"),
                    fields.get("dataset_label", ""), lesson=lesson_label())
