@@ -283,3 +283,25 @@ def test_bad_upload_shows_an_error(models):
     at.run()
     assert at.error and "cannot be used" in at.error[0].value
     assert at.button(key="tr_start").disabled
+
+
+def test_a_health_alarm_shows_beside_the_live_curves_and_marks_them(models):
+    """β = 25 on the digits: the posterior collapses, and the Train page says so in words."""
+    at = configure(page("pages/train.py"), "vae", "mlp", 14, "collapse run")
+    at.number_input(key="tr_latent_vae").set_value(8)
+    at.text_input(key="tr_hidden_mlp_vae").set_value("64")
+    at.number_input(key="tr_beta").set_value(25.0)
+    at.run()
+    at.button(key="tr_start").click().run()
+    job = job_named("collapse run")
+    wait_for(lambda: job.snapshot().alarms, 180, "the posterior-collapse alarm")
+    at.run()
+    boxes = [w.value for w in at.warning if "Posterior collapse" in w.value]
+    assert boxes and "Evidence:" in boxes[0] and "KL warm-up" in boxes[0], [w.value for w in at.warning]
+    import json
+    layout = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]  # the live curves
+    assert any(a["text"] == "Posterior collapse" for a in layout["annotations"])
+    alarm = job.snapshot().alarms[0]
+    assert any(sh["x0"] == alarm["epoch"] and sh["line"]["dash"] == "dot" for sh in layout["shapes"])
+    job.stop()
+    assert job.wait(60)
