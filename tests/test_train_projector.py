@@ -3,12 +3,10 @@ on that lesson, and after Start the live view (progress bar, loss curves, image 
 the window without scrolling, in normal and in projector mode; projector mode makes the text
 larger and stays on across pages. Screenshots go to $GENLAB_SCREENSHOTS (e.g. ``assets/``) as
 train-*.png, or to a temporary folder."""
-import os
 import re
-from pathlib import Path
 
 import pytest
-from test_e2e import ARGS, CHROMIUM, chromium_or_fail, streamlit_server
+from test_e2e import browser, shots, streamlit_server  # noqa: F401 (the e2e fixtures)
 
 pytestmark = pytest.mark.e2e
 W, H = 1366, 768
@@ -21,23 +19,6 @@ def server():
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser():
-    chromium_or_fail()
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory):
-    out = Path(os.environ.get("GENLAB_SCREENSHOTS") or tmp_path_factory.mktemp("shots"))
-    out.mkdir(parents=True, exist_ok=True)
-    return out
-
-
 def bottom(locator) -> float:
     box = locator.bounding_box()
     assert box is not None and box["y"] >= 0, box
@@ -45,7 +26,7 @@ def bottom(locator) -> float:
 
 
 @pytest.mark.parametrize("mode", ["normal", "projector"])
-def test_live_view_fits_a_1366x768_screen_after_start(server, browser, shots, mode):
+def test_live_view_fits_a_1366x768_screen_after_start(server, browser, shots, mode):  # noqa: F811
     pg = browser.new_page(viewport={"width": W, "height": H})
     pg.set_default_timeout(180_000)
     try:
