@@ -56,7 +56,7 @@ def test_hover_shows_the_image_and_a_click_decodes_it(page, shots):  # noqa: F81
     slider.press("Home")  # the fewest images: a quick t-SNE
     pg.get_by_role("button", name=re.compile(r"Compute t-SNE")).first.click()
     chart = pg.locator('[data-testid="stVegaLiteChart"]').first
-    pg.get_by_text(re.compile(r"AE: t-SNE \(seed")).wait_for(timeout=240_000)
+    pg.get_by_text(re.compile(r"^AE: t-SNE \(seed")).wait_for(timeout=240_000)  # not "VAE: ..."
     chart.locator("svg.marks, canvas.marks").first.wait_for()
     found = hover_a_point(pg, chart, step=5)
     assert found and found[2]["src"].startswith("data:image/png;base64,")

@@ -183,3 +183,21 @@ def test_picking_a_lesson_fills_the_settings_and_the_url():
     assert at.number_input(key="tr_beta").value == 1.0 and at.radio(key="tr_arch").value == "mlp"
     q = {k: v[0] if isinstance(v, list) else v for k, v in dict(at.query_params).items()}
     assert (q["lesson"], q["variant"], q["beta"]) == ("posterior-collapse", "beta1", "1.0")
+
+
+def test_a_stale_url_sent_with_a_quick_second_change_does_not_undo_the_first():
+    """A user types Epochs, then at once the model's name: the browser asks for the second rerun
+    before the page's new URL reached it, so that rerun carries the URL from before Epochs. The
+    page must know its own old URL and keep the epochs typed (seen in Chromium on a busy machine:
+    the run started with the old epochs)."""
+    at = train_page()
+    at.selectbox(key="tr_source").set_value("digits").run()
+    stale = {k: v[0] if isinstance(v, list) else v for k, v in dict(at.query_params).items()}
+    assert stale["dataset"] == "digits"
+    at.number_input(key="tr_epochs_vae").set_value(7).run()
+    assert dict(at.query_params)["epochs"] in ("7", ["7"])
+    at.query_params.clear()
+    at.query_params.update(stale)  # the browser's URL, one change behind
+    at.text_input(key="tr_name").set_value("quick").run()
+    assert at.number_input(key="tr_epochs_vae").value == 7
+    assert dict(at.query_params)["epochs"] in ("7", ["7"])

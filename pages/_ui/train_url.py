@@ -211,7 +211,12 @@ def read_url() -> None:
     last = st.session_state.get("tr_url")
     if q == last:
         return
-    if not q and last:
+    if q in st.session_state.get("tr_url_sent", ()) or (not q and "tr_source" in st.session_state):
+        # Our own earlier URL, sent back with a rerun that the browser asked for before it had
+        # the newest one (a value typed right after another): not a new link. Applying it would
+        # put back the value the user just replaced.
+        return
+    if not q and last:  # back from another page: its run dropped the widgets' state
         q = last
     problems, values = [], {}
     if q.get("lesson"):
@@ -241,6 +246,9 @@ def write_url() -> None:
         st.session_state["tr_url"] = {}  # a plain /train with the defaults keeps its clean URL
         return
     st.session_state["tr_url"] = out
+    sent = st.session_state.setdefault("tr_url_sent", [])
+    if out not in sent:
+        sent[:] = [*sent[-15:], out]  # the last 16 URLs written: any may come back stale
     want = {**out, **{k: v for k, v in st.query_params.to_dict().items() if k == "projector"}}
     if st.query_params.to_dict() != want:
         st.query_params.from_dict(want)
