@@ -57,7 +57,7 @@ ARCH = {
 }
 EPOCHS = {
     "mnist": {"classifier": 15, "ae": 100, "vae": 60, "vae2d": 100, "gan": 120, "cvae": 30, "cgan": 60},
-    "fashion-mnist": {"classifier": 6, "ae": 20, "vae": 20, "vae2d": 20, "gan": 15, "cvae": 10, "cgan": 4},
+    "fashion-mnist": {"classifier": 6, "ae": 20, "vae": 20, "vae2d": 20, "gan": 15, "cvae": 10, "cgan": 15},
 }
 
 
