@@ -15,7 +15,11 @@ from pages._ui.train_url import chosen, lesson_picker, read_url, write_url
 frame("Train")
 jobs = session_jobs()
 current = jobs.current()
-busy = current is not None and current.snapshot(max_rows=1).active
+first = current.snapshot(max_rows=1) if current is not None else None
+busy = first is not None and first.active
+# A run waiting in the queue behind others is polled every 3 s, not every second: in a class of
+# 8 on one server the waiting pages' refreshes were what kept a new page from loading.
+waiting = busy and first.state == "queued" and bool(first.queue_position)
 if busy:  # the live view must fit a 1366×768 projector screen: a small heading, little padding
     st.html("<style>[data-testid='stMainBlockContainer']{padding-top:2.2rem}</style>")
     if st.session_state.pop("tr_to_top", False):  # Start was pressed far down the settings
@@ -34,13 +38,16 @@ def _fmt(s: float) -> str:
 
 
 def live():
-    """The run's live view. Polled every second (a fragment) only while the run is queued,
-    loading or training: a page with nothing running costs the server nothing."""
+    """The run's live view. Polled (a fragment) only while the run is queued, loading or
+    training, every second (every 3 s while it waits behind others): a page with nothing
+    running costs the server nothing."""
     job = jobs.current()
     if job is None:
         st.caption("No training yet in this session.")
         return
     snap = job.snapshot(max_rows=300)
+    if waiting and not (snap.state == "queued" and snap.queue_position):
+        st.rerun()  # its turn came: the whole page again, polled every second from now on
     c1, c2, c3 = st.columns([1, 1, 4])
     if snap.state == "paused":
         c1.button("Resume", on_click=job.resume, key="tr_resume", type="primary")
@@ -113,7 +120,7 @@ def settings() -> None:
 
 
 if busy:  # the live view first, the folded settings under it
-    st.fragment(live, run_every=1.0)()
+    st.fragment(live, run_every=3.0 if waiting else 1.0)()
     lesson, _ = chosen()
     if lesson is not None:
         st.info(f"**{lesson.title}** — what to look for: {lesson.look_for}", icon=":material/school:")

@@ -119,21 +119,39 @@ def load_in_subprocess(path, tmp_path, **env):
     return r.stdout.strip()
 
 
-def test_size_caps_are_set_by_environment_variables(tmp_path):
+def load_with_env(path, tmp_path, monkeypatch, **env) -> str:
+    """``CAPS_SCRIPT``'s answer, in this process: the caps are read at each load, so setting the
+    variables here is what a server's environment does (one test below also starts a real one)."""
+    import tempfile
+    with monkeypatch.context() as m:
+        m.setenv("GENLAB_CACHE", tempfile.mkdtemp(dir=tmp_path, prefix="cache-"))
+        for k, v in env.items():
+            m.setenv(k, v)
+        try:
+            return f"loaded {len(load_dataset(str(path)))}"
+        except DataError as exc:
+            return f"refused: {exc}"
+
+
+def test_size_caps_are_set_by_environment_variables(tmp_path, monkeypatch):
     folder = tmp_path / "pics"
     folder.mkdir()
     for i in range(6):
         (folder / f"{i}.png").write_bytes(png(i, size=(100, 100)))
     archive = make_zip(tmp_path / "pics.zip", {f"{i}.png": png(i, size=(100, 100)) for i in range(6)})
+    for var in ("GENLAB_MAX_FILES", "GENLAB_MAX_BYTES", "GENLAB_MAX_TOTAL_PIXELS"):
+        monkeypatch.delenv(var, raising=False)
+    # a fresh Python started with the variable set, as a server would be
+    assert load_in_subprocess(folder, tmp_path, GENLAB_MAX_FILES="5").startswith("refused:")
     for path in (folder, archive):
-        assert load_in_subprocess(path, tmp_path) == "loaded 6"  # the defaults let it through
-        out = load_in_subprocess(path, tmp_path, GENLAB_MAX_FILES="5")
+        assert load_with_env(path, tmp_path, monkeypatch) == "loaded 6"  # the defaults let it through
+        out = load_with_env(path, tmp_path, monkeypatch, GENLAB_MAX_FILES="5")
         assert out.startswith("refused:") and ("more than 5 images" in out or "the limit is 5" in out)
-        out = load_in_subprocess(path, tmp_path, GENLAB_MAX_BYTES=str(3 * len(png(0, size=(100, 100)))))
+        out = load_with_env(path, tmp_path, monkeypatch, GENLAB_MAX_BYTES=str(3 * len(png(0, size=(100, 100)))))
         assert out.startswith("refused:") and ("GB of images" in out or "(a zip bomb?)" in out)
-        out = load_in_subprocess(path, tmp_path, GENLAB_MAX_TOTAL_PIXELS="40000")
+        out = load_with_env(path, tmp_path, monkeypatch, GENLAB_MAX_TOTAL_PIXELS="40000")
         assert out == "refused: The images hold more than 0.04 megapixels in all; use fewer or smaller images."
-    out = load_in_subprocess(folder, tmp_path, GENLAB_MAX_FILES="lots")
+    out = load_with_env(folder, tmp_path, monkeypatch, GENLAB_MAX_FILES="lots")
     assert out == "refused: GENLAB_MAX_FILES must be a whole number above 0, not 'lots'; fix or unset it."
 
 
