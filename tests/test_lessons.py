@@ -133,10 +133,12 @@ def test_same_lesson_same_seed_same_curves(name):
     """Two students, two processes: two epochs of the lesson on the 8x8 digits."""
     query = {**lesson_settings(load_lesson(name)), "dataset": "digits", "size": "8", "epochs": "2"}
     env = {**os.environ, "GENLAB_OFFLINE": "1"}
-    runs = [subprocess.run([sys.executable, "-c", STUDENT, json.dumps(query)], cwd=ROOT, env=env,
-                           capture_output=True, text=True, timeout=600) for _ in range(2)]
-    for r in runs:
-        assert r.returncode == 0, r.stderr
-    a, b = (json.loads(r.stdout) for r in runs)
+    procs = [subprocess.Popen([sys.executable, "-c", STUDENT, json.dumps(query)], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]  # at the same time, as two students would
+    outs = [p.communicate(timeout=600) for p in procs]
+    for p, (_, err) in zip(procs, outs):
+        assert p.returncode == 0, err
+    a, b = (json.loads(out) for out, _ in outs)
     assert a["status"] == "done" and len(a["history"]) >= 3
     assert a == b  # every logged loss at the same steps, the test curve, the weights

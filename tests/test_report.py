@@ -28,6 +28,20 @@ def run(*args, timeout=600, **env_vars):
                           capture_output=True, text=True, timeout=timeout)
 
 
+def run_together(*calls: tuple) -> list[subprocess.CompletedProcess]:
+    """Several ``run(*args, **env)`` calls, ``(args, env)`` each, started at once: each pays
+    Python's and torch's start-up, and together those overlap."""
+    procs = [(args, subprocess.Popen([sys.executable, "-m", "genlab", *args], cwd=ROOT,
+                                     env={**os.environ, "GENLAB_OFFLINE": "1", **env},
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+             for args, env in calls]
+    done = []
+    for args, p in procs:
+        out, err = p.communicate(timeout=600)
+        done.append(subprocess.CompletedProcess(args, p.returncode, out, err))
+    return done
+
+
 @pytest.fixture(scope="module")
 def report():
     from genlab.report import build_report
@@ -136,8 +150,13 @@ def test_pdf_without_a_browser_says_what_to_install(monkeypatch):
 
 
 def test_report_command_and_alarms(tiny, tmp_path):
-    out = tmp_path / "lab.html"
-    r = run("report", str(tiny), "--out", str(out))
+    out, missing = tmp_path / "lab.html", tmp_path / "missing.safetensors"
+    r, z, pdf, bad = run_together(
+        (("report", str(tiny), "--out", str(out)), {}),
+        (("report", str(tiny), "--format", "md", "--out", str(tmp_path / "lab")), {}),
+        (("report", str(tiny), "--format", "pdf", "--out", str(tmp_path / "x.pdf")),
+         {"GENLAB_CHROMIUM": "/nonexistent/chromium"}),
+        (("report", str(missing), "--out", str(tmp_path / "bad.html")), {}))
     assert r.returncode == 0, r.stderr
     assert out.is_file() and f"wrote {out}" in r.stdout
     text = html.unescape(re.sub(r"<[^>]+>", "", out.read_text()))
@@ -145,16 +164,13 @@ def test_report_command_and_alarms(tiny, tmp_path):
     assert "None recorded." not in text
     assert "Not measured yet: run `python -m genlab eval" in html.unescape(out.read_text()).replace(
         "<code>", "`").replace("</code>", "`")
-    z = run("report", str(tiny), "--format", "md", "--out", str(tmp_path / "lab"))
     assert z.returncode == 0, z.stderr
     assert zipfile.ZipFile(tmp_path / "lab").namelist()[0] == "report.md"
-    pdf = run("report", str(tiny), "--format", "pdf", "--out", str(tmp_path / "x.pdf"),
-              GENLAB_CHROMIUM="/nonexistent/chromium")
     assert pdf.returncode == 2 and pdf.stderr.startswith("error: A PDF needs Chromium or Google Chrome")
     assert not (tmp_path / "x.pdf").exists() and "loading" not in pdf.stderr  # refused before any work
-    bad = run("report", str(tmp_path / "missing.safetensors"), "--out", str(out))
     assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0
     assert "no checkpoint at" in bad.stderr and "Traceback" not in bad.stderr
+    assert not (tmp_path / "bad.html").exists()
 
 
 def test_eval_reports_progress_and_the_same_numbers(tiny):

@@ -25,25 +25,47 @@ def bottom(locator) -> float:
     return box["y"] + box["height"]
 
 
-@pytest.mark.parametrize("mode", ["normal", "projector"])
-def test_live_view_fits_a_1366x768_screen_after_start(server, browser, shots, mode):  # noqa: F811
+def fits(pg, progress, grid) -> None:
+    """The progress bar, the loss curves and the live images are inside the window."""
+    pg.wait_for_timeout(300)  # let the layout settle after the last redraw
+    assert pg.get_by_role("heading", name="Train a model").bounding_box()["y"] >= 0
+    assert bottom(progress) <= H
+    assert bottom(pg.locator(".js-plotly-plot").first) <= H, "the loss curves are below the fold"
+    assert bottom(grid.locator("img")) <= H, "the live images are below the fold"
+
+
+def font_is(pg, size: str) -> None:
+    pg.wait_for_function(f"() => getComputedStyle(document.documentElement).fontSize === '{size}'")
+
+
+def test_a_projector_link_opens_in_projector_mode(server, browser):  # noqa: F811
     pg = browser.new_page(viewport={"width": W, "height": H})
     pg.set_default_timeout(180_000)
     try:
-        pg.goto(f"{server}/train?lesson={LESSON}" + ("&projector=1" if mode == "projector" else ""))
+        pg.goto(f"{server}/train?lesson={LESSON}&projector=1")
+        pg.get_by_role("heading", name="Train a model").wait_for()
+        assert pg.locator('[data-testid="stSidebar"]').get_by_role("switch", name="Projector mode").is_checked()
+        font_is(pg, "20px")  # the projector's larger type
+    finally:
+        pg.close()
+
+
+def test_live_view_fits_a_1366x768_screen_after_start_in_both_modes(server, browser, shots):  # noqa: F811
+    pg = browser.new_page(viewport={"width": W, "height": H})
+    pg.set_default_timeout(180_000)
+    try:
+        pg.goto(f"{server}/train?lesson={LESSON}")
         pg.get_by_role("heading", name="Train a model").wait_for()
         look_for = pg.locator('[data-testid="stAlert"]').filter(has_text="What to look for")
         look_for.wait_for()
         assert "AE vs VAE on MNIST" in look_for.inner_text()
         toggle = pg.locator('[data-testid="stSidebar"]').get_by_role("switch", name="Projector mode")
-        assert toggle.is_checked() == (mode == "projector")
-        size = "20px" if mode == "projector" else "16px"  # the projector's larger type
-        pg.wait_for_function(f"() => getComputedStyle(document.documentElement).fontSize === '{size}'")
+        assert not toggle.is_checked()
+        font_is(pg, "16px")
         start = pg.get_by_role("button", name="Start training")
         pg.wait_for_function("() => [...document.querySelectorAll('button')].some("
                              "b => b.innerText.includes('Start training') && !b.disabled)")
-        if mode == "normal":
-            pg.screenshot(path=str(shots / "train-lesson.png"))
+        pg.screenshot(path=str(shots / "train-lesson.png"))
         start.click()
         # the lesson's run: 20 epochs of MNIST
         progress = pg.locator('[data-testid="stProgress"]').filter(
@@ -53,21 +75,26 @@ def test_live_view_fits_a_1366x768_screen_after_start(server, browser, shots, mo
                              " return p && p.data && p.data.length && p.data[0].x.length > 1 }")
         grid = pg.locator('[data-testid="stImage"]').filter(has_text="Live:")
         grid.wait_for()
-        pg.wait_for_timeout(300)  # let the layout settle after the last redraw
         # the page is at its top (Start sits far down the settings; the page scrolls back up)
         pg.wait_for_function("() => [...document.querySelectorAll('.stMain')].every(m => m.scrollTop === 0)")
-        assert pg.get_by_role("heading", name="Train a model").bounding_box()["y"] >= 0
-        assert bottom(progress) <= H
-        assert bottom(pg.locator(".js-plotly-plot").first) <= H, "the loss curves are below the fold"
-        assert bottom(grid.locator("img")) <= H, "the live images are below the fold"
-        pg.screenshot(path=str(shots / f"train-live-{mode}.png"))
+        fits(pg, progress, grid)
+        pg.screenshot(path=str(shots / "train-live-normal.png"))
+        # the teacher turns projector mode on while the class watches: the live view still fits
+        pg.locator('[data-testid="stSidebar"]').get_by_text("Projector mode", exact=True).click()
+        font_is(pg, "20px")
+        assert toggle.is_checked()
+        # the rerun's elements replace the old ones: one live grid and one progress bar again
+        pg.wait_for_function("() => [...document.querySelectorAll('[data-testid=stImage]')].filter("
+                             "e => e.innerText.includes('Live:')).length === 1 && "
+                             "document.querySelectorAll('[data-testid=stProgress]').length === 1")
+        fits(pg, progress, grid)
+        pg.screenshot(path=str(shots / "train-live-projector.png"))
         # the mode stays on on another page and back (the session remembers it)
-        if mode == "projector":
-            pg.locator('[data-testid="stSidebar"]').get_by_role("link", name="Home", exact=True).click()
-            pg.get_by_role("heading", name="GenLab", exact=True).wait_for()
-            pg.wait_for_function("() => getComputedStyle(document.documentElement).fontSize === '20px'")
-            pg.locator('[data-testid="stSidebar"]').get_by_role("link", name="Train", exact=True).click()
-            pg.get_by_role("heading", name="Train a model").wait_for()
+        pg.locator('[data-testid="stSidebar"]').get_by_role("link", name="Home", exact=True).click()
+        pg.get_by_role("heading", name="GenLab", exact=True).wait_for()
+        font_is(pg, "20px")
+        pg.locator('[data-testid="stSidebar"]').get_by_role("link", name="Train", exact=True).click()
+        pg.get_by_role("heading", name="Train a model").wait_for()
         pg.get_by_role("button", name="Stop").click()
         pg.get_by_text("Stopped early").wait_for(timeout=60_000)
     finally:
