@@ -17,9 +17,16 @@ jobs = session_jobs()
 current = jobs.current()
 first = current.snapshot(max_rows=1) if current is not None else None
 busy = first is not None and first.active
+
+
+def _waits(snap) -> bool:
+    """Queued behind other runs (not yet taking a free slot)."""
+    return snap.state == "queued" and bool(snap.queue_position)
+
+
 # A run waiting in the queue behind others is polled every 3 s, not every second: in a class of
 # 8 on one server the waiting pages' refreshes were what kept a new page from loading.
-waiting = busy and first.state == "queued" and bool(first.queue_position)
+waiting = busy and _waits(first)
 if busy:  # the live view must fit a 1366×768 projector screen: a small heading, little padding
     st.html("<style>[data-testid='stMainBlockContainer']{padding-top:2.2rem}</style>")
     if st.session_state.pop("tr_to_top", False):  # Start was pressed far down the settings
@@ -46,7 +53,7 @@ def live():
         st.caption("No training yet in this session.")
         return
     snap = job.snapshot(max_rows=300)
-    if waiting and not (snap.state == "queued" and snap.queue_position):
+    if waiting and not _waits(snap):
         st.rerun()  # its turn came: the whole page again, polled every second from now on
     c1, c2, c3 = st.columns([1, 1, 4])
     if snap.state == "paused":

@@ -22,12 +22,6 @@ SHIPPED = [WEIGHTS_DIR / "mnist-ae.safetensors", WEIGHTS_DIR / "mnist-vae.safete
 URL = re.compile(r"(https?|ftp|wss?)://|//[a-z0-9.-]+\.[a-z]{2,}/", re.I)
 
 
-def run(*args, timeout=600, **env_vars):
-    env = {**os.environ, "GENLAB_OFFLINE": "1", **env_vars}
-    return subprocess.run([sys.executable, "-m", "genlab", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
-
-
 def run_together(*calls: tuple) -> list[subprocess.CompletedProcess]:
     """Several ``run(*args, **env)`` calls, ``(args, env)`` each, started at once: each pays
     Python's and torch's start-up, and together those overlap."""
@@ -40,6 +34,11 @@ def run_together(*calls: tuple) -> list[subprocess.CompletedProcess]:
         out, err = p.communicate(timeout=600)
         done.append(subprocess.CompletedProcess(args, p.returncode, out, err))
     return done
+
+
+def run(*args, **env_vars) -> subprocess.CompletedProcess:
+    """``python -m genlab ARGS`` offline, with ``env_vars`` set."""
+    return run_together((args, env_vars))[0]
 
 
 @pytest.fixture(scope="module")

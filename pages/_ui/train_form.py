@@ -14,13 +14,11 @@ from genlab.data import BUILTIN, DataError, allowed_folder, load_dataset
 from genlab.data.dataset import cache_dir
 from genlab.defaults import KNOBS, defaults_for
 from genlab.jobs import JobSpec
-from genlab.lessons import train_config
+from genlab.lessons import NATIVE_SIZE, train_config
 from genlab.models import ConfigError, ModelConfig
 from genlab.models.config import DEFAULT_HIDDEN
 from pages._ui import KIND_NAMES
 from pages._ui.train_url import SIZES, SOURCES, bounds, chosen
-
-NATIVE = {"digits": 8, "faces": 64}  # the built-in data sets' own size (the others: 28)
 
 
 @st.cache_resource(show_spinner="Loading the data set...", max_entries=6)
@@ -57,7 +55,7 @@ def choose_data():
     """(data set or None, spec fields) from the data widgets; errors shown in plain words."""
     src = st.selectbox("Data set", list(SOURCES), format_func=SOURCES.get, key="tr_source")
     c1, c2 = st.columns(2)
-    default = NATIVE.get(src, 28)
+    default = NATIVE_SIZE.get(src, 28)  # the built-in data sets' own size (the others: 28)
     size = c1.selectbox("Image size", SIZES, key=_seed(f"tr_size_{src}", default))
     mode = c2.radio("Colour", ["gray", "RGB"], horizontal=True, key="tr_mode")
     ch = 1 if mode == "gray" else 3
