@@ -33,7 +33,6 @@ import argparse  # noqa: E402
 import io  # noqa: E402
 import json  # noqa: E402
 import re  # noqa: E402
-import socket  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
@@ -41,6 +40,8 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from app_procs import browser, cpu_seconds, start_server  # noqa: E402
+from app_refresh import refresh_ms  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from genlab import latent  # noqa: E402
@@ -139,30 +140,6 @@ def bench_tsne(z: np.ndarray) -> None:
         os.environ.pop("GENLAB_CACHE")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(env: dict) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-                             "--server.port", str(port), "--server.address", "127.0.0.1",
-                             "--server.headless", "true"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return proc, f"http://127.0.0.1:{port}"
-
-
-def browser():
-    from playwright.sync_api import sync_playwright
-    pw = sync_playwright().start()
-    b = pw.chromium.launch(executable_path="/usr/bin/chromium", args=[
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"])
-    return pw, b
-
-
 def bench_cold() -> None:
     pw, b = browser()
     pg = b.new_page(viewport={"width": 1400, "height": 1000})
@@ -198,35 +175,6 @@ def cli_images_per_s(models: str) -> float:
     return float(re.search(r"\(([\d,.]+) images/s", out).group(1).replace(",", ""))
 
 
-def _procs() -> dict[int, tuple[int, str, float]]:
-    """Every process: pid -> (parent pid, name, CPU seconds used so far)."""
-    tick, out = os.sysconf("SC_CLK_TCK"), {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        rest = text[text.rindex(")") + 2:].split()
-        out[int(stat.parent.name)] = (int(rest[1]), text[text.index("(") + 1:text.rindex(")")],
-                                      (int(rest[11]) + int(rest[12])) / tick)
-    return out
-
-
-def _cpu(root: int, names: tuple[str, ...] | None = None, tree: bool = False) -> float:
-    """CPU seconds of ``root`` itself, or of its whole tree filtered by name prefix."""
-    procs = _procs()
-    if not tree:
-        return procs.get(root, (0, "", 0.0))[2]
-    found, todo = set(), [root]
-    while todo:
-        p = todo.pop()
-        for child, (ppid, _, _) in procs.items():
-            if ppid == p and child not in found:
-                found.add(child)
-                todo.append(child)
-    return sum(procs[p][2] for p in found if names is None or procs[p][1].startswith(names))
-
-
 def app_run(models: str, watch: bool = True) -> dict:
     """Train through the real app; ``watch``: stay on the Train page (live charts) or go to Home.
     Also: seconds from the Start click to the first step shown, and the CPU time the server
@@ -258,15 +206,15 @@ def app_run(models: str, watch: bool = True) -> dict:
         target = Path(models) / "app-bench.safetensors"
         if not watch:
             pg.locator('[data-testid="stSidebar"]').get_by_role("link", name="Home").click()
-        c0, b0, w0 = _cpu(proc.pid), _cpu(os.getpid(), ("chrom", "headless"), tree=True), time.perf_counter()
+        c0, b0, w0 = cpu_seconds(proc.pid), cpu_seconds(os.getpid(), ("chrom", "headless"), tree=True), time.perf_counter()
         if watch:
             pg.get_by_text("saved as 'app-bench").wait_for(timeout=600_000)
         else:
             while not (target.exists() and read_meta(target)["status"] == "done"):
                 time.sleep(0.2)
         wall = time.perf_counter() - w0
-        server_cpu = (_cpu(proc.pid) - c0) / wall
-        browser_cpu = (_cpu(os.getpid(), ("chrom", "headless"), tree=True) - b0) / wall
+        server_cpu = (cpu_seconds(proc.pid) - c0) / wall
+        browser_cpu = (cpu_seconds(os.getpid(), ("chrom", "headless"), tree=True) - b0) / wall
         meta = read_meta(target)
         target.unlink()
         assert meta["train"]["batch_size"] == 128 and meta["model"]["latent_dim"] == 32
@@ -310,80 +258,8 @@ def bench_first_step() -> None:
         os.environ.pop("GENLAB_MODELS")
 
 
-REFRESH_STATE = "GENLAB_BENCH_REFRESH_STATE"  # the bench folder, for the AppTest script
-
-
-def _refresh_body() -> None:
-    """Runs inside AppTest: times the pieces of the Train page's live fragment (pages/train.py)."""
-    import os
-    import sys
-    import time
-
-    import numpy as np
-    import streamlit as st
-    sys.path.insert(0, os.environ["GENLAB_BENCH_REFRESH_STATE"])
-    from bench_app import refresh_job
-
-    from genlab.job import png_bytes
-    from pages._ui import curves, show
-    from pages._ui.movie import live_frame_figure
-    job = refresh_job()
-    snap, reps, out = job.snapshot(300), 20, {}
-
-    def timed(name, fn):
-        t0 = time.perf_counter()
-        for i in range(reps):
-            fn(i)
-        out[name] = (time.perf_counter() - t0) / reps * 1000
-
-    epoch, z, labels, classes = snap.latent
-    fig, frame = curves(snap.history, snap.kind, "Training losses"), None
-    timed("Job.snapshot(300), unchanged job (cached)", lambda i: job.snapshot(300))
-    timed("Job.snapshot(300), after a new message (rebuilt)",
-          lambda i: job._apply({"kind": "state", "state": "running", "message": "x"}) or job.snapshot(300))
-    timed("curves(history): the Plotly dict", lambda i: curves(snap.history, snap.kind, "Training losses"))
-    timed("st.plotly_chart(curves dict)", lambda i: st.plotly_chart(fig, key=f"c{i}", config={"staticPlot": True}))
-    timed("live_frame_figure(latent): the dict",
-          lambda i: live_frame_figure(z.astype(np.float32), labels, classes, epoch))
-    frame = live_frame_figure(z.astype(np.float32), labels, classes, epoch)
-    timed("st.plotly_chart(latent dict)", lambda i: st.plotly_chart(frame, key=f"l{i}", config={"staticPlot": True}))
-    timed("show(grid): enlarge + PNG encode + st.image", lambda i: show(snap.grid, caption="grid", target=480))
-    timed("png_bytes(grid): the encode Job.grid_png does once per new grid", lambda i: png_bytes(snap.grid, 480))
-    png = job.grid_png(480)
-    timed("st.image(Job.grid_png(480)): cached PNG", lambda i: st.image(png, caption="grid"))
-    st.session_state["refresh_ms"] = out
-
-
-def refresh_job():
-    """A job in the state of a MNIST conv VAE run well under way: 3,000 loss rows, the live
-    grid (16 test images over their reconstructions), 1,000 latent codes of the movie."""
-    from genlab.grid import make_grid
-    from genlab.job import Job
-    from genlab.jobs import JobSpec
-    from genlab.models import ModelConfig
-    from genlab.train import TrainConfig
-    data, rng = load_dataset("mnist"), np.random.default_rng(0)
-    job = Job(JobSpec("mnist", ModelConfig("vae", "conv", latent_dim=16), TrainConfig(epochs=10), "bench"))
-    grid = make_grid(data.test_x[:32].float() / 255, nrow=8)
-    for step in range(3000):
-        job._apply({"kind": "event", "event": {
-            "kind": "start" if step == 0 else "progress", "step": step, "total_steps": 4000,
-            "epoch": step / 400, "epochs": 10, "images_per_s": 1500.0, "eta_s": 10.0, "elapsed_s": 5.0,
-            "losses": {"recon": 100 + rng.random(), "kl": 20 + rng.random(), "total": 120 + rng.random()},
-            "test": None, "grid": grid if step % 50 == 0 else None, "message": "CPU"}})
-    job._apply({"kind": "frame", "epoch": 7.5, "codes": rng.standard_normal((1000, 16)).astype(np.float16),
-                "labels": data.test_y[:1000].numpy(), "classes": list(data.classes)})
-    return job
-
-
 def bench_refresh() -> None:
-    from streamlit.testing.v1 import AppTest
-    os.environ[REFRESH_STATE] = str(ROOT / "bench")
-    at = AppTest.from_function(_refresh_body, default_timeout=600)
-    at.run()
-    if at.exception:
-        raise RuntimeError(at.exception[0].value)
-    for name, ms in at.session_state["refresh_ms"].items():
+    for name, ms in refresh_ms().items():
         report(f"Train page refresh: {name}", ms, "ms", "context", True)
 
 

@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from bench_app import _procs, free_port  # noqa: E402
+from app_procs import all_procs, free_port  # noqa: E402
 from classroom_report import markdown, summarize  # noqa: E402
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
@@ -60,7 +60,7 @@ ARM = """(button, at) => setTimeout(() => {
     button.click(); }, Math.max(0, at - Date.now()))"""
 def tree(root: int) -> dict[int, str]:
     """Every descendant of ``root``: pid -> process name."""
-    procs, found, todo = _procs(), {}, [root]
+    procs, found, todo = all_procs(), {}, [root]
     while todo:
         p = todo.pop()
         for child, (ppid, name, _) in procs.items():
@@ -143,7 +143,7 @@ def prepare(browser, url: str, name: str, dataset: str, epochs: int, timeout_s: 
 
 
 def _cpu_of(pid: int | None) -> float:
-    return _procs().get(pid, (0, "", 0.0))[2] if pid else 0.0
+    return all_procs().get(pid, (0, "", 0.0))[2] if pid else 0.0
 
 
 def _fill(pg, url: str, name: str, dataset: str, epochs: int, timeout_s: float):
@@ -310,7 +310,7 @@ def run(args) -> dict:
     with tempfile.TemporaryDirectory(prefix="genlab-classroom-") as tmp:
         models = Path(tmp)
         proc, url = start_server(tmp, args.cap)
-        pids: dict[int, str] = {proc.pid: _procs()[proc.pid][1]}
+        pids: dict[int, str] = {proc.pid: all_procs()[proc.pid][1]}
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -337,7 +337,7 @@ def run(args) -> dict:
             proc.wait(60)
             t0, left, named = time.monotonic(), [], []
             while time.monotonic() - t0 < 20:  # workers end once the server's pipes close
-                now = _procs()  # a pid counts only under its recorded name (pids get reused)
+                now = all_procs()  # a pid counts only under its recorded name (pids get reused)
                 left = [f"{p} {n}" for p, n in pids.items() if now.get(p, (0, None))[1] == n]
                 named = of_this_run(tmp)
                 if not left and not named:

@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 from _helpers import eventually
+from app_procs import proc_stats
 
 from genlab.checkpoint import read_meta
 from genlab.jobs import JobManager, JobSpec, SessionJobs
@@ -34,15 +35,7 @@ def proc_state(pid: int) -> tuple[str, int] | None:
 
 
 def children(pid: int) -> list[int]:
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        if int(text[text.rindex(")") + 2:].split()[1]) == pid:
-            out.append(int(stat.parent.name))
-    return out
+    return [child for child, (_, rest) in proc_stats().items() if int(rest[1]) == pid]
 
 
 def running(pid: int) -> bool:
