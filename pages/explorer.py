@@ -72,6 +72,32 @@ def from_image() -> None:
     set_base(latent.encode_images(model, data.test_x[i:i + 1])[0])
 
 
+SHOWN = f"ex_shown_{tag}"  # the in-browser sliders as last drawn, and where the browser has them
+
+
+def _rendering(defs: list[dict], start: np.ndarray) -> str:
+    """The id of the in-browser sliders' rendering for ``defs`` (values from the session). When
+    the session holds what the browser reported, the sliders are drawn as before, so the frame
+    is left as it is (no reload, weights not sent again); a server change draws them anew."""
+    keys, now = [s["key"] for s in defs], [s["value"] for s in defs]
+    shown = st.session_state.get(SHOWN)
+    if (shown is None or shown["keys"] != keys or shown["browser"] != now
+            or not np.array_equal(shown["start"], start)):
+        n = shown["n"] + 1 if shown else 1
+        shown = st.session_state[SHOWN] = dict(n=n, keys=keys, drawn=now, browser=now, start=start.copy())
+    for s, v in zip(defs, shown["drawn"]):
+        s["value"] = v
+    return f"{tag}-{shown['n']}"
+
+
+def _moved(defs: list[dict], values: list[float]) -> None:
+    """The browser's slider positions (checked) become the session's."""
+    for s, v in zip(defs, values):
+        st.session_state[s["key"]] = v
+    st.session_state[SHOWN]["browser"] = list(values)
+    st.session_state[f"ex_moved_{tag}"] = True
+
+
 @st.fragment
 def explorer() -> None:
     """Sliders and the decoded image: a slider move reruns only this (cached model, codes
@@ -108,7 +134,8 @@ def explorer() -> None:
                     vals.append(st.slider(name, -4.0, 4.0, step=0.05, key=f"ex_{tag}_pc{k}"))
                 else:
                     vals.append(st.session_state[f"ex_{tag}_pc{k}"])
-                    defs.append(dict(label=name, min=-4.0, max=4.0, step=0.05, value=vals[-1], pc=k))
+                    defs.append(dict(label=name, min=-4.0, max=4.0, step=0.05, value=vals[-1], pc=k,
+                                     key=f"ex_{tag}_pc{k}"))
             z = pca.code(base, np.array(vals, np.float32))
         if d > MAX_RAW:
             raw = st.multiselect("Set raw dimensions" if pca is None else "Also set raw dimensions",
@@ -123,13 +150,18 @@ def explorer() -> None:
                 z[j] = st.slider(f"z[{j}]", *r, step=0.01, key=f"ex_{tag}_d{j}")
             else:
                 z[j] = st.session_state[f"ex_{tag}_d{j}"]
-                defs.append(dict(label=f"z[{j}]", min=r[0], max=r[1], step=0.01, value=float(z[j]), dim=j))
+                defs.append(dict(label=f"z[{j}]", min=r[0], max=r[1], step=0.01, value=float(z[j]), dim=j,
+                                 key=f"ex_{tag}_d{j}"))
         if not on_server:  # the code before the principal-direction sliders, and their steps
             start = base if pca is None else pca.code(base, np.zeros(n_pc, np.float32))
             steps = None if pca is None else pca.components[:n_pc] * np.sqrt(pca.variance[:n_pc])[:, None]
+            id_ = _rendering(defs, start)
             fast_sliders.browser_sliders(entry, defs, start, steps, model.config.image_size,
-                                         show_norm=data is not None)
+                                         show_norm=data is not None, key=f"ex_bridge_{tag}",
+                                         id_=id_, on_moved=lambda v: _moved(defs, v))
     st.session_state[f"ex_z_{tag}"] = z
+    if st.session_state.pop(f"ex_moved_{tag}", False):
+        st.rerun(scope="app")  # the code moved in the browser: the tools below follow it
     if on_server:
         with right:
             show(latent.decode_image(model, z), caption="Decoded image", target=280)

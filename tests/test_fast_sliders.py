@@ -2,7 +2,8 @@
 computes what ``model.decode`` computes for every kind and architecture; it refuses what it cannot
 export in plain words (and the explorer then keeps its server sliders); and in Chromium the
 component's canvas shows ``model.decode(z)`` for the shipped models (to 2/255), a key press on a
-slider redraws it, and the "Decode on the server" option brings back the server sliders.
+slider redraws it, the server learns where the sliders stand (its own sliders take over there),
+and the "Decode on the server" option brings back the server sliders.
 Screenshots go to $GENLAB_SCREENSHOTS (e.g. ``assets/``) or to a temporary folder."""
 import hashlib
 
@@ -60,6 +61,16 @@ def test_unsupported_decoders_are_refused_in_plain_words():
         decoder_spec(conditional)
     with pytest.raises(DecoderExportError, match="Only GenLab's own AE, VAE and GAN decoders"):
         decoder_spec(torch.nn.Linear(2, 2))
+
+
+def test_reported_slider_values_are_checked_before_use():
+    from pages._ui.fast_sliders import moved_values
+    sliders = [dict(min=-4.0, max=4.0), dict(min=-1.5, max=2.0)]
+    assert moved_values([0.55, -0.5], sliders) == [0.55, -0.5]
+    assert moved_values([9, -7], sliders) == [4.0, -1.5]  # back into each slider's range
+    for bad in (None, {"0": 1}, [1.0], [1.0, 2.0, 3.0], ["x", 1], [None, 1], [float("nan"), 0],
+                [0, float("inf")]):
+        assert moved_values(bad, sliders) is None, bad
 
 
 def test_the_explorer_falls_back_to_server_sliders_when_the_decoder_cannot_be_exported(monkeypatch):
@@ -179,6 +190,8 @@ def test_a_key_press_redraws_in_the_browser_and_the_server_option_works(server, 
         frame = _component_frame(pg)
         thumb = frame.get_by_role("slider").first
         before = _pixels(frame, 28, 1)
+        sweep = pg.locator('[data-testid="stImage"]').filter(has_text="Each row sweeps").locator("img")
+        sweep_src = sweep.first.get_attribute("src")  # the Traversal tab: rows around the code
         draws = frame.evaluate("() => window.genlab.draws")
         thumb.focus()
         for _ in range(10):
@@ -188,6 +201,17 @@ def test_a_key_press_redraws_in_the_browser_and_the_server_option_works(server, 
             "the image did not change"
         moved = float(thumb.input_value())
         assert moved > 0
+        # 300 ms after the last move the frame tells the server where its sliders stand; the
+        # page's state follows without reloading the frame or sending the weights again
+        frame.evaluate("() => { window.__kept = true; }")
+        received[:] = []
+        assert wait_until(lambda: frame.evaluate("() => window.genlab.reported") is not None, 20)
+        assert frame.evaluate("() => window.genlab.reported")[0] == pytest.approx(moved)
+        assert wait_until(lambda: sweep.first.get_attribute("src") != sweep_src, 30), \
+            "the traversal did not follow the code set in the browser"
+        pg.wait_for_timeout(1000)  # the end of the page's rerun
+        assert max(received) < 200_000, f"the report's reruns sent {max(received):,} bytes"
+        assert frame.evaluate("() => window.__kept === true")
         pg.mouse.move(800, 400)  # over the page, not the sidebar
         pg.mouse.wheel(0, 180)  # the model picker on top, the sliders and the image below
         pg.wait_for_timeout(500)  # let the scroll settle for the screenshot
@@ -207,6 +231,8 @@ def test_a_key_press_redraws_in_the_browser_and_the_server_option_works(server, 
         decode_on_server(pg)
         img = pg.locator('[data-testid="stImage"]').filter(has_text="Decoded image")
         img.first.wait_for()
-        pg.get_by_text("PC 1 (").first.wait_for()  # the server's own slider
+        pg.get_by_text("PC 1 (").first.wait_for()  # the server's own slider, where the browser left it
+        pc1 = pg.locator('[data-testid="stSlider"]').filter(has_text="PC 1 (")
+        assert pc1.locator('[data-testid="stSliderThumbValue"]').inner_text() == f"{moved:.2f}"
     finally:
         pg.close()

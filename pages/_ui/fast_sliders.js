@@ -1,6 +1,7 @@
 // GenLab in-browser decoder: runs the layer list of genlab.export_decoder (format
 // genlab-decoder/1) on the code the sliders set, once per animation frame. Plain JavaScript,
-// no network. Exposes window.genlab {z(), draws, lastDrawAt, lastDecodeMs} for tests and benches.
+// no network. Exposes window.genlab {z(), draws, lastDrawAt, lastDecodeMs, reported} for tests
+// and benches; tells the parent page where the sliders stand (postMessage) after each move.
 (function () {
   "use strict";
   const spec = JSON.parse(document.getElementById("spec").textContent);
@@ -120,7 +121,7 @@
       input.style.setProperty("--fill", (100 * (v - s.min) / (s.max - s.min || 1)).toFixed(2) + "%");
     };
     item.value = () => (item.touched ? parseFloat(input.value) : item.exact);
-    input.addEventListener("input", () => { item.touched = true; show(); schedule(); });
+    input.addEventListener("input", () => { item.touched = true; show(); schedule(); later(); });
     show();
     top.append(name, val); row.append(top, input); box.append(row);
     return item;
@@ -172,6 +173,15 @@
   let pending = false;
   function schedule() { // coalesce input events: at most one decode per frame
     if (!pending) { pending = true; requestAnimationFrame(draw); }
+  }
+
+  // Where the sliders stand goes back to the page 300 ms after the last move (the explorer's
+  // bridge component passes it to the server, whose code, sliders and tools then follow).
+  let timer = null;
+  function later() { clearTimeout(timer); timer = setTimeout(report, 300); }
+  function report() {
+    api.reported = sliders.map((it) => it.value());
+    window.parent.postMessage({ genlab: "fast_sliders", id: page.id, values: api.reported }, "*");
   }
   draw();
 })();

@@ -3,11 +3,14 @@ CDN) holding the decoder's weights (``genlab.export_decoder``) and running the d
 JavaScript on every slider input, one decode per animation frame. The server sends the weights
 once per model file (the HTML is cached, and Streamlit sends an unchanged element by reference).
 
-The browser does not report slider moves back: the page's other tools use the code set on the
-server (the buttons, or the server sliders)."""
+Slider moves come back: 300 ms after the last move the component posts where its sliders
+stand to the page, where a small bridge component (``st.components.v2``, no visible element)
+hands the values to the server (``moved``); the explorer then sets its own slider state from them,
+so its code, its server sliders and its other tools follow what the user sees."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +50,22 @@ canvas { image-rendering: pixelated; display: block; }
 """.replace("ROW", str(ROW_PX))
 
 
+# The bridge: passes the sliders' postMessage (the frame's id must match) to the server as the
+# component state "moved"; the listener goes when the component is unmounted.
+BRIDGE_JS = """
+export default function (component) {
+  const { data, setStateValue } = component;
+  const onMessage = (e) => {
+    const m = e.data;
+    if (!m || m.genlab !== "fast_sliders" || m.id !== data.id || !Array.isArray(m.values)) return;
+    setStateValue("moved", { id: m.id, values: m.values });
+  };
+  window.addEventListener("message", onMessage);
+  return () => window.removeEventListener("message", onMessage);
+}
+"""
+
+
 def _script(kind: str, text: str, id_: str) -> str:
     safe = text.replace("</", "<\\/")  # no early end of the script element
     return f'<script type="{kind}" id="{id_}">{safe}</script>'
@@ -80,13 +99,14 @@ def unavailable(entry: ModelEntry) -> str | None:
 
 
 def component_html(head: str, sliders: list[dict], base: np.ndarray, dirs: np.ndarray | None,
-                   scale: int, show_norm: bool) -> str:
+                   scale: int, show_norm: bool, id_: str = "") -> str:
     """The whole component: ``head`` (weights) + the sliders and the code they move.
 
     ``sliders``: dicts with label, min, max, step, value and either ``dim`` (a raw latent
     dimension, set to the value) or ``pc`` (index into ``dirs``: the code moves by value x
-    dirs[pc]). ``base`` is the code before the principal-direction sliders are added."""
-    page = {"sliders": sliders, "base": [float(v) for v in np.asarray(base, np.float64)],
+    dirs[pc]). ``base`` is the code before the principal-direction sliders are added; ``id_``
+    names this rendering in the moves it posts."""
+    page = {"id": id_, "sliders": sliders, "base": [float(v) for v in np.asarray(base, np.float64)],
             "dirs": [] if dirs is None else np.asarray(dirs, np.float64).tolist(),
             "scale": int(scale), "show_norm": bool(show_norm)}
     return head + _script("application/json", json.dumps(page), "page") + f"<script>{JS}</script></body></html>"
@@ -96,13 +116,40 @@ def height(n_sliders: int, image_px: int) -> int:
     return max(n_sliders * ROW_PX + 8, image_px + 56)
 
 
+def moved_values(reported, sliders: list[dict]) -> list[float] | None:
+    """The slider values a browser reported, checked: one finite number per slider, each put
+    back into its slider's range; None for anything else (nothing is taken from it)."""
+    if not isinstance(reported, list) or len(reported) != len(sliders):
+        return None
+    try:
+        vals = [float(v) for v in reported]
+    except (TypeError, ValueError):
+        return None
+    if not all(np.isfinite(vals)):
+        return None
+    return [min(max(v, s["min"]), s["max"]) for v, s in zip(vals, sliders)]
+
+
 def browser_sliders(entry: ModelEntry, sliders: list[dict], base: np.ndarray,
                     dirs: np.ndarray | None, image_size: int, show_norm: bool,
-                    target: int = 280) -> None:
-    """Draw the in-browser sliders and decoded image (``show``'s display size for ``target``)."""
+                    target: int = 280, *, key: str, id_: str,
+                    on_moved: Callable[[list[float]], None] | None = None) -> None:
+    """Draw the in-browser sliders and decoded image (``show``'s display size for ``target``);
+    ``on_moved(values)`` runs (as a widget callback) when the browser reports new positions of
+    the sliders of the rendering ``id_``."""
     head, why = _cached_head(entry)
     if head is None:
         raise DecoderExportError(why)
     scale = max(1, min(8, target // max(image_size, 1)))
-    st.iframe(component_html(head, sliders, base, dirs, scale, show_norm),
+    st.iframe(component_html(head, sliders, base, dirs, scale, show_norm, id_),
               height=height(len(sliders), image_size * scale))
+    if on_moved is None:
+        return
+
+    def moved() -> None:
+        got = (st.session_state.get(key) or {}).get("moved") or {}
+        vals = moved_values(got.get("values"), sliders) if got.get("id") == id_ else None
+        if vals is not None:
+            on_moved(vals)
+    bridge = st.components.v2.component("genlab.fast_sliders_bridge", js=BRIDGE_JS)
+    bridge(key=key, data={"id": id_}, on_moved_change=moved, height=0)
