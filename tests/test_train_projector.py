@@ -46,6 +46,12 @@ def test_a_projector_link_opens_in_projector_mode(server, browser):  # noqa: F81
         pg.get_by_role("heading", name="Train a model").wait_for()
         assert pg.locator('[data-testid="stSidebar"]').get_by_role("switch", name="Projector mode").is_checked()
         font_is(pg, "20px")  # the projector's larger type
+        # a sidebar link keeps the mode, and the new page's URL says so (a link copied from it
+        # opens in projector mode too)
+        pg.locator('[data-testid="stSidebar"]').get_by_role("link", name="Compare").click()
+        pg.get_by_role("heading", name="Compare").first.wait_for()
+        pg.wait_for_url(re.compile(r"/compare\?(.*&)?projector=1"))
+        font_is(pg, "20px")
     finally:
         pg.close()
 
