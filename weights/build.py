@@ -31,7 +31,7 @@ import torch  # noqa: E402
 
 from genlab.checkpoint import checkpoint_path  # noqa: E402
 from genlab.data import dataset_meta, load_dataset  # noqa: E402
-from genlab.metrics import evaluate_checkpoint, format_report  # noqa: E402
+from genlab.metrics import class_agreement, evaluate_checkpoint, format_report  # noqa: E402
 from genlab.metrics.classifier import accuracy, load_classifier, save_classifier, train_classifier  # noqa: E402
 from genlab.metrics.format import card_text, num  # noqa: E402
 from genlab.models import ModelConfig, build_model  # noqa: E402
@@ -57,7 +57,7 @@ ARCH = {
 }
 EPOCHS = {
     "mnist": {"classifier": 15, "ae": 100, "vae": 60, "vae2d": 100, "gan": 120, "cvae": 30, "cgan": 60},
-    "fashion-mnist": {"classifier": 6, "ae": 20, "vae": 20, "vae2d": 20, "gan": 15, "cvae": 10, "cgan": 15},
+    "fashion-mnist": {"classifier": 6, "ae": 20, "vae": 20, "vae2d": 20, "gan": 15, "cvae": 10, "cgan": 30},
 }
 
 
@@ -99,10 +99,19 @@ def build_model_file(ds, name: str, epochs: int, device: str) -> None:
     last = [0.0]
     movie = (MovieRecorder(model, ds.test_x, ds.test_y)
              if MovieRecorder.wants(model) and not cfg.conditional else None)
+    # a conditional GAN: class agreement (1,000 samples) after each epoch, kept in the build record
+    clf = (load_classifier(file_for(ds.name, "classifier"))[0]
+           if cfg.conditional and cfg.kind == "gan" else None)
+    by_epoch: list[list[float]] = []
 
     def on_event(e):
         if movie is not None:
             movie.on_event(e)
+        if clf is not None and e.kind == "epoch":
+            a = class_agreement(model, clf, n=1000)["agreement"]
+            model.train()  # class_agreement samples in eval mode; training goes on
+            by_epoch.append([round(e.epoch, 2), round(a, 4)])
+            log(f"  {ds.name}-{name} epoch {e.epoch:.0f}: class agreement {a:.3f} (1,000 samples)")
         if e.kind == "epoch" or (e.kind == "progress" and time.time() - last[0] > 60):
             last[0] = time.time()
             losses = ", ".join(f"{k} {v:.4g}" for k, v in e.losses.items())
@@ -115,7 +124,8 @@ def build_model_file(ds, name: str, epochs: int, device: str) -> None:
         raise RuntimeError(f"{ds.name}-{name}: training {res.status}: {res.message}")
     save_trained(file_for(ds.name, name), model, res, dataset=dataset_meta(ds, ds.name),
                  dtype=torch.float16, build={"command": "python weights/build.py", "load_average": [
-                     round(load0, 2), round(os.getloadavg()[0], 2)]})
+                     round(load0, 2), round(os.getloadavg()[0], 2)],
+                     **({"agreement_by_epoch": by_epoch} if by_epoch else {})})
     if movie is not None:
         save_movie(file_for(ds.name, name), movie.movie())
     log(f"{ds.name}-{name}: trained {res.epochs_done:g} epochs in {res.seconds:.0f} s, test {res.test}")
