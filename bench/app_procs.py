@@ -56,16 +56,23 @@ def all_procs() -> dict[int, tuple[int, str, float]]:
             for pid, (name, rest) in proc_stats().items()}
 
 
+def descendants(root: int, procs: dict | None = None) -> dict[int, str]:
+    """Every process below ``root`` (children, their children, ...): pid -> name."""
+    procs = all_procs() if procs is None else procs
+    found, todo = {}, [root]
+    while todo:
+        p = todo.pop()
+        for child, (ppid, name, _) in procs.items():
+            if ppid == p and child not in found:
+                found[child] = name
+                todo.append(child)
+    return found
+
+
 def cpu_seconds(root: int, names: tuple[str, ...] | None = None, tree: bool = False) -> float:
     """CPU seconds of ``root`` itself, or of its whole tree filtered by name prefix."""
     procs = all_procs()
     if not tree:
         return procs.get(root, (0, "", 0.0))[2]
-    found, todo = set(), [root]
-    while todo:
-        p = todo.pop()
-        for child, (ppid, _, _) in procs.items():
-            if ppid == p and child not in found:
-                found.add(child)
-                todo.append(child)
-    return sum(procs[p][2] for p in found if names is None or procs[p][1].startswith(names))
+    return sum(procs[p][2] for p, name in descendants(root, procs).items()
+               if names is None or name.startswith(names))

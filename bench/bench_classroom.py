@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from app_procs import all_procs, free_port  # noqa: E402
+from app_procs import all_procs, descendants, free_port  # noqa: E402
 from classroom_report import markdown, summarize  # noqa: E402
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
@@ -58,16 +58,6 @@ ARM = """(button, at) => setTimeout(() => {
     button.addEventListener("click", () => { window.__clickedAt = performance.timeOrigin + performance.now(); },
                             {once: true});
     button.click(); }, Math.max(0, at - Date.now()))"""
-def tree(root: int) -> dict[int, str]:
-    """Every descendant of ``root``: pid -> process name."""
-    procs, found, todo = all_procs(), {}, [root]
-    while todo:
-        p = todo.pop()
-        for child, (ppid, name, _) in procs.items():
-            if ppid == p and child not in found:
-                found[child] = name
-                todo.append(child)
-    return found
 
 
 def of_this_run(models: str) -> list[str]:
@@ -251,7 +241,7 @@ def classroom(browser, url: str, server_pid: int, models: Path, args, visitor=No
     deadline = time.perf_counter() + args.timeout
     children_seen: dict[int, str] = {}
     while time.perf_counter() < deadline:
-        kids = tree(server_pid)
+        kids = descendants(server_pid)
         pids.update(kids)
         children_seen.update(kids)
         running = 0
@@ -319,7 +309,7 @@ def run(args) -> dict:
                     alone = alone_run(browser, url, models, args, proc.pid)
                     print(f"  alone: {alone['images_per_s']:,.0f} images/s, {alone['seconds']:.1f} s "
                           f"training, {alone['wall_s']:.1f} s Start -> saved", flush=True)
-                    pids.update(tree(proc.pid))
+                    pids.update(descendants(proc.pid))
                     # Home is opened by a visitor with a browser of their own (its own process),
                     # as in a class, where every student's browser runs on their own computer
                     visitor = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -332,7 +322,7 @@ def run(args) -> dict:
                         ctx.close()
                 finally:
                     browser.close()
-            pids.update(tree(proc.pid))
+            pids.update(descendants(proc.pid))
             proc.send_signal(signal.SIGTERM)
             proc.wait(60)
             t0, left, named = time.monotonic(), [], []

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 from _helpers import eventually
+from app_procs import proc_stats
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.local_script_runner import LocalScriptRunner
 
@@ -61,16 +62,8 @@ def _start(i: int) -> AppTest:
 
 def worker_children() -> dict[int, str]:
     """This process's child processes that are GenLab workers: pid -> name (``ps`` shows it)."""
-    found = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        name, rest = text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:].split()
-        if int(rest[1]) == os.getpid() and name.startswith("genlab-"):
-            found[int(stat.parent.name)] = f"{name} ({rest[0]})"
-    return found
+    return {pid: f"{name} ({rest[0]})" for pid, (name, rest) in proc_stats().items()
+            if int(rest[1]) == os.getpid() and name.startswith("genlab-")}
 
 
 def test_eight_sessions_train_at_once(distinct_sessions, monkeypatch):

@@ -10,6 +10,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from app_procs import descendants
 from test_e2e import ARGS, CHROMIUM, free_port, start_training, step_of, wait_until
 from test_worker import proc_state, running
 
@@ -17,26 +18,6 @@ from genlab.checkpoint import read_meta
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def descendants(pid: int) -> dict[int, str]:
-    """Every process below ``pid``: pid -> its name."""
-    parents = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        parents[int(stat.parent.name)] = (int(text[text.rindex(")") + 2:].split()[1]),
-                                          text[text.index("(") + 1:text.rindex(")")])
-    found, todo = {}, [pid]
-    while todo:
-        p = todo.pop()
-        for child, (ppid, name) in parents.items():
-            if ppid == p and child not in found:
-                found[child] = name
-                todo.append(child)
-    return found
 
 
 def serve(models: Path, max_jobs: int = 2) -> tuple[subprocess.Popen, str]:

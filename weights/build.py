@@ -29,6 +29,7 @@ quiet_openmp()  # before torch
 
 import torch  # noqa: E402
 
+from genlab.alarms import metric_classifier  # noqa: E402
 from genlab.checkpoint import checkpoint_path  # noqa: E402
 from genlab.data import dataset_meta, load_dataset  # noqa: E402
 from genlab.metrics import class_agreement, evaluate_checkpoint, format_report  # noqa: E402
@@ -100,8 +101,7 @@ def build_model_file(ds, name: str, epochs: int, device: str) -> None:
     movie = (MovieRecorder(model, ds.test_x, ds.test_y)
              if MovieRecorder.wants(model) and not cfg.conditional else None)
     # a conditional GAN: class agreement (1,000 samples) after each epoch, kept in the build record
-    clf = (load_classifier(file_for(ds.name, "classifier"))[0]
-           if cfg.conditional and cfg.kind == "gan" else None)
+    clf = metric_classifier(ds, "cpu") if cfg.conditional and cfg.kind == "gan" else None
     by_epoch: list[list[float]] = []
 
     def on_event(e):
@@ -109,7 +109,6 @@ def build_model_file(ds, name: str, epochs: int, device: str) -> None:
             movie.on_event(e)
         if clf is not None and e.kind == "epoch":
             a = class_agreement(model, clf, n=1000)["agreement"]
-            model.train()  # class_agreement samples in eval mode; training goes on
             by_epoch.append([round(e.epoch, 2), round(a, 4)])
             log(f"  {ds.name}-{name} epoch {e.epoch:.0f}: class agreement {a:.3f} (1,000 samples)")
         if e.kind == "epoch" or (e.kind == "progress" and time.time() - last[0] > 60):
