@@ -29,7 +29,6 @@ import json
 import os
 import re
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,8 +38,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from app_procs import all_procs, descendants, free_port  # noqa: E402
+from app_procs import all_procs, cpu_seconds, descendants  # noqa: E402
 from classroom_report import markdown, summarize  # noqa: E402
+from classroom_server import dump_stacks, of_this_run, start_server  # noqa: E402
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 from genlab.checkpoint import read_meta  # noqa: E402
@@ -52,59 +52,11 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--disable-sync", "--no-first-run",
         "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
         "--disable-backgrounding-occluded-windows"]
-NAMES = ("genlab-train", "genlab-spare")
 MAIN_TEXT = "() => (document.querySelector('[data-testid=\"stMain\"]') || document.body).innerText"
 ARM = """(button, at) => setTimeout(() => {
     button.addEventListener("click", () => { window.__clickedAt = performance.timeOrigin + performance.now(); },
                             {once: true});
     button.click(); }, Math.max(0, at - Date.now()))"""
-
-
-def of_this_run(models: str) -> list[str]:
-    """`ps` lines of genlab workers and streamlit servers whose GENLAB_MODELS is this run's."""
-    out = subprocess.run(["ps", "-eo", "pid=,stat=,comm=,args="], capture_output=True, text=True).stdout
-    left = []
-    for line in out.splitlines():
-        pid, stat, comm, args = (line.split(None, 3) + [""])[:4]
-        if comm not in NAMES and "streamlit" not in args:
-            continue
-        try:
-            env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-        except OSError:
-            env = []
-        if f"GENLAB_MODELS={models}".encode() in env:
-            left.append(f"{pid} {stat} {comm} {args[:60]}")
-    return left
-
-
-# `streamlit run` whose every thread's Python stack is written to $GENLAB_BENCH_STACKS on SIGUSR1
-# (the bench asks for them when a page stalls: what was the server doing?)
-SERVER = ("import faulthandler, os, signal, sys; faulthandler.register(signal.SIGUSR1, all_threads=True, "
-          "file=open(os.environ['GENLAB_BENCH_STACKS'], 'a')); from streamlit.web.cli import main; "
-          "sys.argv[0] = 'streamlit'; sys.exit(main())")
-STACKS: list[Path] = []
-
-
-def start_server(models: str, cap: int | None = None) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, "GENLAB_OFFLINE": "1", "GENLAB_MODELS": models,
-           "GENLAB_BENCH_STACKS": str(Path(models).with_suffix(".stacks.txt"))}
-    if cap:
-        env["GENLAB_MAX_JOBS"] = str(cap)
-    STACKS.append(Path(env["GENLAB_BENCH_STACKS"]))
-    proc = subprocess.Popen([sys.executable, "-c", SERVER, "run", str(ROOT / "app.py"),
-                             "--server.port", str(port), "--server.address", "127.0.0.1",
-                             "--server.headless", "true", "--server.fileWatcherType", "none"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url, t0 = f"http://127.0.0.1:{port}", time.monotonic()
-    while True:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                return proc, url
-        except OSError:
-            if proc.poll() is not None or time.monotonic() - t0 > 120:
-                raise RuntimeError("streamlit did not start (exited or > 120 s)") from None
-            time.sleep(0.2)
 
 
 def prepare(browser, url: str, name: str, dataset: str, epochs: int, timeout_s: float = 180,
@@ -114,26 +66,21 @@ def prepare(browser, url: str, name: str, dataset: str, epochs: int, timeout_s: 
     None if it never became ready."""
     for attempt in range(retries + 1):
         ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-        t0, cpu0 = time.perf_counter(), _cpu_of(server_pid)
+        t0, cpu0 = time.perf_counter(), cpu_seconds(server_pid) if server_pid else 0.0
         try:
             return (ctx, _fill(ctx.new_page(), url, name, dataset, epochs, timeout_s))
         except (PlaywrightTimeout, AssertionError) as exc:
             dt = time.perf_counter() - t0
-            cpu = (_cpu_of(server_pid) - cpu0) / dt if server_pid else float("nan")
+            cpu = (cpu_seconds(server_pid) - cpu0) / dt if server_pid else float("nan")
             note = (f"{name}: Train page not ready after {dt:.0f} s (attempt {attempt + 1}; server "
                     f"process {cpu:.2f} CPU-s/s meanwhile; {type(exc).__name__})")
             if server_pid:  # the server's threads, for the stall's cause
-                os.kill(server_pid, signal.SIGUSR1)
-                note += f"; server stacks appended to {STACKS[-1]}"
+                note += f"; server stacks appended to {dump_stacks(server_pid)}"
             print("  " + note, flush=True)
             if stalls is not None:
                 stalls.append(note)
             ctx.close()
     return None
-
-
-def _cpu_of(pid: int | None) -> float:
-    return all_procs().get(pid, (0, "", 0.0))[2] if pid else 0.0
 
 
 def _fill(pg, url: str, name: str, dataset: str, epochs: int, timeout_s: float):
