@@ -4,7 +4,7 @@ pages/ convention); each, like this one, draws the shared sidebar with ``pages._
 import streamlit as st
 
 # The first lines draw before torch loads (seconds on a cold start): pages._ui imports it.
-st.set_page_config(page_title="GenLab", page_icon=":material/science:", layout="wide")
+st.set_page_config(page_title="GenLab", page_icon="🧪", layout="wide")
 st.title("GenLab")
 st.markdown(
     "A hands-on lab for deep generative models. **Train** an autoencoder (AE), a variational "

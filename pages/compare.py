@@ -107,9 +107,9 @@ if chosen:
     if missing and st.button(f"Measure generation quality of {len(missing)} model(s) now (slow)",
                              key="cmp_eval"):
         for p in missing:
-            with st.spinner(f"Evaluating {by_path[p]['name']}..."):
+            with st.spinner(f"Evaluating {by_path[p].name}..."):
                 try:
                     st.text(format_report(evaluate_checkpoint(p, store=True)))
                 except Exception as exc:  # report in words, keep the page alive
-                    st.error(f"Could not evaluate {by_path[p]['name']}: {exc}")
+                    st.error(f"Could not evaluate {by_path[p].name}: {exc}")
         st.info("Stored in the models' files; the table shows them on the next refresh.")

@@ -39,3 +39,29 @@ def test_the_ae_column_shows_prior_and_fitted_generation():
         assert re.fullmatch(r"[\d.]+", rows[label]["mnist-vae"])  # a VAE: one number, its prior
     # the fitted Gaussian samples better than N(0, I) on the shipped AE
     assert stored["samples_fitted"]["frechet"] < stored["samples_prior"]["frechet"]
+
+
+def test_measuring_a_model_of_ones_own_shows_its_report(tmp_path):
+    """A student's own AE (trained by the CLI into GENLAB_MODELS, not evaluated yet): Compare
+    offers "Measure generation quality" and pressing it evaluates the model, without an error."""
+    import os
+
+    from _helpers import run_genlab
+    out = Path(os.environ["GENLAB_MODELS"]) / "my-digits-ae"
+    r = run_genlab("train", "--model", "ae", "--arch", "mlp", "--hidden", "32", "--latent-dim", "4",
+                   "--dataset", "digits", "--epochs", "1", "--quiet", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    mine = str(out) + ".safetensors"
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.run()
+    at.switch_page("pages/compare.py")
+    at.run()
+    at.multiselect(key="cmp_models").set_value([mine])
+    at.slider(key="cmp_n").set_value(200)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.button(key="cmp_eval").click()
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.exception + at.error]
+    assert "metrics" in read_meta(mine)  # measured and stored in the model's own file
+    assert any("Stored in the models' files" in i.value for i in at.info)

@@ -50,7 +50,7 @@ def frame(title: str) -> None:
     """What every page shares: the browser tab's title, the wide layout, and the sidebar with
     the pages, the device and this session's training. Each page calls it first."""
     st.set_page_config(page_title="GenLab" if title == "Home" else f"{title} · GenLab",
-                       page_icon=":material/science:", layout="wide")
+                       page_icon="🧪", layout="wide")
     with st.sidebar:
         for script, name, icon in NAV:
             st.page_link(script, label=name, icon=icon)
