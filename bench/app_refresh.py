@@ -25,7 +25,7 @@ def _refresh_body() -> None:
     sys.path.insert(0, os.environ["GENLAB_BENCH_REFRESH_STATE"])
     from app_refresh import refresh_job
 
-    from genlab.job import png_bytes
+    from genlab.jobs.job import png_bytes
     from pages._ui import curves, show
     from pages._ui.movie import live_frame_figure
     job = refresh_job()
@@ -58,9 +58,9 @@ def _refresh_body() -> None:
 def refresh_job():
     """A job in the state of a MNIST conv VAE run well under way: 3,000 loss rows, the live
     grid (16 test images over their reconstructions), 1,000 latent codes of the movie."""
-    from genlab.grid import make_grid
-    from genlab.job import Job
+    from genlab.images import make_grid
     from genlab.jobs import JobSpec
+    from genlab.jobs.job import Job
     from genlab.models import ModelConfig
     from genlab.train import TrainConfig
     data, rng = load_dataset("mnist"), np.random.default_rng(0)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from genlab.threads import quiet_openmp  # noqa: E402
+from genlab.jobs.threads import quiet_openmp  # noqa: E402
 
 quiet_openmp()  # the CLI runs train with the same OpenMP setting as the app's workers
 os.environ.setdefault("GENLAB_OFFLINE", "1")
@@ -44,10 +44,10 @@ from app_procs import browser, cpu_seconds, start_server  # noqa: E402
 from app_refresh import refresh_ms  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from genlab import latent  # noqa: E402
-from genlab.catalog import list_models  # noqa: E402
-from genlab.checkpoint import load_checkpoint, read_meta  # noqa: E402
 from genlab.data import dataset_for_meta, load_dataset  # noqa: E402
+from genlab.latent import codes as latent  # noqa: E402
+from genlab.store.catalog import list_models  # noqa: E402
+from genlab.store.checkpoint import load_checkpoint, read_meta  # noqa: E402
 
 ROWS: list[tuple[str, str, str, bool]] = []
 TRAIN = ["--model", "vae", "--dataset", "mnist", "--arch", "conv", "--latent-dim", "32",
@@ -230,8 +230,7 @@ def app_run(models: str, watch: bool = True) -> dict:
 def bench_first_step() -> None:
     """Job API, no browser: submit -> first training step in the snapshot, with the warm spare
     worker (torch already imported) and with a cold worker process."""
-    from genlab import runner
-    from genlab.jobs import JobManager, JobSpec
+    from genlab.jobs import JobManager, JobSpec, runner
     from genlab.models import ModelConfig
     from genlab.train import TrainConfig
     data = load_dataset("mnist")

@@ -43,7 +43,7 @@ from classroom_report import markdown, summarize  # noqa: E402
 from classroom_server import dump_stacks, of_this_run, start_server  # noqa: E402
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
-from genlab.checkpoint import read_meta  # noqa: E402
+from genlab.store.checkpoint import read_meta  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 # The brief's flags, plus no throttling of pages in the background: each student has their own

@@ -6,7 +6,7 @@ import statistics
 import time
 from pathlib import Path
 
-from genlab.checkpoint import read_meta
+from genlab.store.checkpoint import read_meta
 
 CHECKS: list[tuple[str, bool, str]] = []
 

@@ -28,10 +28,10 @@ os.environ.setdefault("GENLAB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from genlab.checkpoint import load_checkpoint, read_meta  # noqa: E402
 from genlab.data import load_dataset  # noqa: E402
 from genlab.metrics import bernoulli_entropy_floor, pca_baseline, reconstruction_metrics  # noqa: E402
 from genlab.models import ModelConfig, build_model  # noqa: E402
+from genlab.store.checkpoint import load_checkpoint, read_meta  # noqa: E402
 from genlab.train import TrainConfig, describe_device, fit, select_device  # noqa: E402
 
 WEIGHTS = ROOT / "weights"

@@ -5,7 +5,7 @@ import hashlib
 import numpy as np
 import streamlit as st
 
-from genlab import latent
+from genlab.latent import codes as latent
 from pages._ui import BY_FILE, codes, data_for, fast_sliders, frame, load, pick_model, show
 from pages._ui.arithmetic import arithmetic_tab
 from pages._ui.classes import class_picker, class_row

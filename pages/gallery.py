@@ -12,8 +12,8 @@ st.markdown(
     "can compare its runs at a glance. A model stays private to the browser session that trained "
     "it until its owner ticks **share with the class** below.")
 
-from genlab.checkpoint import CheckpointError  # noqa: E402
-from genlab.gallery import SORTS, gallery_rows, preview_grid, set_shared, sort_rows  # noqa: E402
+from genlab.classroom.gallery import SORTS, gallery_rows, preview_grid, set_shared, sort_rows  # noqa: E402
+from genlab.store.checkpoint import CheckpointError  # noqa: E402
 from pages._ui import session_jobs, show  # noqa: E402
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from genlab import latent
+from genlab.latent import codes as latent
 
 frame("GAN studio")
 st.title("GAN studio")

@@ -5,7 +5,7 @@ import time
 import numpy as np
 import streamlit as st
 
-from genlab import latent
+from genlab.latent import codes as latent
 from genlab.metrics import latent_stats
 from pages._ui import BY_FILE, bars, codes, data_for, frame, load, pick_model, scatter, show
 from pages._ui.charts import TOOLTIP_CSS, image_scatter, picked_index, thumbs

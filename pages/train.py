@@ -110,6 +110,7 @@ def settings() -> None:
         lesson_picker()
         data, fields = choose_data()
         spec = choose_model(data, fields) if data is not None else None
+        st.session_state["tr_spec"] = spec  # what Start would submit now (the tests read it)
         # The spec is built in the run that the click starts, so it has every value just typed
         # (an on_click callback would get the values of the run before).
         if st.button("Start training", type="primary", disabled=spec is None or busy, key="tr_start",

@@ -70,11 +70,11 @@ def ray_head_fixture():
                        timeout=240, step=0.2)
     try:
         assert started and head.poll() is None, "the Ray head did not start:\n" + Path(log.name).read_text()[-3000:]
-        from genlab import ray_cluster
+        from genlab.jobs.ray import cluster as ray_cluster
         ray_cluster.connect(f"127.0.0.1:{port}")  # this process is a driver too (free_cpus)
         yield f"127.0.0.1:{port}"
     finally:
-        from genlab import ray_cluster
+        from genlab.jobs.ray import cluster as ray_cluster
         ray.shutdown()
         ray_cluster._CONNECTED = None
         for sig, grace in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):

@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-from genlab.threads import quiet_openmp  # noqa: E402 (no torch: it must run before torch loads)
+from genlab.jobs.threads import quiet_openmp  # noqa: E402 (no torch: it must run before torch loads)
 
 NETGUARD = Path(__file__).resolve().parent / "netguard"
 os.environ["GENLAB_OFFLINE"] = "1"

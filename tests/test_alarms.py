@@ -11,10 +11,10 @@ import torch
 import torch.nn.functional as F
 from _helpers import run_genlab
 
-from genlab.alarms import KINDS, MIN_STEPS, check_history
-from genlab.checkpoint import read_meta
 from genlab.models import ModelConfig, build_model
+from genlab.store.checkpoint import read_meta
 from genlab.train import TrainConfig, fit
+from genlab.train.health import KINDS, MIN_STEPS, check_history
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -128,7 +128,7 @@ def test_divergence_ahead_before_nan(digits):
 
 
 def test_no_alarm_on_the_shipped_recipes(digits):
-    """genlab.defaults as shipped, long enough for every epoch-level check to have run."""
+    """genlab.settings as shipped, long enough for every epoch-level check to have run."""
     for kind, arch, epochs in (("vae", "conv", 14), ("ae", "mlp", 14), ("gan", "conv", 7)):
         model = build_model(ModelConfig(kind, arch, 1, 8).validate(), seed=1)
         res = fit(model, digits, TrainConfig(epochs=epochs))
@@ -212,10 +212,10 @@ def test_lr_d_equal_to_lr_trains_exactly_as_the_default(digits):
 
 
 @pytest.mark.parametrize("knobs, words", [
-    ({"label_smoothing": 0.7}, "Label smoothing must be at least 0 and below 0.5"),
+    ({"label_smoothing": 0.7}, "Label smoothing must be in [0, 0.5), not 0.7"),
     ({"d_steps": 0}, "D steps per G step must be between 1 and 10"),
     ({"lr_d": 5.0}, "discriminator's learning rate must be in (0, 1]"),
-    ({"kl_warmup_epochs": -1}, "KL warm-up must be between 0"),
+    ({"kl_warmup_epochs": -1}, "KL warm-up (epochs) must be in [0, 100000], not -1"),
 ])
 def test_bad_knob_values_are_refused_in_words(digits, knobs, words):
     model = build_model(ModelConfig("gan", "mlp", 1, 8, 16, (32,)).validate(), seed=1)
@@ -266,9 +266,9 @@ def test_cli_gan_knob_flags_end_to_end(tmp_path):
 
 def test_job_snapshot_and_checkpoint_carry_the_alarms(digits, tmp_path):
     from genlab.jobs import JobSpec
-    from genlab.live import Live
+    from genlab.jobs.live import Live
+    from genlab.jobs.worker import run_training
     from genlab.train import TrainControl
-    from genlab.worker import run_training
     spec = JobSpec("digits", ModelConfig("vae", "mlp", latent_dim=8, hidden=(64,), beta=25.0),
                    TrainConfig(epochs=14, seed=1), "collapse")
     live = Live()

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from genlab.catalog import list_models
-from genlab.checkpoint import read_meta
-from genlab.defaults import defaults_for
 from genlab.jobs import Job, JobSpec, get_manager
 from genlab.models import ModelConfig
+from genlab.settings import defaults_for
+from genlab.store.catalog import list_models
+from genlab.store.checkpoint import read_meta
 from genlab.train import TrainConfig
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")

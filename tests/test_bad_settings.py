@@ -10,8 +10,8 @@ import pytest
 import torch
 from _helpers import RunsCode
 
-from genlab.checkpoint import read_meta
 from genlab.models import ConfigError, ModelConfig, build_model
+from genlab.store.checkpoint import read_meta
 from genlab.train import TrainConfig, fit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,7 +29,7 @@ def _weights(model):
     (dict(lr=float("nan")), "Learning rate"),
     (dict(lr=float("inf")), "Learning rate"),
     (dict(epochs=0), "Epochs must be between 1 and 100,000, not 0"),
-    (dict(batch_size=0), "Batch size must be at least 1, not 0"),
+    (dict(batch_size=0), "Batch size must be between 1 and 65,536, not 0"),
 ])
 def test_absurd_training_settings_are_refused_before_training(digits, settings, words):
     model = build_model(ModelConfig(**TINY), seed=0)
@@ -79,9 +79,9 @@ def test_batch_larger_than_the_data_set_is_reduced_and_explained(digits):
     """README: the batch is reduced to the data set, with a note; training goes on."""
     model = build_model(ModelConfig(**TINY), seed=0)
     events = []
-    result = fit(model, digits, TrainConfig(epochs=2, batch_size=100_000), on_event=events.append)
+    result = fit(model, digits, TrainConfig(epochs=2, batch_size=65_536), on_event=events.append)
     n = len(digits.train_x)
-    note = f"Batch size 100,000 is larger than the {n:,} training images; using {n:,}."
+    note = f"Batch size 65,536 is larger than the {n:,} training images; using {n:,}."
     assert result.status == "done" and events[-1].kind == "done"
     assert events[0].total_steps == 2 and [r["step"] for r in result.history] == [1, 2]  # 1 per epoch
     assert result.epochs_done == 2 and result.config.batch_size == n
@@ -115,8 +115,8 @@ IN_PROCESS = {  # the same checks through genlab.cli.main, which is cheaper than
     "lr-minus": (["train", "--lr", "-0.1"], "--lr must be in (0, 1], not -0.1"),
     "batch-0": (["train", "--batch-size", "0"], "--batch-size must be between 1"),
     "seed-text": (["train", "--seed", "1.5"], "--seed must be a whole number, not '1.5'"),
-    "hidden-text": (["train", "--hidden", "400,abc"], "--hidden takes whole numbers"),
-    "size-30": (["train", "--image-size", "30"], "invalid choice: 30"),
+    "hidden-text": (["train", "--hidden", "400,abc"], "--hidden takes 1 to 8 whole numbers"),
+    "size-30": (["train", "--image-size", "30"], "--image-size must be one of 8, 16, 28, 32, 64, not 30"),
     "beta-text": (["train", "--beta", "high"], "--beta must be a number, not 'high'"),
     "no-dataset": (["train", "--dataset", "{tmp}/nowhere.zip"], "Unknown data set"),
     "eval-missing": (["eval", "{tmp}/absent"], "No checkpoint at"),
@@ -125,7 +125,7 @@ IN_PROCESS = {  # the same checks through genlab.cli.main, which is cheaper than
 
 @pytest.mark.parametrize("case", sorted(IN_PROCESS))
 def test_cli_main_refuses_with_one_clear_line(tmp_path, capsys, case):
-    from genlab.cli import main
+    from genlab.cli.main import main
     args, words = IN_PROCESS[case]
     try:
         rc = main([a.format(tmp=tmp_path) for a in args])

@@ -4,7 +4,8 @@ import json
 import pytest
 import torch
 
-from genlab.checkpoint import (
+from genlab.models import ModelConfig, build_model
+from genlab.store.checkpoint import (
     CheckpointError,
     load_checkpoint,
     read_meta,
@@ -12,7 +13,6 @@ from genlab.checkpoint import (
     save_checkpoint,
     update_meta,
 )
-from genlab.models import ModelConfig, build_model
 
 
 @pytest.mark.parametrize("kind,arch", [("ae", "conv"), ("vae", "mlp"), ("gan", "conv")])

@@ -7,9 +7,9 @@ import json
 import pytest
 import torch
 
-from genlab.checkpoint import CheckpointError, save_checkpoint
 from genlab.metrics.classifier import _shift, embed, load_classifier, save_classifier, train_classifier
 from genlab.models import ModelConfig, build_model
+from genlab.store.checkpoint import CheckpointError, save_checkpoint
 
 
 def test_shift_keeps_shape_and_zero_is_identity():

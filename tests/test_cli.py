@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from _helpers import finish, run_genlab, start_genlab
 
-from genlab.checkpoint import load_checkpoint, read_meta
-from genlab.movie import movie_path
+from genlab.latent.movie import movie_path
+from genlab.store.checkpoint import load_checkpoint, read_meta
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--dataset", "digits", "--epochs", "1", "--quiet"]

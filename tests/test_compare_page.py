@@ -7,9 +7,9 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from genlab.catalog import WEIGHTS_DIR
-from genlab.checkpoint import read_meta
 from genlab.metrics.format import num
+from genlab.store.catalog import WEIGHTS_DIR
+from genlab.store.checkpoint import read_meta
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 ROWS = {"Generation: Fréchet distance of samples (lower is better)": ("frechet", "frechet"),

@@ -17,9 +17,9 @@ from app_procs import proc_stats
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.local_script_runner import LocalScriptRunner
 
-from genlab.checkpoint import read_meta
 from genlab.jobs import JobManager, JobSpec, SessionJobs, get_manager
 from genlab.models import ModelConfig
+from genlab.store.checkpoint import read_meta
 from genlab.train import TrainConfig
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -107,7 +107,7 @@ def test_out_of_memory_in_one_job_is_reported_and_the_others_go_on(digits, monke
     """The worker-side code (genlab.worker.run_training, run here in this process so that its
     ``fit`` can be patched) turns an out-of-memory error into words and keeps the last good
     weights; meanwhile another student's job in its worker process finishes."""
-    import genlab.worker as worker
+    import genlab.jobs.worker as worker
     from genlab.jobs import Job
 
     real_fit = worker.fit
@@ -135,7 +135,7 @@ def test_out_of_memory_in_one_job_is_reported_and_the_others_go_on(digits, monke
 
 SERVER_WITH_A_QUEUE = textwrap.dedent("""
     import json, time
-    from genlab import runner
+    from genlab.jobs import runner
     from genlab.jobs import JobManager, JobSpec
     from genlab.models import ModelConfig
     from genlab.train import TrainConfig

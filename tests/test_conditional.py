@@ -12,13 +12,13 @@ import pytest
 import torch
 from test_app import page
 
-from genlab.catalog import WEIGHTS_DIR, list_models
-from genlab.checkpoint import load_checkpoint
 from genlab.data import load_dataset
 from genlab.jobs import Job, JobSpec
 from genlab.metrics import class_agreement
 from genlab.metrics.classifier import load_classifier
 from genlab.models import ConditionalGAN, ConditionalVAE, ConfigError, ModelConfig, build_model
+from genlab.store.catalog import WEIGHTS_DIR, list_models
+from genlab.store.checkpoint import load_checkpoint
 from genlab.train import TrainConfig
 
 # kind, epochs (digits: 1,437 images). The digits cGAN only shows that the class reaches G: an

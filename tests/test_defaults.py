@@ -1,12 +1,12 @@
 """One table of defaults per model kind: the trainer's settings, the model's latent size and the
-CLI's help all read genlab.defaults, so changing the table changes them all."""
+CLI's help all read genlab.settings, so changing the table changes them all."""
 import dataclasses
 
 import pytest
 
-from genlab import defaults
-from genlab.defaults import DEFAULTS, KindDefaults, defaults_for
+from genlab import settings as defaults
 from genlab.models import ModelConfig
+from genlab.settings import DEFAULTS, KindDefaults, defaults_for
 from genlab.train import TrainConfig
 
 
@@ -32,7 +32,7 @@ def test_changing_the_table_changes_every_reader(monkeypatch):
     tc = TrainConfig().resolved("vae")
     assert (tc.lr, tc.batch_size, tc.epochs) == (3e-3, 33, 4)
     assert ModelConfig(kind="vae").latent_dim == 7
-    from genlab.cli import build_parser
+    from genlab.cli.main import build_parser
     sub = build_parser()._subparsers._group_actions[0].choices["train"]
     text = sub.format_help()
     assert "latent size (default 7; 100 for a GAN)" in " ".join(text.split())

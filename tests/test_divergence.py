@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from genlab.checkpoint import load_checkpoint, save_checkpoint
 from genlab.models import ModelConfig, build_model
+from genlab.store.checkpoint import load_checkpoint, save_checkpoint
 from genlab.train import TrainConfig, fit
 
 
@@ -118,8 +118,8 @@ def _fit_recording(model, digits, **cfg):
 
 
 def test_weights_with_a_finite_loss_but_infinite_test_metrics_are_passed_over(digits, tmp_path):
-    from genlab.checkpoint import read_meta
     from genlab.data import dataset_meta
+    from genlab.store.checkpoint import read_meta
     from genlab.train import evaluate, save_trained
     model = _vae()
     _poison_after_step(model, 8, _huge_variance)  # the weights checked at step 8 are the bad ones

@@ -14,7 +14,9 @@ import pytest
 import torch
 
 import genlab.jobs as jobs
-from genlab.checkpoint import (
+import genlab.jobs.spec as spec_mod
+from genlab.models import ModelConfig, build_model
+from genlab.store.checkpoint import (
     SUFFIX,
     CheckpointError,
     load_checkpoint,
@@ -23,7 +25,6 @@ from genlab.checkpoint import (
     save_checkpoint,
     update_meta,
 )
-from genlab.models import ModelConfig, build_model
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ModelConfig(kind="vae", arch="mlp", image_size=8, latent_dim=4, hidden=(16,))
@@ -53,7 +54,7 @@ def test_names_with_nothing_usable_are_refused(name):
 def test_shipped_weights_and_your_models_are_never_overwritten(tmp_path, monkeypatch):
     shipped, mine = tmp_path / "weights", tmp_path / "mine"
     shipped.mkdir()
-    monkeypatch.setattr(jobs, "WEIGHTS_DIR", shipped)
+    monkeypatch.setattr(spec_mod, "WEIGHTS_DIR", shipped)
     monkeypatch.setenv("GENLAB_MODELS", str(mine))
     original = save_checkpoint(shipped / "vae-mnist", build_model(SMALL, seed=1))
     before = original.read_bytes()
@@ -128,7 +129,7 @@ SAVER = textwrap.dedent("""
     import os, sys
     import torch
     torch.set_num_threads(1)  # no thread pool: safe to fork
-    from genlab.checkpoint import save_checkpoint
+    from genlab.store.checkpoint import save_checkpoint
     from genlab.models import ModelConfig, build_model
     path = sys.argv[1]
     model = build_model(ModelConfig(kind="ae", arch="mlp", latent_dim=32, hidden=(1024,)), seed=0)

@@ -77,7 +77,7 @@ def streamlit_server():
 def ensure_models() -> None:
     from test_app import make_models
 
-    from genlab.catalog import list_models
+    from genlab.store.catalog import list_models
     if not {"ae", "vae", "gan"} <= {m.kind for m in list_models()}:
         make_models()  # small real models where weights/ lacks a kind
 
@@ -164,7 +164,7 @@ def cells_of_row(pg, table: int, first_cell: str) -> list[str]:
 
 
 def test_home(page, shots):
-    from genlab.catalog import list_models
+    from genlab.store.catalog import list_models
     pg = page
     whole(pg, "GenLab", '[data-testid="stDataFrame"]')
     assert pg.locator('[data-testid="stMetric"]').filter(has_text="Device").count() == 1
@@ -255,8 +255,8 @@ def test_training_runs_live_pauses_resumes_and_stops(page, shots):
 
 
 def test_closing_the_browser_session_stops_its_training(server, page):
-    from genlab.catalog import user_models_dir
-    from genlab.checkpoint import read_meta
+    from genlab.store.catalog import user_models_dir
+    from genlab.store.checkpoint import read_meta
     other = page.context.browser.new_page(viewport={"width": 1400, "height": 1000})
     other.set_default_timeout(120_000)
     other.goto(server + "/train")

@@ -14,7 +14,7 @@ from app_procs import descendants
 from test_e2e import ARGS, CHROMIUM, free_port, start_training, step_of, wait_until
 from test_worker import proc_state, running
 
-from genlab.checkpoint import read_meta
+from genlab.store.checkpoint import read_meta
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent

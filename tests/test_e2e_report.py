@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from test_e2e import server  # noqa: F401  (the streamlit server fixture)
 
-from genlab.catalog import WEIGHTS_DIR
-from genlab.checkpoint import read_meta
 from genlab.metrics.format import num, summarize
+from genlab.store.catalog import WEIGHTS_DIR
+from genlab.store.checkpoint import read_meta
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent

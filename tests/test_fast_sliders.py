@@ -1,4 +1,4 @@
-"""Latent sliders that decode in the browser: the exported decoder (``genlab.export_decoder``)
+"""Latent sliders that decode in the browser: the exported decoder (``genlab.latent.export``)
 computes what ``model.decode`` computes for every kind and architecture; it refuses what it cannot
 export in plain words (and the explorer then keeps its server sliders); and in Chromium the
 component's canvas shows ``model.decode(z)`` for the shipped models (to 2/255), a key press on a
@@ -12,10 +12,10 @@ import pytest
 import torch
 from test_e2e import browser, decode_on_server, server, shots, wait_until  # noqa: F401
 
-from genlab.catalog import WEIGHTS_DIR
-from genlab.checkpoint import load_checkpoint
-from genlab.export_decoder import DecoderExportError, decoder_spec, run_spec
+from genlab.latent.export import DecoderExportError, decoder_spec, run_spec
 from genlab.models import ModelConfig, build_model
+from genlab.store.catalog import WEIGHTS_DIR
+from genlab.store.checkpoint import load_checkpoint
 
 SHIPPED = ("mnist-vae", "mnist-vae2d", "mnist-gan")  # conv VAE, MLP VAE, conv GAN with BatchNorm
 
@@ -76,7 +76,7 @@ def test_reported_slider_values_are_checked_before_use():
 def test_the_explorer_falls_back_to_server_sliders_when_the_decoder_cannot_be_exported(monkeypatch):
     from test_app import page
 
-    import genlab.export_decoder as ex
+    import genlab.latent.export as ex
     from pages._ui import fast_sliders
     path = str(WEIGHTS_DIR / "mnist-vae2d.safetensors")
     tag = hashlib.sha1(path.encode()).hexdigest()[:8]

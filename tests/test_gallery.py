@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from genlab.catalog import WEIGHTS_DIR, user_models_dir
-from genlab.checkpoint import CheckpointError, read_meta
+from genlab.store.catalog import WEIGHTS_DIR, user_models_dir
+from genlab.store.checkpoint import CheckpointError, read_meta
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -98,6 +98,6 @@ def test_shared_models_are_seen_by_the_class_and_others_are_not():
 
 
 def test_shipped_models_cannot_be_shared():
-    from genlab.gallery import set_shared
+    from genlab.classroom.gallery import set_shared
     with pytest.raises(CheckpointError, match="not one of the models trained here"):
         set_shared(WEIGHTS_DIR / "mnist-vae.safetensors", True)

@@ -13,9 +13,9 @@ import torch
 from _helpers import ROOT, RunsCode
 from safetensors.torch import save as st_save
 
-from genlab.catalog import list_models
-from genlab.checkpoint import CheckpointError, load_checkpoint, read_meta, save_checkpoint
 from genlab.models import ModelConfig, build_model
+from genlab.store.catalog import list_models
+from genlab.store.checkpoint import CheckpointError, load_checkpoint, read_meta, save_checkpoint
 
 SMALL = ModelConfig(kind="ae", arch="mlp", image_size=8, latent_dim=4, hidden=(16,))
 
@@ -154,7 +154,7 @@ def test_a_huge_config_is_refused_before_any_allocation(tmp_path):
     meta["model"]["hidden"] = [8192, 8192]
     _rewrite(path, meta, model.state_dict())
     code = ("import resource, sys\n"
-            "from genlab.checkpoint import CheckpointError, load_checkpoint\n"
+            "from genlab.store.checkpoint import CheckpointError, load_checkpoint\n"
             "peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux\n"
             "before = peak()\n"
             "try:\n"

@@ -206,7 +206,7 @@ def _bomb(tmp_path, monkeypatch):
 
 
 def test_the_cli_refuses_a_zip_bomb_in_one_line(tmp_path, monkeypatch, capsys):
-    from genlab.cli import main
+    from genlab.cli.main import main
     rc = main(["train", "--dataset", str(_bomb(tmp_path, monkeypatch)), "--epochs", "1"])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1

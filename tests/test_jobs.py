@@ -6,12 +6,13 @@ import time
 
 import pytest
 
-from genlab import jobs as jobs_mod
-from genlab import runner as runners
-from genlab.catalog import list_models, user_models_dir
-from genlab.checkpoint import load_checkpoint, read_meta, save_checkpoint
+import genlab.jobs as jobs_mod
+import genlab.jobs.spec as spec_mod
 from genlab.jobs import Job, JobManager, JobSpec, SessionJobs, unique_model_path
+from genlab.jobs import runner as runners
 from genlab.models import ModelConfig, build_model
+from genlab.store.catalog import list_models, user_models_dir
+from genlab.store.checkpoint import load_checkpoint, read_meta, save_checkpoint
 from genlab.train import TrainConfig
 
 
@@ -133,7 +134,7 @@ def test_names_are_sanitized_and_never_overwrite(tmp_path, monkeypatch):
     shipped = tmp_path / "weights"
     model = build_model(ModelConfig("ae", "mlp", 1, 8, 2, (8,)))
     save_checkpoint(shipped / "mnist-vae", model)
-    monkeypatch.setattr(jobs_mod, "WEIGHTS_DIR", shipped)
+    monkeypatch.setattr(spec_mod, "WEIGHTS_DIR", shipped)
     assert unique_model_path("mnist-vae").name == "mnist-vae-2.safetensors"
     assert unique_model_path("MNIST-VAE").stem == "MNIST-VAE-2"  # case-insensitive file systems
     path = unique_model_path("../../etc/my model!")
@@ -176,7 +177,7 @@ def test_a_diverging_job_fails_and_saves_the_last_good_weights(digits, monkeypat
     failed, says why, and the saved model is the last good weights, loadable."""
     import torch
 
-    import genlab.worker as worker
+    import genlab.jobs.worker as worker
     real_fit, good = worker.fit, {}
 
     def poisoned_fit(model, data, cfg, control=None, on_event=None):

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from genlab import latent, metrics
+from genlab import metrics
+from genlab.latent import codes as latent
 from genlab.models import ModelConfig, build_model
 from genlab.train import TrainConfig, fit
 

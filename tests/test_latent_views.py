@@ -1,4 +1,4 @@
-"""Latent arithmetic, directions, neighbours, ellipses and tooltip images (genlab.latent_ops),
+"""Latent arithmetic, directions, neighbours, ellipses and tooltip images (genlab.latent.ops),
 on real data and the shipped models; and the explorer's Arithmetic tab under AppTest."""
 import base64
 import hashlib
@@ -10,10 +10,11 @@ import pytest
 import torch
 from PIL import Image
 
-from genlab import latent, latent_ops
-from genlab.catalog import WEIGHTS_DIR
-from genlab.checkpoint import load_checkpoint
 from genlab.data import dataset_for_meta
+from genlab.latent import codes as latent
+from genlab.latent import ops as latent_ops
+from genlab.store.catalog import WEIGHTS_DIR
+from genlab.store.checkpoint import load_checkpoint
 
 
 def shipped(name: str):
@@ -124,7 +125,7 @@ def test_choosing_another_target_class_changes_the_result():
     assert at.radio(key=f"ar_dir_{tag}").set_value("principal direction").run() and not at.exception
 
 
-# -- draw and encode (genlab.sketch) -----------------------------------------------------------
+# -- draw and encode (genlab.latent.sketch) -----------------------------------------------------------
 def _as_drawing(digit_u8: torch.Tensor, scale: int = 10, offset=(0, 150)) -> np.ndarray:
     """A real test digit as a user might draw it: 10x larger, off-centre on a 400 px RGBA
     canvas."""
@@ -138,7 +139,7 @@ def _as_drawing(digit_u8: torch.Tensor, scale: int = 10, offset=(0, 150)) -> np.
 
 
 def test_prepare_places_a_drawing_like_mnist(mnist):
-    from genlab import sketch
+    from genlab.latent import sketch
     digit = mnist.test_x[7]
     x = sketch.prepare(sketch.to_gray(_as_drawing(digit)), 28, 1, "mnist")
     assert x.shape == (1, 1, 28, 28) and x.dtype == torch.uint8
@@ -161,7 +162,7 @@ def test_prepare_places_a_drawing_like_mnist(mnist):
 def test_a_drawn_digit_lands_among_its_class(mnist):
     """A real digit, redrawn off-centre and 10x larger, prepared and encoded by the shipped VAE:
     most of its five nearest test codes are of the same digit."""
-    from genlab import sketch
+    from genlab.latent import sketch
     model, meta = shipped("mnist-vae")
     data = dataset_for_meta(meta)
     z_all = latent.encode_images(model, data.test_x)
@@ -175,7 +176,7 @@ def test_a_drawn_digit_lands_among_its_class(mnist):
 
 
 def test_gan_inversion_matches_a_real_digit(mnist):
-    from genlab import sketch
+    from genlab.latent import sketch
     model, _ = shipped("mnist-gan")
     target = mnist.test_x[:1].float() / 255
     seen = []

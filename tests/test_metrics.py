@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 
-from genlab.checkpoint import read_meta, save_checkpoint
 from genlab.metrics import (
     active_units,
     bernoulli_entropy_floor,
@@ -30,6 +29,7 @@ from genlab.metrics.classifier import (
     train_classifier,
 )
 from genlab.models import ModelConfig, build_model
+from genlab.store.checkpoint import read_meta, save_checkpoint
 from genlab.train import to_float
 
 
@@ -222,7 +222,7 @@ def test_elbo_is_the_test_metric_of_a_vae(digits):
 
 
 def test_active_units_have_one_definition(digits):
-    from genlab.latent import encode_images
+    from genlab.latent.codes import encode_images
     from genlab.metrics import ACTIVE_THRESHOLD, latent_stats
     from genlab.metrics.codes import code_variance
     model = tiny_vae(latent=4)

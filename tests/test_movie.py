@@ -3,9 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from genlab.checkpoint import save_checkpoint
-from genlab.models import ModelConfig, build_model
-from genlab.movie import (
+from genlab.latent.movie import (
     EARLY,
     MovieError,
     MovieRecorder,
@@ -15,6 +13,8 @@ from genlab.movie import (
     probe_indices,
     save_movie,
 )
+from genlab.models import ModelConfig, build_model
+from genlab.store.checkpoint import save_checkpoint
 from genlab.train import TrainConfig, fit
 
 

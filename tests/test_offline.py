@@ -42,8 +42,8 @@ def test_loopback_is_allowed():
 
 
 def test_the_cache_and_models_are_temporary_folders():
-    from genlab.catalog import user_models_dir
     from genlab.data.dataset import cache_dir
+    from genlab.store.catalog import user_models_dir
     home = Path.home()
     for folder in (cache_dir(), user_models_dir()):
         assert not folder.resolve().is_relative_to(home / ".cache"), folder

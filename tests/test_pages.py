@@ -11,9 +11,9 @@ import pytest
 import streamlit as st
 from test_app import make_models, page
 
-from genlab import latent
-from genlab.checkpoint import load_checkpoint, read_meta
 from genlab.data import dataset_for_meta
+from genlab.latent import codes as latent
+from genlab.store.checkpoint import load_checkpoint, read_meta
 
 
 @pytest.fixture(scope="module")

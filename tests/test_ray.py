@@ -1,4 +1,4 @@
-"""Jobs on a Ray cluster (genlab.ray_backend): a real Ray head on the loopback interface, started
+"""Jobs on a Ray cluster (genlab.jobs.ray.backend): a real Ray head on the loopback interface, started
 once for this module and stopped at its end with every process it started. Through it: the CLI
 trains and the checkpoint lands here, a Job streams progress and obeys Pause / Stop, a SIGKILLed
 Ray worker is reported plainly, an image folder is shipped to the worker, the app's manager uses
@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 from _ray_head import ray_head_fixture, wait_for  # noqa: F401 (the fixture ray_head)
 
-from genlab.catalog import user_models_dir
-from genlab.checkpoint import load_checkpoint, read_meta
 from genlab.jobs import JobManager, JobSpec, SessionJobs
 from genlab.models import ModelConfig
+from genlab.store.catalog import user_models_dir
+from genlab.store.checkpoint import load_checkpoint, read_meta
 from genlab.train import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,7 +41,7 @@ def spec(name: str, epochs: int = 3000, dataset: str = "digits") -> JobSpec:
 def ray_jobs(ray_head):
     """Submit jobs to the head through a manager of RayRunners; whatever a failing test left
     running is stopped, so the next test finds the cluster free."""
-    from genlab.ray_backend import RayRunner
+    from genlab.jobs.ray.backend import RayRunner
     mgr = JobManager(max_jobs=2, runner_factory=lambda: RayRunner(ray_head))
     yield mgr
     for job in mgr.jobs():
@@ -56,7 +56,7 @@ def free_cpus() -> float:
 
 
 def cli_has_ray_flag() -> bool:
-    from genlab.cli import build_parser
+    from genlab.cli.main import build_parser
     try:
         build_parser().parse_args(["train", "--ray", "127.0.0.1:1"])
         return True
@@ -70,11 +70,11 @@ def test_cli_trains_through_the_head_and_the_checkpoint_lands_here(ray_head, tmp
     argv = ["train", "--model", "vae", "--dataset", "digits", "--epochs", "2", "--out", str(out)]
     if cli_has_ray_flag():
         cmd = [sys.executable, "-m", "genlab", *argv, "--ray", ray_head]
-    else:  # until genlab.cli has --ray: the same parser, then the function --ray calls
+    else:  # until genlab.cli.main has --ray: the same parser, then the function --ray calls
         cmd = [sys.executable, "-c", textwrap.dedent(f"""
             import sys
-            from genlab.cli import build_parser
-            from genlab.ray_cli import train_cli_on_ray
+            from genlab.cli.main import build_parser
+            from genlab.cli.ray import train_cli_on_ray
             sys.exit(train_cli_on_ray(build_parser().parse_args({argv!r}), {ray_head!r}))""")]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     stdout, stderr = proc.communicate(timeout=300)
@@ -149,7 +149,7 @@ def test_a_killed_ray_worker_is_reported_plainly(ray_jobs, digits):
 def test_an_image_folder_of_this_machine_is_shipped_to_the_worker(ray_head, digits, tmp_path):
     from PIL import Image
 
-    from genlab.ray_backend import RayRunner
+    from genlab.jobs.ray.backend import RayRunner
     folder = tmp_path / "mine"
     for i in range(40):  # two classes of real digit images, as a user's folder
         label = int(digits.train_y[i]) % 2
@@ -175,7 +175,7 @@ def test_an_image_folder_of_this_machine_is_shipped_to_the_worker(ray_head, digi
 
 @needs_ray
 def test_a_job_the_cluster_cannot_fit_fails_in_words(ray_head):
-    from genlab.ray_backend import RayRunner
+    from genlab.jobs.ray.backend import RayRunner
     runner = RayRunner(ray_head, cpus=1, gpus=0.25)
     runner.start({"spec": spec("no-gpu"), "path": str(user_models_dir() / "no-gpu"), "data": None,
                   "threads": None})
@@ -187,8 +187,8 @@ def test_a_job_the_cluster_cannot_fit_fails_in_words(ray_head):
 
 @needs_ray
 def test_the_app_manager_runs_jobs_on_ray_when_the_address_is_set(ray_head, digits, monkeypatch):
-    from genlab import jobs as jobs_mod
-    from genlab.ray_backend import RayJobManager, RayRunner
+    import genlab.jobs.session as jobs_mod
+    from genlab.jobs.ray.backend import RayJobManager, RayRunner
     monkeypatch.setenv("GENLAB_RAY_ADDRESS", ray_head)
     monkeypatch.setenv("GENLAB_RAY_CPUS", "1")
     monkeypatch.setattr(jobs_mod, "_MANAGER", None)
@@ -210,7 +210,7 @@ def test_a_driver_that_dies_leaves_no_job_on_the_cluster(ray_head):
         import time
         from genlab.jobs import JobSpec
         from genlab.models import ModelConfig
-        from genlab.ray_backend import RayRunner
+        from genlab.jobs.ray.backend import RayRunner
         from genlab.train import TrainConfig
         r = RayRunner({ray_head!r})
         r.start({{"spec": JobSpec("digits", ModelConfig("vae", "mlp", latent_dim=4, hidden=(64,)),
@@ -239,7 +239,7 @@ def test_a_server_ended_by_sigterm_saves_its_ray_jobs_first(ray_head, tmp_path):
         import signal, sys, time
         from genlab.jobs import JobManager, JobSpec
         from genlab.models import ModelConfig
-        from genlab.ray_backend import RayRunner
+        from genlab.jobs.ray.backend import RayRunner
         from genlab.train import TrainConfig
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         spec = JobSpec("digits", ModelConfig("vae", "mlp", latent_dim=4, hidden=(64,)),
@@ -277,7 +277,7 @@ def test_without_the_address_ray_is_never_imported():
                 names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
                     [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
                 mods.update(n for n in names if n.split(".")[0] == "genlab")
-        for m in sorted(mods | {"genlab.jobs", "genlab.runner", "genlab.worker", "genlab.cli"}):
+        for m in sorted(mods | {"genlab.jobs", "genlab.jobs.runner", "genlab.jobs.worker", "genlab.cli.main"}):
             importlib.import_module(m)
         import genlab.jobs
         genlab.jobs.get_manager()

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from genlab.catalog import WEIGHTS_DIR
-from genlab.checkpoint import read_meta
 from genlab.metrics.format import num, summarize
+from genlab.store.catalog import WEIGHTS_DIR
+from genlab.store.checkpoint import read_meta
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = [WEIGHTS_DIR / "mnist-ae.safetensors", WEIGHTS_DIR / "mnist-vae.safetensors"]
@@ -57,9 +57,9 @@ def page(report):
 def tiny(tmp_path_factory):
     """A 1-epoch digits VAE with a health alarm recorded in its meta (as the trainer's alarms
     would be), saved as a real checkpoint."""
-    from genlab.checkpoint import save_checkpoint
     from genlab.data import dataset_meta, load_dataset
     from genlab.models import ModelConfig, build_model
+    from genlab.store.checkpoint import save_checkpoint
     from genlab.train import TrainConfig, fit
     data = load_dataset("digits")
     model = build_model(ModelConfig("vae", "mlp", 1, 8, 4, (64,)).validate(), seed=1)
@@ -195,8 +195,8 @@ def test_eval_reports_progress_and_the_same_numbers(tiny):
 def test_report_when_the_training_images_are_gone(tiny, tmp_path):
     """A model trained on a folder that is no longer here still gets its report: meta, curves and
     samples, with one sentence saying what is left out and why."""
-    from genlab.checkpoint import load_checkpoint, save_checkpoint
     from genlab.report import build_report, to_html
+    from genlab.store.checkpoint import load_checkpoint, save_checkpoint
     model, meta = load_checkpoint(tiny)
     meta["dataset"] = {"name": "my-faces", "path": str(tmp_path / "gone"), "ref": str(tmp_path / "gone"),
                        "source": "a folder of 64 images"}

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from genlab.checkpoint import read_meta
-from genlab.defaults import defaults_for
+from genlab.classroom.lessons import lesson_settings, load_lesson, parse_settings
 from genlab.jobs import Job, get_manager
-from genlab.lessons import lesson_settings, load_lesson, parse_settings
+from genlab.settings import defaults_for
+from genlab.store.checkpoint import read_meta
 from pages._ui.train_url import BY_QUERY
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -145,12 +145,12 @@ def test_every_changed_setting_goes_to_the_url_and_a_link_restores_them():
 
 
 def test_bad_links_get_a_warning_and_the_good_settings():
-    at = train_page({"lesson": "no-such-lesson", "epochs": "many", "latent": "1000", "colour": "blue",
+    at = train_page({"lesson": "no-such-lesson", "epochs": "many", "latent": "5000", "colour": "blue",
                      "kind": "ae", "seed": "5"})
     warnings = "\n".join(w.value for w in at.warning)
     assert "There is no lesson 'no-such-lesson'" in warnings and "beta-vae" in warnings
     assert "epochs must be a whole number, not 'many'" in warnings
-    assert "latent must be between 1 and 512" in warnings
+    assert "latent must be between 1 and 4,096" in warnings
     assert "unknown setting colour" in warnings
     assert "Traceback" not in warnings
     assert at.radio(key="tr_kind").value == "ae" and at.number_input(key="tr_seed").value == 5

@@ -11,12 +11,12 @@ import pytest
 import torch
 from setup_check import require
 
-from genlab.catalog import WEIGHTS_DIR
-from genlab.checkpoint import load_checkpoint, read_meta
 from genlab.data import load_dataset
 from genlab.metrics import elbo, iwae_bound, reconstruction_metrics, sample_metrics
 from genlab.metrics.classifier import accuracy, load_classifier
 from genlab.metrics.samples import fit_code_gaussian
+from genlab.store.catalog import WEIGHTS_DIR
+from genlab.store.checkpoint import load_checkpoint, read_meta
 
 DATASETS = ("mnist", "fashion-mnist")
 MODELS = ("ae", "vae", "vae2d", "gan")

@@ -11,9 +11,9 @@ from pathlib import Path
 from _helpers import eventually
 from app_procs import proc_stats
 
-from genlab.checkpoint import read_meta
 from genlab.jobs import JobManager, JobSpec, SessionJobs
 from genlab.models import ModelConfig
+from genlab.store.checkpoint import read_meta
 from genlab.train import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,7 +8,7 @@
     python weights/build.py --force              # retrain files that already exist
 
 Files that exist are kept unless --force (so an interrupted build resumes). Every model is
-trained by genlab's own trainer (genlab.train.fit), saved with genlab.checkpoint at half
+trained by genlab's own trainer (genlab.train.fit), saved with genlab.store.checkpoint at half
 precision, and measured by genlab.metrics.evaluate_checkpoint, which stores its numbers in the
 checkpoint's JSON. MNIST is the offline 5,000-digit subset (GENLAB_OFFLINE=1).
 """
@@ -23,21 +23,21 @@ from pathlib import Path
 os.environ.setdefault("GENLAB_OFFLINE", "1")  # mnist = the offline 5k subset, no download
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from genlab.threads import quiet_openmp  # noqa: E402
+from genlab.jobs.threads import quiet_openmp  # noqa: E402
 
 quiet_openmp()  # before torch
 
 import torch  # noqa: E402
 
-from genlab.alarms import metric_classifier  # noqa: E402
-from genlab.checkpoint import checkpoint_path  # noqa: E402
 from genlab.data import dataset_meta, load_dataset  # noqa: E402
+from genlab.latent.movie import MovieRecorder, save_movie  # noqa: E402
 from genlab.metrics import class_agreement, evaluate_checkpoint, format_report  # noqa: E402
 from genlab.metrics.classifier import accuracy, load_classifier, save_classifier, train_classifier  # noqa: E402
 from genlab.metrics.format import card_text, num  # noqa: E402
 from genlab.models import ModelConfig, build_model  # noqa: E402
-from genlab.movie import MovieRecorder, save_movie  # noqa: E402
+from genlab.store.checkpoint import checkpoint_path  # noqa: E402
 from genlab.train import TrainConfig, fit, save_trained  # noqa: E402
+from genlab.train.health import metric_classifier  # noqa: E402
 
 WEIGHTS = ROOT / "weights"
 SEED = 1
@@ -95,7 +95,7 @@ def build_model_file(ds, name: str, epochs: int, device: str) -> None:
                                  "image_size": ds.shape[1],
                                  "num_classes": len(ds.classes) if ARCH[name].conditional else 0})
     model = build_model(cfg, seed=SEED)
-    tc = TrainConfig(epochs=epochs, seed=SEED, device=device)  # the rest: genlab.defaults
+    tc = TrainConfig(epochs=epochs, seed=SEED, device=device)  # the rest: genlab.settings
     load0 = os.getloadavg()[0]
     last = [0.0]
     movie = (MovieRecorder(model, ds.test_x, ds.test_y)
@@ -143,7 +143,7 @@ def model_card() -> str:
     """Markdown tables of what is shipped, every number read from the files' recorded metrics."""
     import json
 
-    from genlab.checkpoint import read_meta
+    from genlab.store.checkpoint import read_meta
     out = []
     for data in DATASETS:
         rows = []

@@ -1,7 +1,7 @@
 """The small convolutional classifier behind the sample-quality metrics.
 
 It is not a GenerativeModel, so its description has its own format (``genlab-classifier/1``);
-the file is written and read by ``genlab.checkpoint`` (safetensors with the JSON description in
+the file is written and read by ``genlab.store.checkpoint`` (safetensors with the JSON description in
 its header, a readable ``.json`` copy, atomic writes, never unpickled); loading here checks the
 config and every tensor.
 """
@@ -17,9 +17,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genlab.checkpoint import CheckpointError, checkpoint_path, read_described, versions, write_described
 from genlab.data import ImageDataset, to_float
 from genlab.device import describe_device, select_device
+from genlab.store.checkpoint import (
+    CheckpointError,
+    checkpoint_path,
+    read_described,
+    versions,
+    write_described,
+)
 
 FORMAT = "genlab-classifier/1"
 

@@ -1,6 +1,6 @@
 """Numbers about a model's latent codes: active units, KL to the prior, class structure.
 
-The codes come from ``genlab.latent`` (posterior means for a VAE); every number about them is
+The codes come from ``genlab.latent.codes`` (posterior means for a VAE); every number about them is
 defined here, once, for the Latent space and Compare pages and for ``genlab eval``.
 """
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from genlab.latent import encode_images, posterior_stats
+from genlab.latent.codes import encode_images, posterior_stats
 from genlab.models import VAE, GenerativeModel
 
 ACTIVE_THRESHOLD = 0.01  # Burda et al. (2016): a unit is active if Var_x E[z_u | x] > 0.01

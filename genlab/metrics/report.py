@@ -19,8 +19,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from genlab.catalog import WEIGHTS_DIR
-from genlab.checkpoint import CheckpointError, checkpoint_path, load_checkpoint, source_path, update_meta
 from genlab.data import DataError, dataset_for_meta
 from genlab.device import describe_device, select_device
 from genlab.metrics.agreement import class_agreement
@@ -29,6 +27,14 @@ from genlab.metrics.codes import active_units
 from genlab.metrics.likelihood import elbo, iwae_bound
 from genlab.metrics.recon import pca_baseline, reconstruction_metrics
 from genlab.metrics.samples import fit_code_gaussian, sample_metrics
+from genlab.store.catalog import WEIGHTS_DIR
+from genlab.store.checkpoint import (
+    CheckpointError,
+    checkpoint_path,
+    load_checkpoint,
+    source_path,
+    update_meta,
+)
 
 METRICS_VERSION = 1
 # progress(stage, done, total): ``stage`` says in words what is being measured now; ``done`` of

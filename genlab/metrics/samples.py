@@ -8,7 +8,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from genlab.latent import encode_images
+from genlab.latent.codes import encode_images
 from genlab.metrics.classifier import embed
 from genlab.metrics.frechet import class_coverage, class_histogram, confidence, frechet_between
 

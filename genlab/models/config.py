@@ -3,17 +3,16 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
-from genlab.defaults import DEFAULTS
+from genlab.settings import BY_KEY, DEFAULT_HIDDEN, DEFAULTS, MAX_HIDDEN_LAYERS
 
-KINDS = ("ae", "vae", "gan")
+KINDS = tuple(DEFAULTS)
 ARCHS = ("mlp", "conv")
 LOSS_NAMES = {
     "ae": ("mse",),
     "vae": ("recon", "kl", "total"),
     "gan": ("d_loss", "g_loss", "d_x", "d_g_z"),
 }
-DEFAULT_HIDDEN = {("mlp", "ae"): (400,), ("mlp", "vae"): (400,), ("mlp", "gan"): (256, 512),
-                  ("conv", "ae"): (32,), ("conv", "vae"): (32,), ("conv", "gan"): (64,)}
+LATENT, HIDDEN, BETA = BY_KEY["latent"], BY_KEY["hidden"], BY_KEY["beta"]  # their bounds
 
 
 class ConfigError(ValueError):
@@ -26,7 +25,7 @@ class ModelConfig:
     arch: str = "conv"  # mlp | conv
     channels: int = 1
     image_size: int = 28
-    latent_dim: int | None = None  # None: the kind's default (genlab.defaults)
+    latent_dim: int | None = None  # None: the kind's default (genlab.settings)
     # mlp: widths of the hidden layers; conv: channels of the first conv layer (doubles per layer)
     hidden: tuple[int, ...] = field(default_factory=tuple)
     beta: float = 1.0  # VAE: weight of the KL term
@@ -50,16 +49,17 @@ class ModelConfig:
         if self.arch == "conv" and (self.image_size % 4 or self.image_size < 8):
             raise ConfigError("Conv models need an image size of 8 or more, divisible by 4 "
                               "(28, 32 or 64); use the MLP architecture for other sizes.")
-        if not 1 <= int(self.latent_dim) <= 4096:
-            raise ConfigError(f"Latent size must be between 1 and 4096, not {self.latent_dim}.")
-        if len(self.hidden) > 8:
-            raise ConfigError(f"At most 8 hidden layers, not {len(self.hidden)}.")
-        if not self.hidden or any(h < 1 or h > 8192 for h in self.hidden):
-            raise ConfigError("Hidden sizes must be whole numbers between 1 and 8192.")
+        if not LATENT.lo <= int(self.latent_dim) <= LATENT.hi:
+            raise ConfigError(f"Latent size must be between {LATENT.lo} and {LATENT.hi}, not "
+                              f"{self.latent_dim}.")
+        if len(self.hidden) > MAX_HIDDEN_LAYERS:
+            raise ConfigError(f"At most {MAX_HIDDEN_LAYERS} hidden layers, not {len(self.hidden)}.")
+        if not self.hidden or any(h < HIDDEN.lo or h > HIDDEN.hi for h in self.hidden):
+            raise ConfigError(f"Hidden sizes must be whole numbers between {HIDDEN.lo} and {HIDDEN.hi}.")
         if self.arch == "conv" and len(self.hidden) != 1:
             raise ConfigError("A conv model takes one hidden size: the width of its first layer.")
-        if not (0.0 <= float(self.beta) <= 1000.0):
-            raise ConfigError(f"β must be between 0 and 1000, not {self.beta}.")
+        if not (BETA.lo <= float(self.beta) <= BETA.hi):
+            raise ConfigError(f"β must be between {BETA.lo:g} and {BETA.hi:g}, not {self.beta}.")
         if not 0 <= int(self.num_classes) <= 1000 or int(self.num_classes) == 1:
             raise ConfigError(f"A conditional model needs between 2 and 1000 classes (0 means not "
                               f"conditional), not {self.num_classes}.")

@@ -13,14 +13,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genlab import __version__, latent
-from genlab.checkpoint import load_checkpoint, source_path
+from genlab import __version__
 from genlab.data import DataError, dataset_for_meta, to_float
+from genlab.latent import codes as latent
+from genlab.latent.movie import MovieError, fixed_frame, load_movie
 from genlab.metrics import elbo, knn_accuracy, latent_stats, reconstruction_metrics
 from genlab.metrics.format import compare_column
 from genlab.metrics.samples import fit_code_gaussian, generate
-from genlab.movie import MovieError, fixed_frame, load_movie
 from genlab.report import figures, text
+from genlab.store.checkpoint import load_checkpoint, source_path
 
 N_CODES = 2000  # test images in the latent plots (the Latent space page's default)
 N_PRIOR = 500  # prior samples overlaid, as in the app

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from genlab.grid import make_grid
+from genlab.images import make_grid
 
 # Plotly's default qualitative palette ("plotly"), in its order
 PALETTE = ["#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692",

@@ -138,7 +138,7 @@ def trained_facts(meta: dict, n_params: int | None = None) -> list[tuple[str, st
 
 
 def alarm_lines(meta: dict) -> list[str]:
-    """The health alarms that fired during training (meta ``alarms``, see ``genlab.alarms``):
+    """The health alarms that fired during training (meta ``alarms``, see ``genlab.train.health``):
     name, step, diagnosis, evidence and what to try, one line each; [] when none."""
     out = []
     for a in meta.get("alarms") or []:

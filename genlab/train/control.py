@@ -6,12 +6,12 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from genlab.defaults import KNOBS, defaults_for, knob_kind_error
+from genlab.settings import BY_KEY, KNOBS, defaults_for, knob_kind_error
 
 
 @dataclass
 class TrainConfig:
-    """Training settings; None means the model kind's default from ``genlab.defaults``."""
+    """Training settings; None means the model kind's default from ``genlab.settings``."""
     epochs: int | None = None
     batch_size: int | None = None
     lr: float | None = None
@@ -25,12 +25,12 @@ class TrainConfig:
     test_every_epoch: bool = True
     first_report: bool = False  # also read the losses after the very first step (the app: the
     # first step shows at once; still the same steps in every run, so links give the same curves)
-    # the knobs the health alarms recommend (genlab.alarms); these defaults are the seed recipes
+    # the knobs the health alarms recommend (genlab.train.health); these defaults are the seed recipes
     kl_warmup_epochs: float = KNOBS["kl_warmup_epochs"]  # VAE: β rises linearly from 0 over N epochs
     lr_d: float | None = KNOBS["lr_d"]  # GAN: the discriminator's learning rate (None: lr's)
     label_smoothing: float = KNOBS["label_smoothing"]  # GAN: one-sided, real target 1 - this
     d_steps: int = KNOBS["d_steps"]  # GAN: discriminator updates per generator update
-    alarms: bool = True  # watch the run's health (genlab.alarms)
+    alarms: bool = True  # watch the run's health (genlab.train.health)
 
     def resolved(self, kind: str) -> TrainConfig:
         """A copy with every None replaced by the defaults of model ``kind``."""
@@ -47,23 +47,23 @@ class TrainConfig:
             raise ValueError(why)
 
     def validate(self, n_train: int) -> None:
-        """Refuse settings that cannot train (call on the resolved config)."""
-        if not 1 <= self.epochs <= 100_000:
-            raise ValueError(f"Epochs must be between 1 and 100,000, not {self.epochs}.")
-        if self.batch_size < 1:
-            raise ValueError(f"Batch size must be at least 1, not {self.batch_size}.")
-        if self.lr is not None and not (0 < self.lr <= 1.0):
-            raise ValueError(f"Learning rate must be in (0, 1], not {self.lr}.")
-        if not 0 <= self.kl_warmup_epochs <= 100_000:
-            raise ValueError(f"KL warm-up must be between 0 and 100,000 epochs, not "
-                             f"{self.kl_warmup_epochs}.")
-        if self.lr_d is not None and not (0 < self.lr_d <= 1.0):
-            raise ValueError(f"The discriminator's learning rate must be in (0, 1], not {self.lr_d}.")
-        if not 0 <= self.label_smoothing < 0.5:
-            raise ValueError(f"Label smoothing must be at least 0 and below 0.5, not "
-                             f"{self.label_smoothing}.")
-        if not 1 <= self.d_steps <= 10:
-            raise ValueError(f"D steps per G step must be between 1 and 10, not {self.d_steps}.")
+        """Refuse settings that cannot train (call on the resolved config); the bounds are the
+        settings table's (genlab.settings)."""
+        for key, value, what in (("epochs", self.epochs, "Epochs"), ("batch", self.batch_size, "Batch size"),
+                                 ("lr", self.lr, "Learning rate"), ("b1", self.betas[0], "Adam β1"),
+                                 ("b2", self.betas[1], "Adam β2"),
+                                 ("kl_warmup", self.kl_warmup_epochs, "KL warm-up (epochs)"),
+                                 ("lr_d", self.lr_d, "The discriminator's learning rate"),
+                                 ("smoothing", self.label_smoothing, "Label smoothing"),
+                                 ("d_steps", self.d_steps, "D steps per G step")):
+            s = BY_KEY[key]
+            if value is None and s.optional:
+                continue
+            ok = value is not None and (s.lo < value if s.lo_open else s.lo <= value) and (
+                value < s.hi if s.hi_open else value <= s.hi)
+            if not ok:
+                raise ValueError(f"{what} must be {'in ' if s.type == 'float' else ''}"
+                                 f"{s.bounds_text()}, not {value}.")
         if n_train < 2:
             raise ValueError("Training needs at least 2 training images.")
 

@@ -16,15 +16,15 @@ from contextlib import nullcontext
 
 import torch
 
-from genlab.alarms import HealthMonitor, metric_classifier
 from genlab.data import ImageDataset, to_float
 from genlab.device import describe_device, select_device
-from genlab.grid import make_grid
+from genlab.images import make_grid
 from genlab.metrics.likelihood import test_metrics
 from genlab.models import GenerativeModel
 from genlab.models.labels import conditional_refusal
 from genlab.train.control import TrainConfig, TrainControl, TrainEvent, TrainResult
 from genlab.train.guard import Diverged, LastGood, all_finite
+from genlab.train.health import HealthMonitor, metric_classifier
 
 EventSink = Callable[[TrainEvent], None]
 
@@ -64,7 +64,7 @@ def _check_inputs(model: GenerativeModel, data: ImageDataset, cfg: TrainConfig) 
 def fit(model: GenerativeModel, data: ImageDataset, cfg: TrainConfig | None = None,
         control: TrainControl | None = None, on_event: EventSink | None = None) -> TrainResult:
     """Train ``model`` on ``data.train_x``; returns a TrainResult (never raises on NaN/stop).
-    ``cfg`` None fields take the model kind's defaults (``genlab.defaults``)."""
+    ``cfg`` None fields take the model kind's defaults (``genlab.settings``)."""
     cfg = (cfg or TrainConfig()).resolved(model.config.kind)
     _check_inputs(model, data, cfg)
     return _Run(model, data, cfg, control or TrainControl(), on_event or (lambda e: None)).run()

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import torch
 
-from genlab.checkpoint import finite_or_none, save_checkpoint
 from genlab.models import GenerativeModel
+from genlab.store.checkpoint import finite_or_none, save_checkpoint
 from genlab.train.control import TrainConfig, TrainResult
 
 
@@ -19,7 +19,7 @@ def save_trained(path: str | os.PathLike, model: GenerativeModel, result: TrainR
     (``genlab.data.dataset_meta``) and any ``extra`` fields. ``config`` defaults to the resolved
     settings the run used (``result.config``). Whatever the run's status, the weights ``fit``
     left are saved; metrics that are NaN or infinite are stored as missing (null). The health
-    alarms that fired (``result.alarms``, see ``genlab.alarms``) go into the meta's ``alarms``."""
+    alarms that fired (``result.alarms``, see ``genlab.train.health``) go into the meta's ``alarms``."""
     config = config or result.config
     train = {**asdict(config), "betas": list(config.betas or ())} if config else {}
     record = dict(dataset=dataset, train=train, epochs=round(result.epochs_done, 3),

@@ -13,12 +13,12 @@ import numpy as np
 import streamlit as st
 import torch
 
-from genlab import latent
-from genlab.catalog import KIND_NAMES, WEIGHTS_DIR, ModelEntry, list_models, user_models_dir
-from genlab.checkpoint import CheckpointError, load_checkpoint
 from genlab.data import DataError, dataset_for_meta
 from genlab.jobs import SessionJobs, get_manager
+from genlab.latent import codes as latent
 from genlab.metrics import format as metric_format
+from genlab.store.catalog import KIND_NAMES, WEIGHTS_DIR, ModelEntry, list_models, user_models_dir
+from genlab.store.checkpoint import CheckpointError, load_checkpoint
 from pages._ui.projector import projector, projector_layout, projector_toggle
 
 if TYPE_CHECKING:
@@ -193,7 +193,7 @@ def show(img: np.ndarray | torch.Tensor, caption: str | None = None, nrow: int =
          target: int = 360) -> None:
     """A uint8 image, or a float batch (N, C, H, W) drawn as a grid, enlarged with crisp pixels
     to about ``target`` pixels wide."""
-    from genlab.grid import make_grid
+    from genlab.images import make_grid
     if isinstance(img, torch.Tensor):
         img = make_grid(img, nrow=nrow)
     target = int(target * 1.5) if projector() else target

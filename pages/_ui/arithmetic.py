@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from genlab import latent, latent_ops
+from genlab.latent import codes as latent
+from genlab.latent import ops as latent_ops
 from pages._ui import show
 
 

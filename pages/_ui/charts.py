@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from genlab.latent_ops import png_data_urls
+from genlab.latent.ops import png_data_urls
 from pages._ui import BY_FILE, _data
 
 # Plotly's qualitative colours (what the maps used before): ten distinct hues, no grey, so

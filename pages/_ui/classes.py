@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from genlab import latent
+from genlab.latent import codes as latent
 from genlab.models import with_class
 
 EVERY = -1  # the picker's first option: no class held (image i is of class i % K)

@@ -1,6 +1,6 @@
 """Latent explorer, "Draw" tab: draw a digit or a garment, see it encoded (reconstruction, its
 place on the latent map with a VAE's 2-σ ellipse, the five nearest test images), or for a GAN
-the noise whose image best matches it. Render only: the work is in genlab.sketch / latent_ops."""
+the noise whose image best matches it. Render only: the work is in genlab.latent.sketch / latent_ops."""
 from __future__ import annotations
 
 import hashlib
@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from genlab import latent, latent_ops, sketch
+from genlab.latent import codes as latent
+from genlab.latent import ops as latent_ops
+from genlab.latent import sketch
 from genlab.models import VAE
 from pages._ui import show
 from pages._ui.charts import image_scatter, marker_layer, thumbs

@@ -1,4 +1,4 @@
-// GenLab in-browser decoder: runs the layer list of genlab.export_decoder (format
+// GenLab in-browser decoder: runs the layer list of genlab.latent.export (format
 // genlab-decoder/1) on the code the sliders set, once per animation frame. Plain JavaScript,
 // no network. Exposes window.genlab {z(), draws, lastDrawAt, lastDecodeMs, reported} for tests
 // and benches; tells the parent page where the sliders stand (postMessage) after each move.

@@ -1,5 +1,5 @@
 """Latent sliders that decode in the browser: a self-contained HTML component (no network, no
-CDN) holding the decoder's weights (``genlab.export_decoder``) and running the decoder in plain
+CDN) holding the decoder's weights (``genlab.latent.export``) and running the decoder in plain
 JavaScript on every slider input, one decode per animation frame. The server sends the weights
 once per model file (the HTML is cached, and Streamlit sends an unchanged element by reference).
 
@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from genlab.catalog import ModelEntry
-from genlab.export_decoder import DecoderExportError, decoder_spec
+from genlab.latent.export import DecoderExportError, decoder_spec
 from genlab.models import GenerativeModel
+from genlab.store.catalog import ModelEntry
 from pages._ui import BY_FILE, load
 
 JS = (Path(__file__).with_name("fast_sliders.js")).read_text(encoding="utf-8")

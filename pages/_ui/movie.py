@@ -1,6 +1,6 @@
 """The latent movie on the pages: an animated scatter (play/pause, epoch slider) of a model's probe
 codes in one fixed frame, and the live frame of a model that is training. Render code only;
-the frames come from ``genlab.movie``."""
+the frames come from ``genlab.latent.movie``."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import streamlit as st
 
-from genlab.movie import Movie, MovieError, fixed_frame, load_movie
+from genlab.latent.movie import Movie, MovieError, fixed_frame, load_movie
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from genlab.checkpoint import CheckpointError, read_meta
-from genlab.gallery import set_shared
+from genlab.classroom.gallery import set_shared
+from genlab.store.checkpoint import CheckpointError, read_meta
 
 FORMATS = {"html": ("HTML (one file)", "html", "text/html"),
            "md": ("Markdown + figures (zip)", "zip", "application/zip"),

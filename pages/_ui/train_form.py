@@ -9,16 +9,15 @@ import time
 
 import streamlit as st
 
-from genlab.checkpoint import CheckpointError, safe_name
 from genlab.data import BUILTIN, DataError, allowed_folder, load_dataset
 from genlab.data.dataset import cache_dir
-from genlab.defaults import KNOBS, defaults_for
 from genlab.jobs import JobSpec
-from genlab.lessons import NATIVE_SIZE, train_config
-from genlab.models import ConfigError, ModelConfig
-from genlab.models.config import DEFAULT_HIDDEN
+from genlab.models import ConfigError
+from genlab.settings import NATIVE_SIZE, SIZES, SettingError, default, kind_error, parse
+from genlab.store.checkpoint import CheckpointError, safe_name
+from genlab.train.recipe import BY_STEPS, configs
 from pages._ui import KIND_NAMES
-from pages._ui.train_url import SIZES, SOURCES, bounds, chosen
+from pages._ui.train_url import SOURCES, chosen, widget
 
 
 @st.cache_resource(show_spinner="Loading the data set...", max_entries=6)
@@ -55,13 +54,13 @@ def choose_data():
     """(data set or None, spec fields) from the data widgets; errors shown in plain words."""
     src = st.selectbox("Data set", list(SOURCES), format_func=SOURCES.get, key="tr_source")
     c1, c2 = st.columns(2)
-    default = NATIVE_SIZE.get(src, 28)  # the built-in data sets' own size (the others: 28)
-    size = c1.selectbox("Image size", SIZES, key=_seed(f"tr_size_{src}", default))
+    native = NATIVE_SIZE.get(src, 28)  # the built-in data sets' own size (the others: 28)
+    size = c1.selectbox("Image size", SIZES, key=_seed(f"tr_size_{src}", native))
     mode = c2.radio("Colour", ["gray", "RGB"], horizontal=True, key="tr_mode")
     ch = 1 if mode == "gray" else 3
     try:
         if src in BUILTIN:
-            data = _builtin(src, None if size == default else size, None if ch == 1 else ch)
+            data = _builtin(src, None if size == native else size, None if ch == 1 else ch)
             st.caption(data.summary())
             if src == "faces":
                 st.caption("Faces have no classes. Online: scikit-learn's 400 Olivetti faces (64×64); "
@@ -95,7 +94,8 @@ def choose_data():
 
 
 def parse_hidden(text: str, arch: str) -> tuple[int, ...]:
-    """The hidden sizes typed in the form; a ValueError in plain words if they are not numbers."""
+    """The hidden sizes typed in the form; a ValueError in plain words if they are not numbers
+    (their bounds are then checked by the model's config, with the settings table's numbers)."""
     parts = [h for h in text.replace(" ", "").split(",") if h]
     if not parts or not all(h.isdigit() for h in parts):
         raise ValueError("The first conv width must be one whole number, for example 32."
@@ -104,81 +104,79 @@ def parse_hidden(text: str, arch: str) -> tuple[int, ...]:
     return tuple(int(h) for h in parts)
 
 
-def choose_knobs(kind: str) -> dict:
-    """The knobs the health alarms recommend, for the kinds they apply to (lesson keys, as
-    ``genlab.lessons.train_config`` takes them); the defaults are the seed recipes."""
-    if kind == "vae":
-        c1, _ = st.columns([1, 2])
-        warm = c1.number_input("KL warm-up (epochs)", step=1.0, key=_seed("tr_kl_warmup", float(KNOBS["kl_warmup_epochs"])),
-                               **bounds("kl_warmup"), help="β rises linearly from 0 to its value over this "
-                               "many epochs (0: no warm-up). Against posterior collapse.")
-        return {"kl_warmup": float(warm)}
-    if kind != "gan":
-        return {}
-    c1, c2, c3 = st.columns(3)
-    lr_d = c1.number_input("D learning rate", format="%.0e", key=_seed("tr_lr_d", KNOBS["lr_d"]),
-                           placeholder="same as the learning rate", **bounds("lr_d"),
-                           help="The discriminator's own learning rate; empty: the same as the "
-                           "generator's. Lower it when the discriminator wins.")
-    smooth = c2.number_input("Label smoothing", step=0.05, key=_seed("tr_smoothing", float(KNOBS["label_smoothing"])),
-                             **bounds("smoothing"), help="One-sided: the discriminator's target for "
-                             "real images is 1 − this (0.1 is usual; 0: none).")
-    steps = c3.number_input("D steps per G step", key=_seed("tr_d_steps", int(KNOBS["d_steps"])),
-                            **bounds("d_steps"), help="Discriminator updates for each generator update.")
-    return {"lr_d": None if lr_d is None else float(lr_d), "smoothing": float(smooth), "d_steps": int(steps)}
-
-
 def lesson_label() -> str:
     """The lesson (and variant) picked, as saved in the model's meta; "" for none."""
     les, variant = chosen()
     return "" if les is None else les.title + (f" (variant {variant})" if variant else "")
 
 
+def choose_knobs(kind: str) -> dict:
+    """The knobs the health alarms recommend, for the kinds they apply to (settings keys); the
+    defaults are the seed recipes."""
+    if kind == "vae":
+        c1, _ = st.columns([1, 2])
+        return {"kl_warmup": float(c1.number_input(step=1.0, key=_seed("tr_kl_warmup", default("kl_warmup")),
+                                                   **widget("kl_warmup")))}
+    if kind != "gan":
+        return {}
+    c1, c2, c3 = st.columns(3)
+    lr_d = c1.number_input(format="%.0e", key=_seed("tr_lr_d", default("lr_d")),
+                           placeholder="same as the learning rate", **widget("lr_d"))
+    smooth = c2.number_input(step=0.05, key=_seed("tr_smoothing", default("smoothing")), **widget("smoothing"))
+    steps = c3.number_input(key=_seed("tr_d_steps", default("d_steps")), **widget("d_steps"))
+    return {"lr_d": None if lr_d is None else float(lr_d), "smoothing": float(smooth), "d_steps": int(steps)}
+
+
 def choose_model(data, fields) -> JobSpec | None:
+    """The model and training widgets (labels, bounds and defaults from the settings table),
+    turned into the run's configs by ``genlab.train.recipe``, as the CLI and the lessons do."""
     c1, c2 = st.columns(2)
     kind = c1.radio("Model", ["ae", "vae", "gan"], format_func=KIND_NAMES.get, horizontal=True,
-                    key=_seed("tr_kind", "vae"))
+                    key=_seed("tr_kind", default("kind")))
     size = data.shape[1]
     archs = ["conv", "mlp"] if size % 4 == 0 and size >= 8 else ["mlp"]
     arch = c2.radio("Architecture", archs, horizontal=True, key="tr_arch")
-    d = defaults_for(kind)  # every default below is the model kind's (genlab.defaults)
+    at = lambda key: default(key, kind, arch)  # noqa: E731 (this kind's default)
     c1, c2, c3 = st.columns(3)
-    latent = c1.number_input("Latent size", key=_seed(f"tr_latent_{kind}", d.latent_dim), **bounds("latent"))
+    s = {"kind": kind, "arch": arch, "channels": data.shape[0], "size": size}
+    s["latent"] = c1.number_input(key=_seed(f"tr_latent_{kind}", at("latent")), **widget("latent"))
     hidden = c2.text_input("Hidden sizes" if arch == "mlp" else "First conv width",
-                           key=_seed(f"tr_hidden_{arch}_{kind}", ",".join(map(str, DEFAULT_HIDDEN[(arch, kind)]))))
-    beta = c3.number_input("β (KL weight)", step=0.1, key=_seed("tr_beta", 1.0), **bounds("beta"),
-                           disabled=kind != "vae", help="VAE only: β > 1 trades reconstruction "
-                           "for a more regular latent space; β = 0 is a plain (noisy) AE.")
+                           key=_seed(f"tr_hidden_{arch}_{kind}", ",".join(map(str, at("hidden")))),
+                           help=widget("hidden")["help"])
+    s["beta"] = c3.number_input(step=0.1, key=_seed("tr_beta", at("beta")), disabled=kind != "vae",
+                                **widget("beta"))
     c1, c2, c3, c4, c5, c6 = st.columns(6)
-    lr = c1.number_input("Learning rate", format="%.0e", key=_seed(f"tr_lr_{kind}", d.lr), **bounds("lr"))
-    b1 = c2.number_input("Adam β1", step=0.05, key=_seed(f"tr_b1_{kind}", d.betas[0]), **bounds("b1"))
-    b2 = c3.number_input("Adam β2", step=0.001, format="%.4f", key=_seed(f"tr_b2_{kind}", d.betas[1]),
-                         **bounds("b2"))
-    batch = c4.number_input("Batch size", key=_seed(f"tr_batch_{kind}", d.batch_size), **bounds("batch"))
-    epochs = c5.number_input("Epochs", key=_seed(f"tr_epochs_{kind}", d.epochs), **bounds("epochs"))
-    seed = c6.number_input("Seed", key=_seed("tr_seed", 1), **bounds("seed"))
-    knobs = choose_knobs(kind)
+    s["lr"] = c1.number_input(format="%.0e", key=_seed(f"tr_lr_{kind}", at("lr")), **widget("lr"))
+    s["b1"] = c2.number_input(step=0.05, key=_seed(f"tr_b1_{kind}", at("b1")), **widget("b1"))
+    s["b2"] = c3.number_input(step=0.001, format="%.4f", key=_seed(f"tr_b2_{kind}", at("b2")), **widget("b2"))
+    s["batch"] = c4.number_input(key=_seed(f"tr_batch_{kind}", at("batch")), **widget("batch"))
+    s["epochs"] = c5.number_input(key=_seed(f"tr_epochs_{kind}", at("epochs")), **widget("epochs"))
+    s["seed"] = c6.number_input(key=_seed("tr_seed", at("seed")), **widget("seed"))
+    knobs = {k: default(k) for k in ("kl_warmup", "lr_d", "smoothing", "d_steps")}
+    s.update(knobs, **choose_knobs(kind))
     classes = len(data.classes) if kind != "ae" and len(data.classes) >= 2 else 0
-    conditional = st.checkbox(f"Conditional: tell the model each image's class ({classes} classes)"
-                              if classes else "Conditional (needs a VAE or GAN and a data set with classes)",
-                              key=_seed("tr_conditional", False), disabled=not classes,
-                              help="A conditional VAE/GAN learns p(x | class): the Latent explorer and "
-                              "GAN studio then draw any class you ask for.")
+    s["conditional"] = st.checkbox(f"Conditional: tell the model each image's class ({classes} classes)"
+                                   if classes else "Conditional (needs a VAE or GAN and a data set with classes)",
+                                   key=_seed("tr_conditional", False), disabled=not classes,
+                                   help="A conditional VAE/GAN learns p(x | class): the Latent explorer "
+                                   "and GAN studio then draw any class you ask for.") and bool(classes)
     les, variant = chosen()
     stem = (f"{les.name}{'-' + variant if variant else ''}" if les else
             (fields.get("dataset_label") or data.name).split("/")[-1])
     name = st.text_input("Save the model as", f"{stem}-{kind}-{time.strftime('%m%d-%H%M')}", key="tr_name")
     try:
         safe_name(name)
-        cfg = ModelConfig(kind, arch, data.shape[0], size, int(latent), parse_hidden(hidden, arch),
-                          float(beta), num_classes=classes if conditional else 0).validate()
+        s.update({k: parse(k, s[k], widget(k)["label"]) for k in
+                  ("latent", "beta", "lr", "b1", "b2", "batch", "epochs", "seed")},
+                 hidden=parse_hidden(hidden, arch))
+        why = kind_error(kind, s)
+        if why:
+            raise SettingError(why)
+        # the losses read by the step, never by the clock: the same link and seed give every
+        # student the same curves (genlab.train.recipe.BY_STEPS)
+        cfg, tc = configs(s, data, **BY_STEPS, grid_every_s=1.0, first_report=True)
     except (ValueError, ConfigError, CheckpointError) as exc:
         st.error(f"This model cannot be built: {exc}")
         return None
-    # the lessons' TrainConfig: losses read every few steps, never by the clock, so the same
-    # link and seed give every student the same curves (genlab.lessons.train_config)
-    tc = train_config({"kind": kind, "epochs": int(epochs), "batch": int(batch), "lr": float(lr),
-                       "seed": int(seed), **knobs}, betas=(float(b1), float(b2)), grid_every_s=1.0,
-                      first_report=True)
     return JobSpec(fields["dataset"], cfg, tc, name, fields.get("image_size"), fields.get("channels"),
                    fields.get("dataset_label", ""), lesson=lesson_label())

@@ -3,7 +3,7 @@ parameter to the key of the widget that holds it, so a copied link restores the 
 (``?lesson=NAME`` alone fills a lesson's settings). A widget added to the page later needs one
 row here: its query name, its key, how to read the URL's text and how to write its value.
 
-The query names are the lessons' (``genlab.lessons``), so a Train link and a lesson file say
+The query names are the lessons' (``genlab.classroom.lessons``), so a Train link and a lesson file say
 the same thing. Streamlit's own ``bind="query-params"`` is not used: it names parameters after
 widget keys (``tr_latent_vae``), drops defaults and ignores bad values without a word."""
 from __future__ import annotations
@@ -15,114 +15,70 @@ from typing import Any
 
 import streamlit as st
 
-from genlab.lessons import (
-    NOT_HERE,
-    Lesson,
-    LessonError,
-    lesson_names,
-    lesson_settings,
-    load_lesson,
-    parse_value,
-)
+from genlab.classroom.lessons import Lesson, LessonError, lesson_names, lesson_settings, load_lesson
+from genlab.settings import BY_KEY, DATASETS, KNOB_KEYS, SettingError, parse
 
 SOURCES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "digits": "8×8 digits (tiny, fast)",
            "faces": "faces (64×64)",
            "upload": "Upload a .zip of images", "folder": "A folder on this computer"}
-SIZES = (8, 16, 28, 32, 64)
+assert set(DATASETS) <= set(SOURCES)  # every built-in data set has its entry
 MAIN = "main"  # the lesson's own settings, as opposed to one of its variants
 OTHER_PARAMS = {"lesson", "variant", "projector"}  # query parameters that are not a setting
 
 
-class Substitute(LessonError):
-    """A value that cannot be used here but has a stand-in (``value``); the message says why."""
-
-    def __init__(self, value, message: str) -> None:
-        super().__init__(message)
-        self.value = value
-
-
 def _dataset(text: str) -> str:
     name = str(text).strip().lower()
-    if name in NOT_HERE:
-        raise Substitute("folder", NOT_HERE[name])
     if name not in SOURCES:
         raise LessonError(f"dataset must be one of {', '.join(SOURCES)}, not {text!r}.")
     return name
 
 
-def _number(key: str, lo: float, hi: float) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        try:
-            v = float(text)
-        except (TypeError, ValueError):
-            raise LessonError(f"{key} must be a number, not {text!r}.") from None
-        if not lo <= v <= hi:
-            raise LessonError(f"{key} must be between {lo:g} and {hi:g}, not {text}.")
-        return v
-    return parse
-
-
 @dataclass(frozen=True)
 class Field:
-    query: str  # the URL's name for it
+    query: str  # the URL's name for it: the settings table's key (genlab.settings)
     widget: str  # the widget's key; {dataset}, {kind} and {arch} stand for the current settings
-    parse: Callable[[str], Any]  # the URL's text -> the widget's value (LessonError in words)
+    parse: Callable[[str], Any]  # the URL's text -> the widget's value (SettingError in words)
     text: Callable[[Any], str] = str  # the widget's value -> the URL's text
-    lo: float | None = None  # the widget's bounds: number inputs take them from here
-    hi: float | None = None
-    when: Callable[[dict], bool] = lambda ctx: True  # whether it is part of the current settings
 
     def key(self, ctx: dict) -> str:
         return self.widget.format(**ctx)
 
-    def check(self, text: str):
-        v = self.parse(text)
-        if self.lo is not None and v is not None and not self.lo <= v <= self.hi:
-            raise LessonError(f"{self.query} must be between {self.lo:g} and {self.hi:g} on this page, "
-                              f"not {text}.")
-        return v
+    def when(self, ctx: dict) -> bool:
+        """Part of the current settings: the alarm knobs only for the kinds they apply to."""
+        if self.query == "folder":
+            return ctx["dataset"] == "folder"
+        return self.query not in KNOB_KEYS or ctx["kind"] in BY_KEY[self.query].kinds
 
 
-def _lesson(key: str, cast=None) -> Callable[[str], Any]:
-    return lambda text: (cast or (lambda v: v))(parse_value(key, text))
-
-
-def _size(text: str) -> int:
-    v = parse_value("size", text)
-    if v not in SIZES:
-        raise LessonError(f"size must be one of {', '.join(map(str, SIZES))} pixels, not {text}.")
-    return v
+def _table(key: str, cast=None) -> Callable[[str], Any]:
+    return lambda text: (cast or (lambda v: v))(parse(key, text))
 
 
 _float_text = lambda v: repr(float(v))  # noqa: E731 (the lessons' spelling: 0.001, 1.0)
 # dataset, kind and arch first: the keys of the others depend on them
 FIELDS = [
     Field("dataset", "tr_source", _dataset),
-    Field("kind", "tr_kind", _lesson("kind")),
-    Field("arch", "tr_arch", _lesson("arch")),
-    Field("size", "tr_size_{dataset}", _size),
-    Field("channels", "tr_mode", _lesson("channels", lambda c: "gray" if c == 1 else "RGB"),
+    Field("kind", "tr_kind", _table("kind")),
+    Field("arch", "tr_arch", _table("arch")),
+    Field("size", "tr_size_{dataset}", _table("size")),
+    Field("channels", "tr_mode", _table("channels", lambda c: "gray" if c == 1 else "RGB"),
           lambda v: "1" if v == "gray" else "3"),
-    Field("folder", "tr_folder", lambda t: str(t).strip(), when=lambda ctx: ctx["dataset"] == "folder"),
-    Field("latent", "tr_latent_{kind}", _lesson("latent"), lo=1, hi=512),
-    Field("hidden", "tr_hidden_{arch}_{kind}", _lesson("hidden", lambda h: ",".join(map(str, h))),
+    Field("folder", "tr_folder", lambda t: str(t).strip()),  # the page's own: a path here
+    Field("latent", "tr_latent_{kind}", _table("latent")),
+    Field("hidden", "tr_hidden_{arch}_{kind}", _table("hidden", lambda h: ",".join(map(str, h))),
           lambda v: str(v).replace(" ", "")),
-    Field("beta", "tr_beta", _lesson("beta"), _float_text, lo=0.0, hi=100.0),
-    Field("lr", "tr_lr_{kind}", _lesson("lr"), _float_text, lo=1e-6, hi=1.0),
-    Field("b1", "tr_b1_{kind}", _number("b1", 0.0, 0.999), _float_text, lo=0.0, hi=0.999),
-    Field("b2", "tr_b2_{kind}", _number("b2", 0.0, 0.9999), _float_text, lo=0.0, hi=0.9999),
-    Field("batch", "tr_batch_{kind}", _lesson("batch"), lo=1, hi=4096),
-    Field("epochs", "tr_epochs_{kind}", _lesson("epochs"), lo=1, hi=1000),
-    Field("seed", "tr_seed", _lesson("seed"), lo=0, hi=2**31 - 1),
-    # the knobs the health alarms recommend (genlab.alarms), shown for the kinds they apply to
-    Field("kl_warmup", "tr_kl_warmup", _lesson("kl_warmup"), _float_text, lo=0.0, hi=1000.0,
-          when=lambda ctx: ctx["kind"] == "vae"),
-    Field("lr_d", "tr_lr_d", _lesson("lr_d"), lambda v: "" if v is None else repr(float(v)), lo=1e-6, hi=1.0,
-          when=lambda ctx: ctx["kind"] == "gan"),
-    Field("smoothing", "tr_smoothing", _lesson("smoothing"), _float_text, lo=0.0, hi=0.49,
-          when=lambda ctx: ctx["kind"] == "gan"),
-    Field("d_steps", "tr_d_steps", _lesson("d_steps"), lo=1, hi=10, when=lambda ctx: ctx["kind"] == "gan"),
-    Field("conditional", "tr_conditional", _lesson("conditional"), lambda v: str(int(bool(v)))),
+    Field("beta", "tr_beta", _table("beta"), _float_text),
+    Field("lr", "tr_lr_{kind}", _table("lr"), _float_text),
+    Field("b1", "tr_b1_{kind}", _table("b1"), _float_text),
+    Field("b2", "tr_b2_{kind}", _table("b2"), _float_text),
+    Field("batch", "tr_batch_{kind}", _table("batch")),
+    Field("epochs", "tr_epochs_{kind}", _table("epochs")),
+    Field("seed", "tr_seed", _table("seed")),
+    Field("kl_warmup", "tr_kl_warmup", _table("kl_warmup"), _float_text),
+    Field("lr_d", "tr_lr_d", _table("lr_d"), lambda v: "" if v is None else repr(float(v))),
+    Field("smoothing", "tr_smoothing", _table("smoothing"), _float_text),
+    Field("d_steps", "tr_d_steps", _table("d_steps")),
+    Field("conditional", "tr_conditional", _table("conditional"), lambda v: str(int(bool(v)))),
 ]
 BY_QUERY = {f.query: f for f in FIELDS}
 CONTEXT = {"dataset": "mnist", "kind": "vae", "arch": "conv"}  # the page's defaults
@@ -133,10 +89,17 @@ def context() -> dict:
     return {q: st.session_state.get(BY_QUERY[q].widget, default) for q, default in CONTEXT.items()}
 
 
-def bounds(query: str) -> dict:
-    """A number input's min_value / max_value, from the table."""
-    f = BY_QUERY[query]
-    return {"min_value": f.lo, "max_value": f.hi}
+def bounds(key: str) -> dict:
+    """A number input's min_value / max_value: the settings table's bounds (an open bound, as
+    the learning rate's 0, is left to the table's check, which says so in words)."""
+    s = BY_KEY[key]
+    return {"min_value": None if s.lo_open else s.lo, "max_value": None if s.hi_open else s.hi}
+
+
+def widget(key: str) -> dict:
+    """A widget's label, help and (for numbers) bounds, from the settings table."""
+    s = BY_KEY[key]
+    return {"label": s.label, "help": s.help, **(bounds(key) if s.lo is not None else {})}
 
 
 def apply(values: dict[str, str]) -> list[str]:
@@ -147,11 +110,8 @@ def apply(values: dict[str, str]) -> list[str]:
         if f.query not in values or not f.when(ctx):
             continue
         try:
-            v = f.check(values[f.query])
-        except Substitute as exc:
-            v = exc.value
-            problems.append(str(exc))
-        except (LessonError, ValueError, TypeError) as exc:
+            v = f.parse(values[f.query])
+        except (SettingError, ValueError, TypeError) as exc:
             problems.append(f"The link's {f.query} was not used: {exc}")
             continue
         st.session_state[f.key(ctx)] = v
@@ -174,7 +134,7 @@ def _load(name: str, stamp: tuple) -> Lesson:
 
 def lesson(name: str) -> Lesson:
     """The lesson ``lessons/NAME.toml`` (re-read when its file changes)."""
-    from genlab.lessons import LESSONS_DIR
+    from genlab.classroom.lessons import LESSONS_DIR
     path = LESSONS_DIR / f"{name}.toml"
     st_ = os.stat(path) if path.is_file() else None
     return _load(name, (st_.st_mtime_ns, st_.st_size) if st_ else ())

@@ -1,7 +1,7 @@
 """One training run, server side: a ``Job`` holds the run's description and the snapshot the
 pages read (``Job.snapshot()``: state, message, losses, test metrics, live grid, images/s), fed
-by the messages of a *runner* (``genlab.runner``: a worker process by default, a Ray actor in a
-cluster, a thread for scripts and tests). ``genlab.jobs`` queues jobs and hands them runners.
+by the messages of a *runner* (``genlab.jobs.runner``: a worker process by default, a Ray actor in a
+cluster, a thread for scripts and tests). ``genlab.jobs.manager`` queues jobs and hands them runners.
 
 Every open Train page asks for a snapshot every second, so a snapshot is cheap: it is rebuilt
 only when a message changed the job (a version counter), and the live grid's PNG is encoded
@@ -15,16 +15,13 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from genlab.live import JobSnapshot, Live
-from genlab.runner import InlineRunner, Runner
-
-if TYPE_CHECKING:
-    from genlab.data import ImageDataset
-    from genlab.jobs import JobManager, JobSpec
+from genlab.data import ImageDataset
+from genlab.jobs.live import JobSnapshot, Live
+from genlab.jobs.runner import InlineRunner, Runner
+from genlab.jobs.spec import JobSpec, release_path, reserve_path
 
 
 def png_bytes(img: np.ndarray, target: int = 480) -> bytes:
@@ -41,7 +38,7 @@ def png_bytes(img: np.ndarray, target: int = 480) -> bytes:
 
 class Job:
     """One training run: its description and the snapshot the pages read, fed by the messages of
-    a runner (by default a worker process, see genlab.runner). Controls are thread-safe."""
+    a runner (by default a worker process, see genlab.jobs.runner). Controls are thread-safe."""
 
     def __init__(self, spec: JobSpec, data: ImageDataset | None = None, owner: str = "") -> None:
         self.id = uuid.uuid4().hex[:8]
@@ -50,7 +47,7 @@ class Job:
         self._live = Live()  # what the snapshot shows; read and written under the lock
         self._paused = self._stop = False
         self._runner: Runner | None = None
-        self.manager: JobManager | None = None
+        self.manager = None  # the JobManager that queues it (for its queue position)
         self._finished = threading.Event()
         self.created = time.time()
         self._version = 0  # +1 for every change of what the snapshot shows
@@ -159,7 +156,7 @@ class Job:
             if stop:
                 self._set("stopped", "Stopped before it started.")
                 return
-            path = reserve(self.spec.name)
+            path = reserve_path(self.spec.name)
             runner.start({"spec": self.spec, "data": self._data, "path": str(path), "threads": threads})
             self._data = None  # the job keeps no second reference to a large data set
             if paused:
@@ -176,16 +173,5 @@ class Job:
             self._set("failed", f"Training failed unexpectedly ({type(exc).__name__}: {exc}).")
         finally:
             runner.close()
-            release(path)
+            release_path(path)
             self._finished.set()
-
-
-def reserve(name: str) -> Path:
-    """A free path for the model ``name`` (``genlab.jobs.unique_model_path``), held for this run."""
-    from genlab import jobs  # the names and the user's folder live there
-    return jobs.reserve_path(name)
-
-
-def release(path: Path | None) -> None:
-    from genlab import jobs
-    jobs.release_path(path)

@@ -6,10 +6,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from genlab.checkpoint import SUFFIX, CheckpointError, read_meta
-from genlab.movie import MOVIE_SUFFIX
+from genlab.latent.movie import MOVIE_SUFFIX
+from genlab.store.checkpoint import SUFFIX, CheckpointError, read_meta
 
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent.parent / "weights"
 CLASSIFIER_PREFIX = "classifier-"  # weights/classifier-<dataset>: the metrics' feature networks
 KIND_NAMES = {"ae": "AE", "vae": "VAE", "gan": "GAN"}
 

@@ -1,4 +1,4 @@
-"""What a job's snapshot shows, rebuilt from its worker's messages (see genlab.worker): state,
+"""What a job's snapshot shows, rebuilt from its worker's messages (see genlab.jobs.worker): state,
 message, progress, a smoothed training rate, the loss history, test metrics, the live grid, the
 saved model. Plain data, no locking: ``genlab.jobs.Job`` guards it."""
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genlab.checkpoint import downsample
+from genlab.store.checkpoint import downsample
 
 ACTIVE = ("queued", "loading", "running", "paused")
 RATE_WINDOW = 7  # images/s shown: the median of the last few training-rate readings

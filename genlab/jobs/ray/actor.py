@@ -1,4 +1,4 @@
-"""The worker side of a job on Ray (see ``genlab.ray_backend``): a threaded actor that runs
+"""The worker side of a job on Ray (see ``genlab.jobs.ray.backend``): a threaded actor that runs
 ``genlab.worker.run_training`` in one thread while polls and controls arrive on others."""
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class TrainActor:
 
         import torch
 
-        from genlab.worker import run_training
+        from genlab.jobs.worker import run_training
         if work.get("threads"):
             torch.set_num_threads(max(1, int(work["threads"])))
         with tempfile.TemporaryDirectory(prefix="genlab-ray-") as tmp:
@@ -33,7 +33,7 @@ class TrainActor:
 
     def _emit(self, msg: dict) -> None:
         if msg.get("kind") in ("checkpoint", "final") and msg.get("path"):
-            from genlab.movie import MOVIE_SUFFIX, movie_path
+            from genlab.latent.movie import MOVIE_SUFFIX, movie_path
             p = Path(msg["path"])
             files = {".safetensors": p.read_bytes(), ".json": p.with_suffix(".json").read_bytes()}
             if movie_path(p).is_file():

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genlab.catalog import list_models, user_models_dir
-from genlab.checkpoint import CheckpointError, load_checkpoint, update_meta
 from genlab.metrics.format import MISSING, num, stored_samples
+from genlab.store.catalog import list_models, user_models_dir
+from genlab.store.checkpoint import CheckpointError, load_checkpoint, update_meta
 
 # sort orders: label -> (row key, largest first); missing numbers always go last
 SORTS = {"newest first": ("created", True), "name": ("name", False),
@@ -96,5 +96,5 @@ def preview(path: str | os.PathLike, n: int = 16) -> torch.Tensor:
 
 def preview_grid(path: str | os.PathLike, n: int = 16) -> np.ndarray:
     """The card image as uint8 (H, W, 3)."""
-    from genlab.grid import make_grid
+    from genlab.images import make_grid
     return make_grid(preview(path, n), nrow=8)

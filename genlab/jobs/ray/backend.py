@@ -1,5 +1,5 @@
 """Training jobs on an existing Ray cluster, through the same runner interface as the local
-worker processes (``genlab.runner``): a ``Job`` fed by a ``RayRunner`` fills its snapshot
+worker processes (``genlab.jobs.runner``): a ``Job`` fed by a ``RayRunner`` fills its snapshot
 exactly as with a local process. Imported only when ``GENLAB_RAY_ADDRESS`` is set (the app) or
 ``--ray ADDRESS`` is given (the CLI); without them nothing here, and no Ray, is imported.
 
@@ -25,10 +25,10 @@ import time
 import weakref
 from pathlib import Path
 
-from genlab.jobs import JobManager
-from genlab.ray_actor import TrainActor
-from genlab.ray_cluster import RayBackendError, _check_fits, capacity, connect, job_resources, ray, rex
-from genlab.runner import Runner
+from genlab.jobs.manager import JobManager
+from genlab.jobs.ray.actor import TrainActor
+from genlab.jobs.ray.cluster import RayBackendError, _check_fits, capacity, connect, job_resources, ray, rex
+from genlab.jobs.runner import Runner
 
 WAIT_NOTE_S = 3.0  # no word from the actor after this long: say that the job waits for Ray
 
@@ -106,7 +106,7 @@ class RayRunner(Runner):
 
     def _local(self, msg: dict) -> dict:
         """A worker message as this machine sees it: shipped files written here, atomically."""
-        from genlab.checkpoint import CheckpointError, atomic_write, checkpoint_path
+        from genlab.store.checkpoint import CheckpointError, atomic_write, checkpoint_path
         files = msg.pop("files", None)
         if files is not None:
             target = checkpoint_path(self._dest)

@@ -12,7 +12,7 @@ import io
 import numpy as np
 import torch
 
-from genlab.latent import PCA, decode
+from genlab.latent.codes import PCA, decode
 from genlab.models import GenerativeModel
 
 

@@ -16,3 +16,12 @@ def quiet_openmp(env: dict | None = None) -> dict:
     for key, value in WORKER_ENV.items():
         env.setdefault(key, value)
     return env
+
+
+def name_process(name: str) -> None:
+    """The name ``ps`` and ``top`` show for this process (Linux): genlab-spare / genlab-train."""
+    try:
+        with open("/proc/self/comm", "w") as fh:
+            fh.write(name[:15])
+    except OSError:
+        pass

@@ -5,7 +5,7 @@ small interface, so a local process, an in-process thread and a Ray actor are in
                        or None, "threads": int or None}; the runner calls
                        ``genlab.worker.run_training(work, control, emit)`` wherever it runs
     poll(timeout)      -> list[dict]: the messages ``emit`` produced since the last poll (see
-                       genlab.worker), waiting up to ``timeout`` seconds for the first one
+                       genlab.jobs.worker), waiting up to ``timeout`` seconds for the first one
     pause() / resume() / stop()    forwarded to the worker's TrainControl (acts within a batch)
     set_threads(n)     the worker's share of the CPU cores (local processes only)
     kill()             end it at once (SIGKILL for a process); the Job then reports a crash
@@ -15,7 +15,7 @@ small interface, so a local process, an in-process thread and a Ray actor are in
 ``ProcessRunner`` is the local backend: one spawned OS process per job. Spawning a process
 that imports torch takes seconds, so ``take_runner()`` hands out a warm spare (torch and
 genlab already imported) and the manager asks for a new spare with ``refill()`` (when, see
-``genlab.jobs``). Workers exit by themselves if the server dies (their control pipe closes);
+``genlab.jobs.manager``). Workers exit by themselves if the server dies (their control pipe closes);
 at exit the server stops its workers (they save), then kills any left, and starts no new one. ``InlineRunner`` runs the same function in a thread
 of this process (``Job.run()``: scripts and tests).
 """
@@ -30,6 +30,8 @@ import queue
 import threading
 import time
 import weakref
+
+from genlab.jobs.threads import name_process, quiet_openmp
 
 
 class Runner:
@@ -68,21 +70,11 @@ if not getattr(multiprocessing.spawn.get_preparation_data, "genlab", False):
     multiprocessing.spawn.get_preparation_data = _without_main(multiprocessing.spawn.get_preparation_data)
 
 
-def name_process(name: str) -> None:
-    """The name ``ps`` and ``top`` show for this process (Linux): genlab-spare / genlab-train."""
-    try:
-        with open("/proc/self/comm", "w") as fh:
-            fh.write(name[:15])
-    except OSError:
-        pass
-
-
 def _entry(ctl, out, parent_pid: int) -> None:
     """First code of a spawned worker: its name, its own OpenMP policy, then torch and genlab."""
     name_process("genlab-spare")
-    from genlab.threads import quiet_openmp
     quiet_openmp()  # before torch
-    from genlab.worker import serve
+    from genlab.jobs.worker import serve
     serve(ctl, out, parent_pid)
 
 
@@ -182,7 +174,7 @@ class InlineRunner(Runner):
         self._thread: threading.Thread | None = None
 
     def start(self, work: dict) -> None:
-        from genlab.worker import run_training
+        from genlab.jobs.worker import run_training
         self._thread = threading.Thread(target=run_training, args=(work, self._control, self._queue.put),
                                         name="genlab-inline-job", daemon=True)
         self._thread.start()

@@ -18,8 +18,8 @@ import torch
 from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
-from genlab.checkpoint import atomic_write, checkpoint_path
-from genlab.latent import encode_images, fit_pca
+from genlab.latent.codes import encode_images, fit_pca
+from genlab.store.checkpoint import atomic_write, checkpoint_path
 
 PROBE_SIZE = 1000
 EARLY = (0.1, 0.25, 0.5)  # fractions of the first epoch that get a frame too

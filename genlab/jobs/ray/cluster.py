@@ -1,4 +1,4 @@
-"""Joining a Ray cluster and what each GenLab job asks it for (see ``genlab.ray_backend``).
+"""Joining a Ray cluster and what each GenLab job asks it for (see ``genlab.jobs.ray.backend``).
 
 Settings (environment):
     GENLAB_RAY_CPUS     CPUs each job asks for (default 1)
@@ -17,12 +17,12 @@ from pathlib import Path
 os.environ.setdefault("RAY_ENABLE_AUTO_CONNECT", "0")
 try:
     import ray
-    import ray.exceptions as rex  # noqa: F401 (for genlab.ray_backend: ray is imported here first)
+    import ray.exceptions as rex  # noqa: F401 (for genlab.jobs.ray.backend: ray is imported here first)
 except ImportError:  # said where GENLAB_RAY_ADDRESS or --ray asked for Ray
     raise ImportError("Training on Ray needs the ray package: pip install -r requirements-ray.txt") from None
 
 import genlab
-from genlab.threads import quiet_openmp
+from genlab.jobs.threads import quiet_openmp
 
 
 class RayBackendError(RuntimeError):

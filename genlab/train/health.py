@@ -290,9 +290,9 @@ class HealthMonitor:
 def metric_classifier(data, device) -> object | None:
     """The data set's metric classifier (weights/classifier-NAME) when one exists for images of
     this shape, for the mode-collapse check's class coverage; None otherwise."""
-    from genlab.checkpoint import CheckpointError
     from genlab.metrics.classifier import load_classifier
     from genlab.metrics.report import classifier_path
+    from genlab.store.checkpoint import CheckpointError
     path = classifier_path(getattr(data, "name", ""))
     if not path.is_file():
         return None

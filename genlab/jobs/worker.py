@@ -1,7 +1,7 @@
 """The worker side of a training job: ``run_training`` is the one place that loads the data,
 builds the model, trains it under a control object, checkpoints it at the end of every epoch
 and at the end, and reports through an ``emit`` callback. A local worker process
-(``genlab.runner``), an in-process run (``Job.run``) and a Ray actor all call it the same way.
+(``genlab.jobs.runner``), an in-process run (``Job.run``) and a Ray actor all call it the same way.
 
 Messages given to ``emit`` are plain picklable dicts (numbers, strings, a numpy grid; never a
 tensor), in this order::
@@ -32,11 +32,11 @@ from pathlib import Path
 
 import torch
 
-from genlab.checkpoint import CheckpointError
 from genlab.data import DataError, dataset_meta, load_dataset
+from genlab.jobs.threads import name_process
+from genlab.latent.movie import MovieRecorder, save_movie
 from genlab.models import ConfigError, ModelConfig, build_model
-from genlab.movie import MovieRecorder, save_movie
-from genlab.runner import name_process
+from genlab.store.checkpoint import CheckpointError
 from genlab.train import TrainControl, TrainEvent, TrainResult, describe_device, fit, save_trained
 
 Emit = Callable[[dict], None]
@@ -188,7 +188,7 @@ def _warm_up() -> None:
 
 
 def serve(ctl, out, parent_pid: int) -> None:
-    """Body of a local worker process (see ``genlab.runner``): wait warm, run one job, exit."""
+    """Body of a local worker process (see ``genlab.jobs.runner``): wait warm, run one job, exit."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal: the server decides
     gone = threading.Event()
     send_lock = threading.Lock()

@@ -1,10 +1,10 @@
 """Training jobs for the app, server side. A ``JobSpec`` describes a run; a ``Job``
-(``genlab.job``) holds it and the snapshot the pages read; a ``JobManager`` caps how many jobs
+(``genlab.jobs.job``) holds it and the snapshot the pages read; a ``JobManager`` caps how many jobs
 train at once (the rest wait in a visible queue) and hands each a runner; ``SessionJobs`` are
 one browser session's jobs, stopped when the session ends.
 
 The training itself never runs here: a job hands ``{"spec", "path", "data", "threads"}`` to a
-*runner* (``genlab.runner``: a worker process by default, a Ray actor in a cluster) which calls
+*runner* (``genlab.jobs.runner``: a worker process by default, a Ray actor in a cluster) which calls
 ``genlab.worker.run_training`` and streams its messages back; the job's own thread applies them
 to the snapshot and turns a worker that died without a final message into a plain report of
 what was kept. Nothing here knows about Streamlit.
@@ -18,23 +18,14 @@ from __future__ import annotations
 
 import os
 import threading
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 
-from genlab import runner as runners
-from genlab.catalog import WEIGHTS_DIR, user_models_dir
-from genlab.checkpoint import SUFFIX, safe_name
 from genlab.data import ImageDataset
-from genlab.job import Job
-from genlab.live import ACTIVE, JobSnapshot
-from genlab.models import ModelConfig
-from genlab.runner import Runner
-from genlab.train import TrainConfig
-
-__all__ = ["ACTIVE", "Job", "JobManager", "JobSnapshot", "JobSpec", "SessionJobs",
-           "default_max_jobs", "get_manager", "unique_model_path"]
+from genlab.jobs import runner as runners
+from genlab.jobs.job import Job
+from genlab.jobs.live import ACTIVE
+from genlab.jobs.runner import Runner
+from genlab.jobs.spec import JobSpec
 
 
 def default_max_jobs() -> int:
@@ -49,48 +40,6 @@ def default_max_jobs() -> int:
     if torch.cuda.is_available():
         return 2 * torch.cuda.device_count()
     return max(1, (os.cpu_count() or 2) // 2)
-
-
-@dataclass
-class JobSpec:
-    dataset: str  # built-in name, or the path of a folder / .zip of images
-    model: ModelConfig
-    train: TrainConfig
-    name: str  # the user's name for the finished model
-    image_size: int | None = None
-    channels: int | None = None
-    dataset_label: str = ""  # e.g. the uploaded file's name, for display
-    lesson: str = ""  # the lesson it was started from (saved in the model's meta), or ""
-
-
-def unique_model_path(name: str) -> Path:
-    """A path in the user's model folder for ``name`` that overwrites nothing: a clash with a
-    shipped model or an existing model of yours gets a ``-2``, ``-3``... suffix."""
-    stem = safe_name(name)
-    folder = user_models_dir()
-    taken = {p.stem.lower() for d in (WEIGHTS_DIR, folder) if d.exists() for p in d.glob(f"*{SUFFIX}")}
-    taken |= {p.stem.lower() for p in _RESERVED if p.parent == folder}
-    candidate, i = stem, 2
-    while candidate.lower() in taken:
-        candidate, i = f"{stem}-{i}", i + 1
-    return folder / f"{candidate}{SUFFIX}"
-
-
-_RESERVED: set[Path] = set()  # paths of jobs that run now (their file may not exist yet)
-_RESERVED_LOCK = threading.Lock()
-
-
-def reserve_path(name: str) -> Path:
-    """``unique_model_path(name)``, held until ``release_path``: two runs never share a file."""
-    with _RESERVED_LOCK:
-        path = unique_model_path(name)
-        _RESERVED.add(path)
-        return path
-
-
-def release_path(path: Path | None) -> None:
-    with _RESERVED_LOCK:
-        _RESERVED.discard(path)
 
 
 class JobManager:
@@ -192,44 +141,3 @@ class JobManager:
         for j in jobs:
             j.stop()
         return jobs
-
-_MANAGER: JobManager | None = None
-_MANAGER_LOCK = threading.Lock()
-
-
-def get_manager() -> JobManager:
-    """The process-wide manager (all browser sessions share the machine); with
-    ``GENLAB_RAY_ADDRESS`` set, jobs run on that Ray cluster (genlab.ray_backend)."""
-    global _MANAGER
-    with _MANAGER_LOCK:
-        if _MANAGER is None and os.environ.get("GENLAB_RAY_ADDRESS", "").strip():
-            from genlab.ray_backend import RayJobManager  # Ray is imported only in this case
-            _MANAGER = RayJobManager()
-        if _MANAGER is None:
-            _MANAGER = JobManager()
-        return _MANAGER
-
-
-class SessionJobs:
-    """The jobs of one browser session; ``close()`` (the session ended) stops them."""
-
-    def __init__(self, manager: JobManager | None = None) -> None:
-        self.manager = manager or get_manager()
-        self.owner = uuid.uuid4().hex
-        self.closed = False
-
-    def submit(self, spec: JobSpec, data: ImageDataset | None = None) -> Job:
-        if self.closed:
-            raise RuntimeError("This browser session has ended; reload the page.")
-        return self.manager.submit(spec, data, owner=self.owner)
-
-    def jobs(self) -> list[Job]:
-        return self.manager.jobs(self.owner)
-
-    def current(self) -> Job | None:
-        jobs = self.jobs()
-        return jobs[-1] if jobs else None
-
-    def close(self) -> None:
-        self.closed = True
-        self.manager.stop_owner(self.owner)
