@@ -140,3 +140,18 @@ def test_same_lesson_same_seed_same_curves(name):
     a, b = (json.loads(out) for out, _ in outs)
     assert a["status"] == "done" and len(a["history"]) >= 3
     assert a == b  # every logged loss at the same steps, the test curve, the weights
+
+
+def test_the_posterior_collapse_lesson_shows_its_alarm():
+    """Its text promises the 'Posterior collapse' alarm. The epoch-level checks wait 150 steps
+    and two epoch ends in a row: the offline MNIST subset has 32 steps per epoch, so 5 epochs
+    never got there; 8 do. β = 1 (the "beta1" variant) raises no alarm."""
+    from genlab.classroom.lessons import train_run
+    lesson = load_lesson("posterior-collapse")
+    assert "Posterior collapse" in lesson.look_for
+    for variant, want in ((None, ["posterior_collapse"]), ("beta1", [])):
+        alarms = []
+        _, _, result = train_run(lesson_settings(lesson, variant), on_event=lambda e: alarms.append(
+            e.alarm["id"]) if e.kind == "alarm" else None)
+        assert result.status == "done"
+        assert [a for a in alarms if a == "posterior_collapse"] == want, (variant, alarms)
