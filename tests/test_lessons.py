@@ -151,7 +151,7 @@ def test_the_posterior_collapse_lesson_shows_its_alarm():
     assert "Posterior collapse" in lesson.look_for
     for variant, want in ((None, ["posterior_collapse"]), ("beta1", [])):
         alarms = []
-        _, _, result = train_run(lesson_settings(lesson, variant), on_event=lambda e: alarms.append(
-            e.alarm["id"]) if e.kind == "alarm" else None)
+        _, _, result = train_run(lesson_settings(lesson, variant), on_event=lambda e, seen=alarms: (
+            seen.append(e.alarm["id"]) if e.kind == "alarm" else None))
         assert result.status == "done"
         assert [a for a in alarms if a == "posterior_collapse"] == want, (variant, alarms)
