@@ -125,9 +125,11 @@ def ddim_step(x: torch.Tensor, eps: torch.Tensor, t: int, t_prev: int, abar: tor
 
 def diffusion_steps(net: Net, noise: torch.Tensor, abar: torch.Tensor, steps: int = 50,
                     sampler: str = "ddim", generator: torch.Generator | None = None,
-                    clip: bool = True) -> Iterator[Step]:
+                    clip: bool = True, draw: Callable[[], torch.Tensor] | None = None
+                    ) -> Iterator[Step]:
     """Run ``sampler`` ("ddpm" or "ddim") from ``noise``, yielding each ``Step``; the last x is
-    the sample. DDPM draws its fresh noise from ``generator`` (on the noise's device)."""
+    the sample. DDPM's fresh noise for each step: ``draw()`` if given, else N(0, I) from
+    ``generator`` (on the noise's device)."""
     if sampler not in DIFFUSION_SAMPLERS:
         raise ValueError(f"A diffusion sampler is one of {', '.join(DIFFUSION_SAMPLERS)}, "
                          f"not {sampler!r}.")
@@ -139,8 +141,10 @@ def diffusion_steps(net: Net, noise: torch.Tensor, abar: torch.Tensor, steps: in
         if sampler == "ddim":
             x, x0 = ddim_step(x, eps, t, t_prev, abar, clip)
         else:
-            z = (torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-                 if t > 0 else None)
+            z = None
+            if t > 0:
+                z = draw() if draw is not None else torch.randn(
+                    x.shape, generator=generator, device=x.device, dtype=x.dtype)
             x, x0 = ddpm_step(x, eps, t, t_prev, abar, z, clip)
         yield Step(float(t), x, x0)
 
