@@ -40,5 +40,5 @@ def test_changing_the_table_changes_every_reader(monkeypatch):
 
 
 def test_an_unknown_kind_is_refused_in_words():
-    with pytest.raises(ValueError, match="Model kind must be one of ae, vae, gan, not 'diffusion'"):
+    with pytest.raises(ValueError, match="Model kind must be one of ae, vae, gan, flow, ddpm, not 'diffusion'"):
         defaults.defaults_for("diffusion")

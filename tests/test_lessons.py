@@ -38,7 +38,7 @@ def test_shipped_lessons_load():
         "dataset": "mnist", "size": "28", "channels": "1", "kind": "vae", "arch": "conv", "latent": "32",
         "hidden": "32", "beta": "1.0", "lr": "0.001", "batch": "128", "epochs": "20", "seed": "1",
         "b1": "0.9", "b2": "0.999", "kl_warmup": "0.0", "lr_d": "", "smoothing": "0.0", "d_steps": "1",
-        "conditional": "0"}
+        "schedule": "linear", "conditional": "0"}
     assert lesson_settings(second, "ae")["kind"] == "ae"
     gan = lesson_settings(load_lesson("faces-vae-gan"), "gan")
     assert (gan["kind"], gan["latent"], gan["lr"], gan["batch"], gan["size"]) == ("gan", "100", "0.0002", "64", "64")

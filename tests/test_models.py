@@ -66,7 +66,7 @@ def test_seeded_builds_are_identical_and_config_round_trips():
     assert ModelConfig.from_dict(cfg.to_dict()) == cfg
 
 
-@pytest.mark.parametrize("bad,msg", [({"latent_dim": 0}, "Latent size"), ({"kind": "flow"}, "kind"),
+@pytest.mark.parametrize("bad,msg", [({"latent_dim": 0}, "Latent size"), ({"kind": "diffusion"}, "kind"),
                                      ({"arch": "conv", "image_size": 30}, "divisible by 4"),
                                      ({"channels": 2}, "channels")])
 def test_bad_configs_are_explained(bad, msg):

@@ -14,7 +14,7 @@ from genlab.cli.main import build_parser
 from genlab.cli.ray import _spec as ray_spec
 from genlab.cli.train import settings_from_args
 from genlab.data import BUILTIN, load_dataset
-from genlab.settings import DATASETS, KEYS, KNOB_KEYS, TABLE, default, resolve
+from genlab.settings import BY_KEY, DATASETS, KEYS, KNOB_KEYS, TABLE, default, resolve
 from genlab.train.recipe import BY_STEPS, configs, recipe
 from pages._ui.train_url import BY_QUERY, bounds
 
@@ -62,7 +62,7 @@ def test_the_cli_offers_every_setting_with_the_tables_bounds_and_defaults():
             with pytest.raises(argparse.ArgumentTypeError):
                 a.type(text)
     # nothing given: the table's defaults, for every kind
-    for kind in ("ae", "vae", "gan"):
+    for kind in BY_KEY["kind"].choices:
         args = build_parser().parse_args(["train", "--model", kind])
         assert settings_from_args(args) == resolve({"kind": kind})
 
@@ -70,7 +70,7 @@ def test_the_cli_offers_every_setting_with_the_tables_bounds_and_defaults():
 def test_a_lesson_accepts_exactly_the_tables_keys_and_bounds():
     for s in TABLE:
         good, bad = edges(s)
-        base = {"kind": s.kinds[0]} if s.kinds and s.key in KNOB_KEYS else {}
+        base = {"kind": s.kinds[0]} if s.kinds and s.key in (*KNOB_KEYS, "schedule") else {}
         if s.key in ("size", "hidden"):
             base["arch"] = "mlp"  # any size, any number of layers
         if s.key == "conditional":
@@ -95,7 +95,7 @@ def train_page(query: dict) -> AppTest:
     return at
 
 
-@pytest.mark.parametrize("kind", ["ae", "vae", "gan"])
+@pytest.mark.parametrize("kind", ["ae", "vae", "gan", "flow", "ddpm"])
 def test_the_train_page_widgets_and_url_follow_the_table(kind):
     at = train_page({"kind": kind, "dataset": "digits"})
     shown = {w.key: w for w in at.number_input}
@@ -119,7 +119,7 @@ def test_the_train_page_widgets_and_url_follow_the_table(kind):
 
 def combos():
     for ds in DATASETS:
-        for kind in ("ae", "vae", "gan"):
+        for kind in BY_KEY["kind"].choices:
             yield ds, kind, kind != "ae" and len(BUILTIN[ds]) >= 2
 
 

@@ -62,7 +62,7 @@ def _plan(kind: str, iwae_k: int, iwae_n: int, n_test: int, blocks: list[str]) -
     """The work units of one evaluation, for the progress count."""
     per = max(1, 50_000 // iwae_k) if iwae_k and iwae_k > 0 else 0
     iwae_batches = -(-min(iwae_n, n_test) // per) if per and kind == "vae" else 0
-    fixed = {"ae": 2, "vae": 3, "gan": 0}[kind]  # recon (+ pca for an AE; elbo, active units)
+    fixed = {"ae": 2, "vae": 3}.get(kind, 0)  # recon (+ pca for an AE; elbo, active units)
     return fixed + iwae_batches + 2 * len(blocks)
 
 
@@ -73,7 +73,7 @@ def evaluate_model(model, data, *, iwae_k: int = 500, iwae_n: int = 1000,
     ``progress`` hears about every stage (see ``Progress``)."""
     kind = model.config.kind
     t0 = time.perf_counter()
-    blocks = {"ae": ["samples_prior", "samples_fitted"], "vae": ["samples"], "gan": ["samples"]}[kind]
+    blocks = ["samples_prior", "samples_fitted"] if kind == "ae" else ["samples"]
     conditional = model.config.conditional
     step = _Steps(progress, _plan(kind, iwae_k, iwae_n, len(data.test_x), blocks) + conditional)
     given = {"labels": data.test_y} if conditional else {}  # a cVAE is told each image's class

@@ -1,4 +1,5 @@
-"""Models: AE, VAE and DCGAN, each with an MLP and a conv variant, one interface."""
+"""Models: AE, VAE and DCGAN, each with an MLP and a conv variant; flow matching and DDPM on a
+small U-Net; one interface."""
 from __future__ import annotations
 
 import threading
@@ -10,16 +11,20 @@ from genlab.models.base import GenerativeModel
 from genlab.models.cgan import ConditionalGAN
 from genlab.models.config import ARCHS, KINDS, LOSS_NAMES, ConfigError, ModelConfig
 from genlab.models.cvae import ConditionalVAE
+from genlab.models.diffusion import DDPM, DenoisingModel, Trajectory
+from genlab.models.flow import FlowMatching
 from genlab.models.gan import GAN
 from genlab.models.labels import ClassView, conditional_classes, default_labels, with_class
 from genlab.models.vae import VAE
 
-__all__ = ["ARCHS", "KINDS", "LOSS_NAMES", "AutoEncoder", "ClassView", "ConditionalGAN",
-           "ConditionalVAE", "ConfigError", "GAN", "GenerativeModel", "ModelConfig", "VAE",
-           "build_model", "conditional_classes", "default_labels", "with_class"]
+__all__ = ["ARCHS", "KINDS", "LOSS_NAMES", "DDPM", "AutoEncoder", "ClassView", "ConditionalGAN",
+           "ConditionalVAE", "ConfigError", "DenoisingModel", "FlowMatching", "GAN",
+           "GenerativeModel", "ModelConfig", "Trajectory", "VAE", "build_model",
+           "conditional_classes", "default_labels", "with_class"]
 
-_CLASSES = {"ae": AutoEncoder, "vae": VAE, "gan": GAN}
-_CONDITIONAL = {"vae": ConditionalVAE, "gan": ConditionalGAN}  # config.num_classes > 0
+_CLASSES = {"ae": AutoEncoder, "vae": VAE, "gan": GAN, "flow": FlowMatching, "ddpm": DDPM}
+# config.num_classes > 0 (flow / ddpm: the same class, told the classes)
+_CONDITIONAL = {"vae": ConditionalVAE, "gan": ConditionalGAN, "flow": FlowMatching, "ddpm": DDPM}
 
 
 def model_class(config: ModelConfig) -> type[GenerativeModel]:

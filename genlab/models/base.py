@@ -14,6 +14,7 @@ class GenerativeModel(nn.Module):
     """Images in and out are float tensors in [0, 1] of shape (N, C, H, W)."""
 
     config: ModelConfig
+    live_preview = True  # cheap enough to draw every second while training (else: epoch ends)
 
     def __init__(self, config: ModelConfig):
         super().__init__()

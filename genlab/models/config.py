@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
-from genlab.settings import BY_KEY, DEFAULT_HIDDEN, DEFAULTS, MAX_HIDDEN_LAYERS
+from genlab.settings import BY_KEY, DEFAULT_HIDDEN, DEFAULTS, MAX_HIDDEN_LAYERS, NOISE_KINDS, SCHEDULES
 
 KINDS = tuple(DEFAULTS)
 ARCHS = ("mlp", "conv")
@@ -11,7 +11,15 @@ LOSS_NAMES = {
     "ae": ("mse",),
     "vae": ("recon", "kl", "total"),
     "gan": ("d_loss", "g_loss", "d_x", "d_g_z"),
+    "flow": ("loss",),
+    "ddpm": ("loss",),
 }
+LOSS_LABELS = {"mse": "MSE per pixel", "recon": "reconstruction (nats)", "kl": "KL (nats)",
+               "total": "total = −ELBO (nats)", "d_loss": "D loss", "g_loss": "G loss",
+               "d_x": "D(x)", "d_g_z": "D(G(z))", "loss": "MSE of the network's target"}
+# the panels of a training-curve figure per kind (the app and the lab report)
+LOSS_PANELS = {"ae": [["mse"]], "vae": [["recon", "total"], ["kl"]],
+               "gan": [["d_loss", "g_loss"], ["d_x", "d_g_z"]], "flow": [["loss"]], "ddpm": [["loss"]]}
 LATENT, HIDDEN, BETA = BY_KEY["latent"], BY_KEY["hidden"], BY_KEY["beta"]  # their bounds
 
 
@@ -21,19 +29,23 @@ class ConfigError(ValueError):
 
 @dataclass
 class ModelConfig:
-    kind: str = "vae"  # ae | vae | gan
+    kind: str = "vae"  # ae | vae | gan | flow | ddpm
     arch: str = "conv"  # mlp | conv
     channels: int = 1
     image_size: int = 28
-    latent_dim: int | None = None  # None: the kind's default (genlab.settings)
+    latent_dim: int | None = None  # None: the kind's default (genlab.settings); flow / ddpm:
+    # always C*H*W (their latent is the starting noise)
     # mlp: widths of the hidden layers; conv: channels of the first conv layer (doubles per layer)
     hidden: tuple[int, ...] = field(default_factory=tuple)
     beta: float = 1.0  # VAE: weight of the KL term
     num_classes: int = 0  # 0: unconditional; K > 1: a conditional VAE / GAN told the class 0..K-1
+    schedule: str = "linear"  # DDPM only: the noise schedule, linear | cosine
 
     def __post_init__(self) -> None:
         if self.latent_dim is None and self.kind in DEFAULTS:
             self.latent_dim = DEFAULTS[self.kind].latent_dim
+        if self.kind in NOISE_KINDS:
+            self.latent_dim = int(self.channels) * int(self.image_size) ** 2
         self.hidden = tuple(int(h) for h in (self.hidden or DEFAULT_HIDDEN.get(
             (self.arch, self.kind), (64,))))
 
@@ -46,10 +58,13 @@ class ModelConfig:
             raise ConfigError("Images must have 1 (gray) or 3 (RGB) channels.")
         if not 4 <= int(self.image_size) <= 256:
             raise ConfigError(f"Image size {self.image_size} is out of range (4 to 256 pixels).")
+        if self.kind in NOISE_KINDS and self.arch != "conv":
+            raise ConfigError(f"A {self.kind} model is a U-Net: use the 'conv' architecture "
+                              "(there is no MLP variant).")
         if self.arch == "conv" and (self.image_size % 4 or self.image_size < 8):
             raise ConfigError("Conv models need an image size of 8 or more, divisible by 4 "
                               "(28, 32 or 64); use the MLP architecture for other sizes.")
-        if not LATENT.lo <= int(self.latent_dim) <= LATENT.hi:
+        if self.kind not in NOISE_KINDS and not LATENT.lo <= int(self.latent_dim) <= LATENT.hi:
             raise ConfigError(f"Latent size must be between {LATENT.lo} and {LATENT.hi}, not "
                               f"{self.latent_dim}.")
         if len(self.hidden) > MAX_HIDDEN_LAYERS:
@@ -66,6 +81,11 @@ class ModelConfig:
         if self.num_classes and self.kind == "ae":
             raise ConfigError("Only a VAE or a GAN can be conditional; use one of those, or leave "
                               "'conditional' off for an AE.")
+        if self.schedule not in SCHEDULES:
+            raise ConfigError(f"The noise schedule must be one of {', '.join(SCHEDULES)}, not "
+                              f"{self.schedule!r}.")
+        if self.schedule != "linear" and self.kind != "ddpm":
+            raise ConfigError("The noise schedule applies to a DDPM only; leave it at 'linear'.")
         return self
 
     @property
@@ -83,6 +103,8 @@ class ModelConfig:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["hidden"] = list(self.hidden)
+        if self.kind != "ddpm":  # the AE / VAE / GAN / flow configs stay as they were written
+            del d["schedule"]
         return d
 
     @classmethod
@@ -99,7 +121,8 @@ class ModelConfig:
                       latent_dim=int(d["latent_dim"]) if d.get("latent_dim") is not None else None,
                       hidden=tuple(int(h) for h in d.get("hidden") or ()),
                       beta=float(d.get("beta", 1.0)),
-                      num_classes=int(d.get("num_classes") or 0))  # absent: unconditional
+                      num_classes=int(d.get("num_classes") or 0),  # absent: unconditional
+                      schedule=str(d.get("schedule", "linear")))
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"The model config has a value of the wrong type: {exc}.") from exc
         return cfg.validate()

@@ -10,20 +10,17 @@ import torch
 from PIL import Image
 
 from genlab.images import make_grid
+from genlab.models.config import LOSS_LABELS, LOSS_PANELS
 
 # Plotly's default qualitative palette ("plotly"), in its order
 PALETTE = ["#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692",
            "#B6E880", "#FF97FF", "#FECB52"]
 PLOT_BG, GRID, INK = "#E5ECF6", "#FFFFFF", "#2A3F5F"  # Plotly's "plotly" template
 PRIOR = (0, 0, 0, 0.35)  # the app draws prior samples as grey crosses
-LOSS_LABELS = {"mse": "MSE per pixel", "recon": "reconstruction (nats)", "kl": "KL (nats)",
-               "total": "total = −ELBO (nats)", "d_loss": "D loss", "g_loss": "G loss",
-               "d_x": "D(x)", "d_g_z": "D(G(z))"}
 # panels of the training-curve figure per kind, as in the app (colours follow trace order)
-CURVE_GROUPS = {"ae": [["mse"]], "vae": [["recon", "total"], ["kl"]],
-                "gan": [["d_loss", "g_loss"], ["d_x", "d_g_z"]]}
 CURVE_UNITS = {"ae": ["MSE per pixel"], "vae": ["nats per image", "nats per image"],
-               "gan": ["BCE loss", "probability of 'real'"]}
+               "gan": ["BCE loss", "probability of 'real'"], "flow": ["MSE of the velocity"],
+               "ddpm": ["MSE of the noise"]}
 DPI = 110
 
 
@@ -60,7 +57,7 @@ def loss_curves(history: list[dict], test_history: list[dict], kind: str, title:
     """Training curves per kind (AE MSE; VAE reconstruction and total, KL; GAN D and G losses,
     D(x) and D(G(z))) against epochs: training batches as lines, the test split after each
     epoch as dashed lines with dots in the same colour."""
-    groups = CURVE_GROUPS[kind]
+    groups = LOSS_PANELS[kind]
     fig = _figure(4.6 * len(groups), 3.1)
     colour = 0
     for c, keys in enumerate(groups):

@@ -11,7 +11,7 @@ from genlab.store.checkpoint import SUFFIX, CheckpointError, read_meta
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent.parent / "weights"
 CLASSIFIER_PREFIX = "classifier-"  # weights/classifier-<dataset>: the metrics' feature networks
-KIND_NAMES = {"ae": "AE", "vae": "VAE", "gan": "GAN"}
+KIND_NAMES = {"ae": "AE", "vae": "VAE", "gan": "GAN", "flow": "Flow matching", "ddpm": "DDPM"}
 
 
 def user_models_dir() -> Path:

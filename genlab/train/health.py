@@ -41,11 +41,12 @@ MIN_STEPS = 150  # epoch-level checks (collapse, nothing learned) and D wins sta
 PERSIST = 2  # ...and fire when the condition holds at this many epoch ends in a row
 PROBE = 256  # images looked at by the epoch-level checks
 OVERFIT = 0.05  # ...and is this share above its best so far (test losses are noisy)
-SPIKE = {"ae": 4.0, "vae": 4.0, "gan": 10.0}  # a loss this many times its running median
+SPIKE = {"ae": 4.0, "vae": 4.0, "gan": 10.0, "flow": 4.0, "ddpm": 4.0}  # a loss this many times its running median
 # ...and, for a GAN, above a level a healthy run does not reach: a D loss back at 2.8 after a
 # stretch at 0.12 is the generator catching up (the shipped cGAN does it), not a blow-up
 SPIKE_FLOOR = {"d_loss": 5.0, "g_loss": 20.0}
-WATCH = {"ae": ("mse",), "vae": ("total",), "gan": ("d_loss", "g_loss")}
+WATCH = {"ae": ("mse",), "vae": ("total",), "gan": ("d_loss", "g_loss"), "flow": ("loss",),
+         "ddpm": ("loss",)}
 TEST_KEY = {"ae": "mse", "vae": "total"}  # the test loss the overfitting check watches
 
 

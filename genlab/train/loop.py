@@ -99,13 +99,13 @@ class _Run:
         gan_lr_d = {"lr_d": cfg.lr_d} if cfg.lr_d is not None else {}  # validated: a GAN's
         self.optimizers = model.configure_optimizers(cfg.lr, cfg.betas, fused=dev.type in ("cpu", "cuda"),
                                                      **gan_lr_d)
-        if gan:
+        if model.config.kind == "gan":
             model.label_smoothing, model.d_steps = cfg.label_smoothing, cfg.d_steps
         self.warmup = cfg.kl_warmup_epochs if model.config.kind == "vae" else 0
         examples = data.test_x[:8].to(dev) if len(data.test_x) else self.X[:8]
         self.fixed = model.preview_inputs(examples, cfg.seed)
         self.health = HealthMonitor(model.config.kind, self.steps_per_epoch, model, data, cfg.seed,
-                                    metric_classifier(data, dev) if gan else None) if cfg.alarms else None
+                                    metric_classifier(data, dev) if model.config.kind == "gan" else None) if cfg.alarms else None
         self.names = model.config.loss_names
         self.acc = torch.zeros(len(self.names), device=dev)
         self.count = self.done = self.images = 0
@@ -200,7 +200,8 @@ class _Run:
         self.history.append({"step": self.done, "epoch": self.done / self.steps_per_epoch,
                              **losses, "images_per_s": ips})
         grid = None
-        if self.cfg.grid_every_s is not None and now - self.last_grid_t >= self.cfg.grid_every_s:
+        if (self.cfg.grid_every_s is not None and self.model.live_preview
+                and now - self.last_grid_t >= self.cfg.grid_every_s):
             grid = self.last_grid = preview_grid(self.model, self.fixed)
             self.last_grid_t = time.perf_counter()
         self.event("progress", losses=losses, images_per_s=ips, eta_s=self.eta(),

@@ -34,7 +34,8 @@ def class_count(s: Mapping, data=None) -> int:
 def model_config(s: Mapping, data=None) -> ModelConfig:
     """The ModelConfig of checked settings (images as the data settings load them)."""
     return ModelConfig(s["kind"], s["arch"], s["channels"], s["size"], s["latent"],
-                       tuple(s["hidden"]), s["beta"], num_classes=class_count(s, data)).validate()
+                       tuple(s["hidden"]), s["beta"], num_classes=class_count(s, data),
+                       schedule=s["schedule"]).validate()
 
 
 def train_config(s: Mapping, **run) -> TrainConfig:

@@ -13,7 +13,7 @@ from genlab.data import BUILTIN, DataError, allowed_folder, load_dataset
 from genlab.data.dataset import cache_dir
 from genlab.jobs import JobSpec
 from genlab.models import ConfigError
-from genlab.settings import NATIVE_SIZE, SIZES, SettingError, default, kind_error, parse
+from genlab.settings import BY_KEY, NATIVE_SIZE, NOISE_KINDS, SIZES, SettingError, default, kind_error, parse
 from genlab.store.checkpoint import CheckpointError, safe_name
 from genlab.train.recipe import BY_STEPS, configs
 from pages._ui import KIND_NAMES
@@ -131,15 +131,27 @@ def choose_model(data, fields) -> JobSpec | None:
     """The model and training widgets (labels, bounds and defaults from the settings table),
     turned into the run's configs by ``genlab.train.recipe``, as the CLI and the lessons do."""
     c1, c2 = st.columns(2)
-    kind = c1.radio("Model", ["ae", "vae", "gan"], format_func=KIND_NAMES.get, horizontal=True,
+    kind = c1.radio("Model", list(BY_KEY["kind"].choices), format_func=KIND_NAMES.get, horizontal=True,
                     key=_seed("tr_kind", default("kind")))
     size = data.shape[1]
     archs = ["conv", "mlp"] if size % 4 == 0 and size >= 8 else ["mlp"]
+    if kind in NOISE_KINDS:  # a U-Net: conv only
+        archs = ["conv"] if "conv" in archs else []
+        if not archs:
+            st.error(f"A {KIND_NAMES[kind]} model is a U-Net: it needs an image size of 8 or more, "
+                     "divisible by 4 (28, 32 or 64).")
+            return None
     arch = c2.radio("Architecture", archs, horizontal=True, key="tr_arch")
     at = lambda key: default(key, kind, arch)  # noqa: E731 (this kind's default)
     c1, c2, c3 = st.columns(3)
     s = {"kind": kind, "arch": arch, "channels": data.shape[0], "size": size}
-    s["latent"] = c1.number_input(key=_seed(f"tr_latent_{kind}", at("latent")), **widget("latent"))
+    if kind in NOISE_KINDS:  # the latent is the starting noise: one number per pixel
+        s["latent"] = None
+        s["schedule"] = (c1.selectbox(options=BY_KEY["schedule"].choices, key=_seed("tr_schedule", at("schedule")),
+                                      **widget("schedule")) if kind == "ddpm" else at("schedule"))
+    else:
+        s["latent"] = c1.number_input(key=_seed(f"tr_latent_{kind}", at("latent")), **widget("latent"))
+        s["schedule"] = at("schedule")
     hidden = c2.text_input("Hidden sizes" if arch == "mlp" else "First conv width",
                            key=_seed(f"tr_hidden_{arch}_{kind}", ",".join(map(str, at("hidden")))),
                            help=widget("hidden")["help"])
@@ -167,7 +179,7 @@ def choose_model(data, fields) -> JobSpec | None:
     try:
         safe_name(name)
         s.update({k: parse(k, s[k], widget(k)["label"]) for k in
-                  ("latent", "beta", "lr", "b1", "b2", "batch", "epochs", "seed")},
+                  ("latent", "beta", "lr", "b1", "b2", "batch", "epochs", "seed") if s[k] is not None},
                  hidden=parse_hidden(hidden, arch))
         why = kind_error(kind, s)
         if why:

@@ -16,7 +16,7 @@ from typing import Any
 import streamlit as st
 
 from genlab.classroom.lessons import Lesson, LessonError, lesson_names, lesson_settings, load_lesson
-from genlab.settings import BY_KEY, DATASETS, KNOB_KEYS, SettingError, parse
+from genlab.settings import BY_KEY, DATASETS, KNOB_KEYS, NOISE_KINDS, SettingError, parse
 
 SOURCES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "digits": "8×8 digits (tiny, fast)",
            "faces": "faces (64×64)",
@@ -47,7 +47,9 @@ class Field:
         """Part of the current settings: the alarm knobs only for the kinds they apply to."""
         if self.query == "folder":
             return ctx["dataset"] == "folder"
-        return self.query not in KNOB_KEYS or ctx["kind"] in BY_KEY[self.query].kinds
+        if self.query == "latent":  # flow / DDPM: the latent is the image-shaped noise
+            return ctx["kind"] not in NOISE_KINDS
+        return (self.query not in (*KNOB_KEYS, "schedule")) or ctx["kind"] in BY_KEY[self.query].kinds
 
 
 def _table(key: str, cast=None) -> Callable[[str], Any]:
@@ -65,6 +67,7 @@ FIELDS = [
           lambda v: "1" if v == "gray" else "3"),
     Field("folder", "tr_folder", lambda t: str(t).strip()),  # the page's own: a path here
     Field("latent", "tr_latent_{kind}", _table("latent")),
+    Field("schedule", "tr_schedule", _table("schedule")),
     Field("hidden", "tr_hidden_{arch}_{kind}", _table("hidden", lambda h: ",".join(map(str, h))),
           lambda v: str(v).replace(" ", "")),
     Field("beta", "tr_beta", _table("beta"), _float_text),
