@@ -190,6 +190,12 @@ def lerp(z0: np.ndarray, z1: np.ndarray, n: int) -> np.ndarray:
     return ((1 - t) * z0 + t * z1).astype(np.float32)
 
 
+def noise(seed: int, n: int, dim: int) -> torch.Tensor:
+    """``n`` noise vectors of ``dim`` numbers from N(0, I), drawn on the CPU by torch from
+    ``seed``: the same seed gives the same noise on every page, in the CLI and on any device."""
+    return torch.randn(n, dim, generator=torch.Generator().manual_seed(int(seed)))
+
+
 def slerp(z0: np.ndarray, z1: np.ndarray, n: int) -> np.ndarray:
     """Spherical interpolation (White, 2016); falls back to lerp for (anti)parallel codes."""
     z0, z1 = np.asarray(z0, np.float64), np.asarray(z1, np.float64)

@@ -40,6 +40,7 @@ NAV = [("app.py", "Home", ":material/home:"),
        ("pages/explorer.py", "Latent explorer", ":material/tune:"),
        ("pages/latent_space.py", "Latent space", ":material/scatter_plot:"),
        ("pages/gan_studio.py", "GAN studio", ":material/palette:"),
+       ("pages/sampling_studio.py", "Sampling studio", ":material/blur_on:"),
        ("pages/compare.py", "Compare", ":material/compare:"),
        ("pages/gallery.py", "Class gallery", ":material/groups:")]
 
