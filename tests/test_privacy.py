@@ -197,3 +197,10 @@ def test_two_sessions_see_only_their_own_and_shared_models(sessions, digits):
         assert any(b.key == "cmp_eval" for b in at.button) is button
     assert any("shared by a classmate" in c.value and "read only" in c.value for c in bob.caption)
     assert Path(vae).stat().st_mtime_ns == before and "metrics" not in read_meta(vae)
+
+    visit(alice, "pages/gallery.py").checkbox(key="gl_share_priv-vae").uncheck().run()  # unshared:
+    visit(bob, "pages/compare.py")  # gone from where Bob had it picked, without an error
+    assert not bob.error and not any(o.startswith("priv-vae ") for o in bob.multiselect(key="cmp_models").options)
+    visit(bob, "pages/explorer.py")
+    assert not bob.error and not any(o.startswith("priv-vae ") for o in bob.selectbox(key="ex_model").options)
+    assert bob.selectbox(key="ex_model").value != vae
