@@ -55,4 +55,6 @@ else:
             "test": test_text(m.meta), "metrics": metrics_text(m.meta)})
     st.dataframe(rows, hide_index=True)
     st.caption("'shipped' models come with GenLab (`weights/`); 'yours' are trained here and "
-               "kept in your model folder. Metrics are measured by `python -m genlab eval`.")
+               "kept in your model folder, private to this browser session until you share them "
+               "(Class gallery); 'shared' ones a classmate trained and shared with the class (read "
+               "only). Metrics are measured by `python -m genlab eval`.")

@@ -99,11 +99,16 @@ if chosen:
              "metrics with their meaning, alarms and this table, with figures inline. Takes "
              "seconds per model to build.")
 
-    # Only your own models are measured (and written) here; shipped ones come measured.
+    # Only your own models are measured (and written) here; shipped ones come measured, and a
+    # classmate's shared model is read only (its owner measures it).
     def unmeasured(meta: dict) -> bool:
         m = meta.get("metrics") or {}
         return not m or (m.get("kind") == "ae" and "samples_prior" not in m)  # measured before AE samples
-    missing = [p for p in chosen if unmeasured(by_path[p].meta) and by_path[p].origin == "yours"]
+    missing = [p for p in chosen if unmeasured(by_path[p].meta) and by_path[p].writable]
+    theirs = [by_path[p].name for p in chosen if unmeasured(by_path[p].meta) and by_path[p].origin == "shared"]
+    if theirs:
+        st.caption(f"Not measured yet: {', '.join(theirs)}, shared by a classmate. A shared model is "
+                   "read only here; its owner can measure it.")
     if missing and st.button(f"Measure generation quality of {len(missing)} model(s) now (slow)",
                              key="cmp_eval"):
         for p in missing:

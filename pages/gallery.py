@@ -14,7 +14,7 @@ st.markdown(
 
 from genlab.classroom.gallery import SORTS, gallery_rows, preview_grid, set_shared, sort_rows  # noqa: E402
 from genlab.store.checkpoint import CheckpointError  # noqa: E402
-from pages._ui import session_jobs, show  # noqa: E402
+from pages._ui import show, viewer  # noqa: E402
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
@@ -24,13 +24,12 @@ def _grid(path: str, mtime: int):
 
 def _toggle(path: str, key: str) -> None:
     try:
-        set_shared(path, st.session_state[key])
+        set_shared(path, st.session_state[key], viewer())
     except (CheckpointError, OSError) as exc:
         st.session_state["gl_error"] = f"Could not change sharing: {exc}"
 
 
-own = [str(j.saved_path) for j in session_jobs().jobs() if j.saved_path is not None]
-rows = gallery_rows(own)
+rows = gallery_rows(viewer())
 mine = [r for r in rows if r["own"]]
 if mine:
     st.subheader("Your models")

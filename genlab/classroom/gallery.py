@@ -1,18 +1,18 @@
 """The class gallery: the models trained on this server, each private to the browser session
-that trained it unless its owner ticked "share with the class" (``shared: true`` in the
-checkpoint's meta). A row holds the model's lesson and key numbers, as text formatted by
-``genlab.metrics.format`` and as raw numbers to sort by."""
+that trained it (``owner`` in the checkpoint's meta) unless its owner ticked "share with the
+class" (``shared: true``); who sees what is decided in ``genlab.store.catalog``. A row holds the
+model's lesson and key numbers, as text formatted by ``genlab.metrics.format`` and as raw numbers
+to sort by."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from genlab.metrics.format import MISSING, num, stored_samples
-from genlab.store.catalog import list_models, user_models_dir
+from genlab.store.catalog import ModelEntry, list_models, user_models_dir
 from genlab.store.checkpoint import CheckpointError, load_checkpoint, update_meta
 
 # sort orders: label -> (row key, largest first); missing numbers always go last
@@ -25,13 +25,17 @@ def _in_user_folder(path: Path) -> bool:
     return path.resolve().parent == user_models_dir().resolve()
 
 
-def set_shared(path: str | os.PathLike, shared: bool) -> dict:
-    """Tick or untick "share with the class" for one of the user's models (stored in its meta
-    as ``shared``, atomically); shipped models cannot be shared or unshared. Returns the meta."""
+def set_shared(path: str | os.PathLike, shared: bool, viewer: str | None = None) -> dict:
+    """Tick or untick "share with the class" for one of ``viewer``'s models (a session id;
+    None: the machine's user), stored in its meta as ``shared``, atomically. Shipped models and
+    other sessions' models cannot be shared or unshared. Returns the meta."""
     p = Path(path)
     if not _in_user_folder(p):
         raise CheckpointError(f"{p.name} is not one of the models trained here, so it cannot be "
                               "shared or unshared.")
+    if not ModelEntry.read(p).seen_by(viewer).writable:
+        raise CheckpointError(f"{p.name} belongs to another browser session: only the session "
+                              "that trained it can share or unshare it.")
     return update_meta(p, shared=bool(shared))
 
 
@@ -54,17 +58,14 @@ def row(path: Path, meta: dict, own: bool) -> dict:
             "mse_text": num(mse, "mse"), "elbo_text": num(elbo, "nats"), "frechet_text": num(frechet, "frechet")}
 
 
-def gallery_rows(own: Iterable[str | os.PathLike] = ()) -> list[dict]:
-    """The models trained on this server that the viewer may see: every shared one and the
-    viewer's own (``own``: the paths this session saved), shared or not. Shipped models are
-    not class work and are left out."""
-    mine = {str(Path(p).resolve()) for p in own}
+def gallery_rows(viewer: str | None) -> list[dict]:
+    """The models trained on this server that ``viewer`` (a browser session's id) may see: every
+    shared one and the viewer's own, shared or not. Shipped models and unshared models with no
+    owner recorded (the CLI's) are not class work and are left out."""
     out = []
-    for m in list_models():
-        if m.origin != "yours" or not m.readable:
-            continue
-        is_own = str(m.path.resolve()) in mine
-        if is_own or m.meta.get("shared") is True:
+    for m in list_models(viewer=viewer):
+        is_own = m.origin == "yours" and m.owner is not None
+        if m.readable and m.origin != "shipped" and (is_own or m.shared):
             out.append(row(m.path, m.meta, is_own))
     return out
 

@@ -106,7 +106,9 @@ def cmd_models(_args) -> int:
         cfg = meta.get("model", {})
         what = (f"{cfg.get('kind', '?')}/{cfg.get('arch', '?')} latent {cfg.get('latent_dim', '?')} "
                 f"on {meta.get('dataset', {}).get('name', '?')}") if meta else (m.error or "")
-        print(f"{m.origin:<8} {m.name:<32} {what}  ({m.path})")
+        who = ("" if m.owner is None else "  [shared with the class]" if m.shared
+               else "  [private to the browser session that trained it]")
+        print(f"{m.origin:<8} {m.name:<32} {what}  ({m.path}){who}")
     return 0
 
 

@@ -157,7 +157,8 @@ class Job:
                 self._set("stopped", "Stopped before it started.")
                 return
             path = reserve_path(self.spec.name)
-            runner.start({"spec": self.spec, "data": self._data, "path": str(path), "threads": threads})
+            runner.start({"spec": self.spec, "data": self._data, "path": str(path), "threads": threads,
+                          "owner": self.owner})  # recorded in the model's meta: who may see it
             self._data = None  # the job keeps no second reference to a large data set
             if paused:
                 runner.pause()

@@ -2,7 +2,7 @@
 small interface, so a local process, an in-process thread and a Ray actor are interchangeable:
 
     start(work)        hand over the job: {"spec": JobSpec, "path": str, "data": ImageDataset
-                       or None, "threads": int or None}; the runner calls
+                       or None, "threads": int or None, "owner": str}; the runner calls
                        ``genlab.worker.run_training(work, control, emit)`` wherever it runs
     poll(timeout)      -> list[dict]: the messages ``emit`` produced since the last poll (see
                        genlab.jobs.worker), waiting up to ``timeout`` seconds for the first one

@@ -78,7 +78,8 @@ def _finite(d: dict | None) -> bool:
 
 def run_training(work: dict, control: TrainControl, emit: Emit) -> dict:
     """Run one job. ``work``: ``{"spec": JobSpec, "path": str (where to save), "data":
-    ImageDataset or None (then it is loaded here)}``. Never raises; returns the final message."""
+    ImageDataset or None (then it is loaded here), "owner": the browser session's id or ""}``.
+    Never raises; returns the final message."""
     spec, path = work["spec"], Path(work["path"])
     saved: list[Path] = []
 
@@ -100,6 +101,8 @@ def run_training(work: dict, control: TrainControl, emit: Emit) -> dict:
         tc = spec.train.resolved(cfg.kind)
         meta = dataset_meta(data, spec.dataset, spec.dataset_label)
         extra = {"lesson": spec.lesson} if getattr(spec, "lesson", "") else {}  # into the model's meta
+        if work.get("owner"):  # the browser session that started it: the model is private to it
+            extra["owner"] = str(work["owner"])  # until shared (genlab.store.catalog)
         device = describe_device(tc.device)
         rec = _Recorder(len(data.train_x))
         movie = MovieRecorder(model, data.test_x, data.test_y) if MovieRecorder.wants(model) else None

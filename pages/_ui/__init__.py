@@ -18,7 +18,7 @@ from genlab.jobs import SessionJobs, get_manager
 from genlab.latent import codes as latent
 from genlab.metrics import format as metric_format
 from genlab.models.config import LOSS_LABELS, LOSS_PANELS
-from genlab.store.catalog import KIND_NAMES, WEIGHTS_DIR, ModelEntry, list_models, user_models_dir
+from genlab.store.catalog import KIND_NAMES, WEIGHTS_DIR, ModelEntry, list_models, user_models_dir, visible
 from genlab.store.checkpoint import CheckpointError, load_checkpoint
 from pages._ui.projector import projector, projector_layout, projector_toggle
 
@@ -93,18 +93,18 @@ def _folder_signature() -> tuple:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _catalog(signature: tuple) -> list[ModelEntry]:
-    return list_models()
+    return list_models()  # every file (shared by all sessions); catalog() filters per viewer
+
+
+def viewer() -> str:
+    """This browser session's id: the owner recorded in the models its jobs save."""
+    return session_jobs().owner
 
 
 def catalog() -> list[ModelEntry]:
-    """Every model (shipped and yours) with its meta; re-read only when a file changes."""
-    return _catalog(_folder_signature())
-
-
-def entry_for(path: str) -> ModelEntry:
-    """The catalog's entry for a file (e.g. a picker's value), or the file read afresh."""
-    path = str(path)
-    return next((e for e in catalog() if e.key == path), None) or ModelEntry.read(path)
+    """The models this browser session may see (shipped, its own, those shared with the class:
+    ``genlab.store.catalog``) with their meta; the folder is re-read only when a file changes."""
+    return visible(_catalog(_folder_signature()), viewer())
 
 
 def label(entry: ModelEntry) -> str:

@@ -10,6 +10,7 @@ import streamlit as st
 
 from genlab.classroom.gallery import set_shared
 from genlab.store.checkpoint import CheckpointError, read_meta
+from pages._ui import viewer
 
 FORMATS = {"html": ("HTML (one file)", "html", "text/html"),
            "md": ("Markdown + figures (zip)", "zip", "application/zip"),
@@ -39,7 +40,7 @@ def report_download(paths: list[str], key: str, what: str) -> None:
 
 def _toggle(path: str, key: str) -> None:
     try:
-        set_shared(path, st.session_state[key])
+        set_shared(path, st.session_state[key], viewer())
     except (CheckpointError, OSError) as exc:
         st.session_state["tr_share_error"] = f"Could not change sharing: {exc}"
 
