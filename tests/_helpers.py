@@ -70,3 +70,34 @@ def finish(proc: subprocess.Popen, timeout: float = 300) -> subprocess.Completed
 
 def run_genlab(*args: str, timeout: float = 300, **kw) -> subprocess.CompletedProcess:
     return finish(start_genlab(*args, **kw), timeout)
+
+
+def thread_states(pid: int) -> list[str]:
+    """The state letter of every thread of process ``pid`` (R running or runnable, S sleeping,
+    D waiting for the disk, ...); empty once it is gone."""
+    states = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
+    for tid in tasks:
+        try:
+            text = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+        except OSError:
+            continue  # a thread that just ended
+        states.append(text[text.rindex(")") + 2])
+    return states
+
+
+def asleep_for(pid: int, seconds: float = 0.5) -> bool:
+    """Whether every thread of process ``pid`` sleeps (S) at every look over ``seconds``. A
+    paused training worker only waits; a training one, even starved of CPU by other processes,
+    has a thread running or runnable (R) at almost any instant, so it is not taken for paused."""
+    deadline = time.monotonic() + seconds
+    while True:
+        states = thread_states(pid)
+        if not states or any(s != "S" for s in states):
+            return False
+        if time.monotonic() >= deadline:
+            return True
+        time.sleep(0.02)

@@ -14,6 +14,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from _helpers import asleep_for, wait_until
 from streamlit.testing.v1 import AppTest
 
 from genlab.jobs import Job, JobSpec, get_manager
@@ -146,7 +147,9 @@ def test_training_from_the_page_is_live_and_obeys_pause_resume_stop(models):
     wait_for(lambda: job.snapshot().state == "paused", 10, "the pause")
     at.run()
     assert "paused" in texts(at) and at.button(key="tr_resume")
-    job.wait(1.0)  # grace: the batch (or epoch end) in flight when Pause came may still report
+    # the batch (or epoch end) in flight when Pause came may still report: wait until the
+    # worker process really waits (every thread asleep), then the step must stay put
+    wait_until(lambda: asleep_for(job.pid), 30, "the worker to stop computing after Pause")
     frozen = job.snapshot().step
     assert observe_steps(at, job, 2.0) == {frozen}, "the step count moved while paused"
     at.button(key="tr_resume").click().run()

@@ -3,15 +3,16 @@ checkpoints go, own images, clear errors."""
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
-import time
+import threading
 import zipfile
 from pathlib import Path
 
 import pytest
-from _helpers import finish, run_genlab, start_genlab
+from _helpers import finish, run_genlab, start_genlab, wait_until
 
 from genlab.latent.movie import movie_path
 from genlab.store.checkpoint import load_checkpoint, read_meta
@@ -180,16 +181,22 @@ def test_ctrl_c_stops_cleanly_and_saves(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "genlab", "train", "--model", "ae", "--dataset",
                              "mnist", "--epochs", "1000", "--out", str(tmp_path / "ae")],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen: list[str] = []  # stderr as it comes: "Device: ...", then the progress bar (\r updates)
+    reader = threading.Thread(target=lambda: seen.extend(iter(lambda: proc.stderr.read(1), "")), daemon=True)
+    reader.start()
+
+    def steps_done() -> int:  # the bar's "N/TOTAL [" count
+        return max([int(n) for n in re.findall(r"(\d+)/\d+ \[", "".join(seen))] or [0])
     try:
-        deadline = time.time() + 120
-        while time.time() < deadline:  # training starts right after "Device: ..."
-            if proc.stderr.readline().startswith("Device:"):
-                break
-        time.sleep(2)
+        wait_until(lambda: steps_done() > 0 or proc.poll() is not None, 180, "the first training steps")
+        assert proc.poll() is None, "".join(seen)
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
+        proc.wait(60)
+        reader.join(10)
+        out, err = proc.stdout.read(), "".join(seen)
     finally:
         proc.kill()
     assert proc.returncode == 0, err
     assert "stopped:" in out and "Stopped by the user" in out and "Traceback" not in err
-    assert (tmp_path / "ae.safetensors").exists()
+    meta = read_meta(tmp_path / "ae.safetensors")
+    assert meta["status"] == "stopped" and 0 < meta["epochs"] < 1000

@@ -14,6 +14,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from _helpers import asleep_for
+from app_procs import descendants
+from test_worker import running
+
+from genlab.store.catalog import user_models_dir
+from genlab.store.checkpoint import read_meta
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +49,15 @@ def chromium_or_fail() -> None:
         pytest.skip("Debian's chromium is not installed")
 
 
+SERVER_PIDS: dict[str, int] = {}  # server URL -> its process id (its workers are below it)
+
+
+def trainers(url: str) -> list[int]:
+    """The training processes of the server at ``url`` that are running now."""
+    return [p for p, name in descendants(SERVER_PIDS[url]).items()
+            if name == "genlab-train" and running(p)]
+
+
 @contextlib.contextmanager
 def streamlit_server():
     """A fresh ``streamlit run app.py`` on a free local port; its URL."""
@@ -54,6 +69,7 @@ def streamlit_server():
          "--server.fileWatcherType", "none"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
+    SERVER_PIDS[url] = proc.pid
     try:
         t0 = time.monotonic()
         while True:
@@ -222,7 +238,7 @@ def steps_over(pg, seconds: float) -> set[int]:
     return seen
 
 
-def test_training_runs_live_pauses_resumes_and_stops(page, shots):
+def test_training_runs_live_pauses_resumes_and_stops(server, page, shots):
     pg = page
     nav(pg, "Train", "Train a model")
     start_training(pg, "e2e run")
@@ -239,24 +255,34 @@ def test_training_runs_live_pauses_resumes_and_stops(page, shots):
     s2 = step_of(pg)
     assert wait_until(lambda: step_of(pg) > s2), "training stopped while another page was open"
 
+    (worker,) = trainers(server)  # the run's own process
     pg.get_by_role("button", name="Pause").click()
     pg.get_by_role("button", name="Resume").wait_for()
-    pg.wait_for_timeout(1000)  # grace: the batch in flight when Pause came may still report
+    # the batch in flight when Pause came may still report: wait until the worker really waits
+    # (every thread asleep), for longer than the page's 1 s poll, so the page shows its last report
+    assert wait_until(lambda: asleep_for(worker, 1.5), 30), "the worker kept computing after Pause"
     assert len(steps_over(pg, 3.0)) == 1, "the step count moved while paused"
+    assert asleep_for(worker, 0.2), "the worker computed while paused"
     frozen = step_of(pg)
     pg.get_by_role("button", name="Resume").click()
     assert wait_until(lambda: step_of(pg) > frozen), "Resume did not resume"
 
     pg.get_by_role("button", name="Stop").click()
     pg.get_by_text("Stopped early").wait_for(timeout=30_000)
-    stopped = step_of(pg)
-    assert steps_over(pg, 2.0) == {stopped}
-    assert pg.get_by_text("saved as 'e2e-run").count() > 0
+    m = re.search(r"step ([\d,]+) / ([\d,]+) ", pg.locator('[data-testid="stProgress"]').first.inner_text())
+    stopped, total = (int(g.replace(",", "")) for g in m.groups())
+    name = re.search(r"saved as '([^']+)'", pg.get_by_text("Stopped early").first.inner_text()).group(1)
+    assert name.startswith("e2e-run"), name
+    # The page stops polling once the run has ended, so it cannot show that training stopped:
+    # the worker process and the checkpoint it wrote last can.
+    assert wait_until(lambda: not running(worker), 30), "the training process still runs after Stop"
+    assert not trainers(server)
+    meta = read_meta(user_models_dir() / f"{name}.safetensors")
+    assert meta["status"] == "stopped", meta["status"]
+    assert meta["epochs"] == pytest.approx(stopped / (total / 1000), abs=1e-3)  # where the page stopped
 
 
 def test_closing_the_browser_session_stops_its_training(server, page):
-    from genlab.store.catalog import user_models_dir
-    from genlab.store.checkpoint import read_meta
     other = page.context.browser.new_page(viewport={"width": 1400, "height": 1000})
     other.set_default_timeout(120_000)
     other.goto(server + "/train")

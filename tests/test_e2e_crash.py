@@ -18,6 +18,8 @@ from genlab.store.checkpoint import read_meta
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
+# the page's script is not running (Streamlit's own attribute on its app element)
+IDLE = "() => document.querySelector('[data-testid=stApp]')?.dataset.testScriptState === 'notRunning'"
 
 
 def serve(models: Path, max_jobs: int = 2) -> tuple[subprocess.Popen, str]:
@@ -95,7 +97,7 @@ def test_a_killed_training_process_is_reported_and_the_server_goes_on(browser, t
         # the owner starts again at once, in the same session
         mine.get_by_label("Save the model as").fill("crash again")
         mine.get_by_label("Save the model as").press("Enter")
-        mine.wait_for_timeout(800)
+        mine.wait_for_function(IDLE)  # the rerun that Enter started has ended: Start as drawn now
         mine.get_by_role("button", name="Start training").click()
         mine.locator('[data-testid="stMarkdown"]').filter(has_text="crash again").first.wait_for()
         assert wait_until(lambda: step_of(mine) > 0, 60)

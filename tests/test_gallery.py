@@ -5,13 +5,12 @@ AppTest gives every instance the same session id ("test session id"), so session
 resources (each session's training jobs) would be shared between Alice and Bob; a real server
 gives each browser session its own id, and so does ``Session`` here."""
 
-
-import time
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from genlab.jobs import get_manager
 from genlab.store.catalog import WEIGHTS_DIR, user_models_dir
 from genlab.store.checkpoint import CheckpointError, read_meta
 
@@ -60,11 +59,12 @@ def train(at: Session, name: str) -> None:
     at.button(key="tr_start").click()
     at.run()
     assert not at.exception and not at.error, [e.value for e in at.exception + at.error]
-    deadline = time.monotonic() + 300
-    while not (user_models_dir() / f"{name}.safetensors").exists():
-        assert time.monotonic() < deadline, f"{name} was not saved within 300 s"
-        time.sleep(0.2)
-    time.sleep(0.5)  # the job thread records its saved path right after the file is renamed
+    # the job itself, not its file (saved after every epoch too): finished, its path recorded
+    # (the gallery's "yours" comes from the session's jobs' saved paths)
+    job = [j for j in get_manager().jobs() if j.spec.name == name][-1]
+    assert job.wait(300), f"{name} was not trained within 300 s"
+    assert job.snapshot().state == "done", job.snapshot().message
+    assert job.saved_path == user_models_dir() / f"{name}.safetensors"
 
 
 def gallery(at: Session) -> list[dict]:

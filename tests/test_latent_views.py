@@ -4,6 +4,7 @@ import base64
 import hashlib
 import io
 import os
+import re
 
 import numpy as np
 import pytest
@@ -122,7 +123,23 @@ def test_choosing_another_target_class_changes_the_result():
     assert not at.exception
     after = result()
     assert after != before
-    assert at.radio(key=f"ar_dir_{tag}").set_value("principal direction").run() and not at.exception
+
+    def traversal() -> tuple[str, str]:  # (caption, image) of the traversal grid
+        return next((im.captions[0], im.value[0]) for im in at.image
+                    if im.captions and im.captions[0].startswith("Rows: test images"))
+
+    cap, img = traversal()
+    assert "× the direction from the mean " in cap, cap  # the default: a class difference
+    assert at.selectbox(key=f"ar_da_{tag}") and at.selectbox(key=f"ar_db_{tag}")
+    at.radio(key=f"ar_dir_{tag}").set_value("principal direction").run()
+    assert not at.exception, [e.value for e in at.exception]
+    # the grid now walks the first principal direction: its own picker, caption, span and image
+    assert at.number_input(key=f"ar_pc_{tag}").value == 1
+    assert not [b for b in at.selectbox if b.key in (f"ar_da_{tag}", f"ar_db_{tag}")]
+    cap2, img2 = traversal()
+    assert re.search(r"columns: −3 to \+3 × the direction principal direction 1 \(\d+% of "
+                     r"variance\), in standard deviations\.$", cap2), cap2
+    assert img2 != img, "the traversal grid did not change with the direction"
 
 
 # -- draw and encode (genlab.latent.sketch) -----------------------------------------------------------

@@ -4,6 +4,7 @@ the window without scrolling, in normal and in projector mode; projector mode ma
 larger and stays on across pages. Screenshots go to $GENLAB_SCREENSHOTS (e.g. ``assets/``) as
 train-*.png, or to a temporary folder."""
 import re
+import time
 
 import pytest
 from test_e2e import browser, shots, streamlit_server  # noqa: F401 (the e2e fixtures)
@@ -19,19 +20,31 @@ def server():
         yield url
 
 
-def bottom(locator) -> float:
-    box = locator.bounding_box()
-    assert box is not None and box["y"] >= 0, box
-    return box["y"] + box["height"]
+def boxes(locators) -> list[dict | None]:
+    return [loc.bounding_box() for loc in locators]
+
+
+def settled(locators, timeout: float = 30.0) -> list[dict]:
+    """The elements' boxes once the layout has settled after the last redraw: the same in two
+    reads 0.2 s apart (the live view redraws every second)."""
+    deadline, last = time.monotonic() + timeout, boxes(locators)
+    while True:
+        time.sleep(0.2)  # the polling interval, not a wait before an assertion
+        now = boxes(locators)
+        if now == last and None not in now:
+            return now
+        assert time.monotonic() < deadline, f"the layout did not settle within {timeout:.0f} s: {now}"
+        last = now
 
 
 def fits(pg, progress, grid) -> None:
     """The progress bar, the loss curves and the live images are inside the window."""
-    pg.wait_for_timeout(300)  # let the layout settle after the last redraw
-    assert pg.get_by_role("heading", name="Train a model").bounding_box()["y"] >= 0
-    assert bottom(progress) <= H
-    assert bottom(pg.locator(".js-plotly-plot").first) <= H, "the loss curves are below the fold"
-    assert bottom(grid.locator("img")) <= H, "the live images are below the fold"
+    heading, bar, curves, images = settled([pg.get_by_role("heading", name="Train a model"), progress,
+                                            pg.locator(".js-plotly-plot").first, grid.locator("img")])
+    assert heading["y"] >= 0 and min(b["y"] for b in (bar, curves, images)) >= 0
+    assert bar["y"] + bar["height"] <= H
+    assert curves["y"] + curves["height"] <= H, "the loss curves are below the fold"
+    assert images["y"] + images["height"] <= H, "the live images are below the fold"
 
 
 def font_is(pg, size: str) -> None:
