@@ -59,8 +59,10 @@ def free_cpus() -> float:
 def test_cli_trains_through_the_head_and_the_checkpoint_lands_here(ray_head, tmp_path):
     out = tmp_path / "on-ray"
     # the command a user types: if --ray went missing from the CLI, this fails (argparse exits 2)
+    # --conditional: the Ray path builds its configs as the local CLI does (it once dropped the
+    # classes and trained an unconditional model)
     cmd = [sys.executable, "-m", "genlab", "train", "--model", "vae", "--dataset", "digits",
-           "--epochs", "2", "--out", str(out), "--ray", ray_head]
+           "--epochs", "2", "--conditional", "--out", str(out), "--ray", ray_head]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     stdout, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 0, stderr[-3000:]
@@ -74,7 +76,7 @@ def test_cli_trains_through_the_head_and_the_checkpoint_lands_here(ray_head, tmp
     assert int(worker[0].split()[3]) != proc.pid  # it trained in a Ray worker, not in the CLI
     model, meta = load_checkpoint(f"{out}.safetensors")
     assert meta["status"] == "done" and meta["epochs"] == 2 and meta["dataset"]["name"] == "digits"
-    assert meta["test"]["total"] > 0 and model.config.kind == "vae"
+    assert meta["test"]["total"] > 0 and model.config.kind == "vae" and model.config.num_classes == 10
     assert wait_for(lambda: free_cpus() == 2, 30)  # its actor was released
 
 
