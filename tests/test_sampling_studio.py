@@ -73,3 +73,25 @@ def test_quality_against_steps_measures_each_step_count(mnist):
     assert [r["steps"] for r in rows] == [1, 3]
     assert all(r["frechet"] > r["frechet_floor"] > 0 and 0 <= r["agreement"] <= 1 for r in rows)
     assert all(r["n"] == 40 and torch.isfinite(torch.tensor(r["seconds"])) for r in rows)
+
+
+@pytest.mark.parametrize("kind", ["flow", "ddpm"])
+def test_a_job_trains_saves_and_reports_a_denoising_model(kind, digits):
+    """Through the app's job machinery (as Start does, run inline): the snapshot's preview grid,
+    the saved checkpoint and the lab report with the model's samples."""
+    from genlab.jobs import Job, JobSpec
+    from genlab.models import ModelConfig
+    from genlab.report import report_bytes
+    from genlab.store.checkpoint import read_meta
+    from genlab.train import TrainConfig
+    job = Job(JobSpec("digits", ModelConfig(kind, "conv", 1, 8, hidden=(8,), num_classes=10),
+                      TrainConfig(epochs=1, grid_every_s=1.0), f"job-{kind}"), digits)
+    job.run()
+    snap = job.snapshot()
+    assert snap.state == "done", snap.message
+    assert snap.grid is not None and {"loss"} <= set(snap.history[-1])
+    meta = read_meta(job.saved_path)
+    assert meta["model"]["kind"] == kind and meta["model"]["num_classes"] == 10
+    html = report_bytes([str(job.saved_path)], "html").decode()
+    assert "64 samples from N(0, I) noise by the model&#x27;s default sampler" in html or \
+        "64 samples from N(0, I) noise by the model's default sampler" in html

@@ -21,6 +21,7 @@ from genlab.metrics import elbo, knn_accuracy, latent_stats, reconstruction_metr
 from genlab.metrics.format import compare_column
 from genlab.metrics.samples import fit_code_gaussian, generate
 from genlab.report import figures, text
+from genlab.settings import NOISE_KINDS
 from genlab.store.checkpoint import load_checkpoint, source_path
 
 N_CODES = 2000  # test images in the latent plots (the Latent space page's default)
@@ -84,14 +85,17 @@ def _one_per_class(y: torch.Tensor, n: int = 10) -> list[int]:
 @torch.inference_mode()
 def _images(model, data, stem: str) -> list[Figure]:
     kind, out = model.config.kind, []
-    if kind != "gan" and data is not None:
+    if model.has_encoder and data is not None:
         idx = _one_per_class(data.test_y)
         x = to_float(data.test_x[idx])
         rec = model.reconstruct(x.to(model.device)).float().cpu()
         out.append(Figure(f"{stem}-reconstructions", "Test images (top) and their reconstructions "
                           "(bottom), one per class where possible.",
                           figures.image_grid(torch.cat([x, rec]), nrow=len(idx), target=620)))
-    out.append(Figure(f"{stem}-samples", "64 samples decoded from the prior N(0, I) (seed 0, the "
+    noise = kind in NOISE_KINDS  # sampled from noise by the model's default sampler
+    out.append(Figure(f"{stem}-samples", ("64 samples from N(0, I) noise by the model's default "
+                      f"sampler ({model.sampler}, {model.steps} steps)" if noise else
+                      "64 samples decoded from the prior N(0, I)") + " (seed 0, the "
                       "samples `genlab eval` scores)" + (": an AE has no prior, so most are not "
                       "digits-like images." if kind == "ae" else "."),
                       figures.image_grid(generate(model, 64, 0), nrow=8, target=420)))
@@ -173,7 +177,7 @@ def model_section(path: str | os.PathLike, index: int, tsne: bool = False,
     if kind == "gan":
         blocks.append(Block("note", text.GAN_NOTE))
     say(f"{name}: reconstructions and samples")
-    blocks += [Block("h3", "Reconstructions and samples" if kind != "gan" else "Samples"),
+    blocks += [Block("h3", "Reconstructions and samples" if model.has_encoder else "Samples"),
                Block("figures", figures=_images(model, data, stem))]
     if data_note:
         blocks.append(Block("note", data_note))
