@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from genlab.latent import codes as latent
+from genlab.models import noise
 from pages._ui import BY_FILE, codes, data_for, fast_sliders, frame, load, pick_model, show
 from pages._ui.arithmetic import arithmetic_tab
 from pages._ui.classes import class_picker, class_row
@@ -187,7 +188,7 @@ with tabs["Interpolate"]:
     else:
         i = c1.number_input("From noise seed", 0, 10**6, 1, key="ex_from_seed")
         j = c2.number_input("To noise seed", 0, 10**6, 2, key="ex_to_seed")
-        za, zb = (np.random.default_rng(int(s)).standard_normal(d).astype(np.float32) for s in (i, j))
+        za, zb = noise(1, d, i)[0].numpy(), noise(1, d, j)[0].numpy()
     n = c3.slider("Steps", 3, 16, 10, key="ex_steps")
     how = c4.radio("Path", ["linear", "slerp", "both"], horizontal=True, key="ex_how")
     for method in (["linear", "slerp"] if how == "both" else [how]):

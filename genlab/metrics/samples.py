@@ -11,6 +11,7 @@ import torch
 from genlab.latent.codes import encode_images
 from genlab.metrics.classifier import embed
 from genlab.metrics.frechet import class_coverage, class_histogram, confidence, frechet_between
+from genlab.models import noise
 
 
 @torch.no_grad()
@@ -44,11 +45,12 @@ def fit_code_gaussian(model, x_u8: torch.Tensor, batch: int = 1000) -> CodeGauss
 @torch.no_grad()
 def generate(model, n: int, seed: int, batch: int = 1000, codes: CodeGaussian | None = None) -> torch.Tensor:
     """``n`` samples decoded from the prior N(0, I), or from ``codes`` (eval mode, as the app
-    draws them), reproducible by seed: the same noise either way, z = mean + sqrt_cov · ε."""
-    gen = torch.Generator(device=model.device).manual_seed(seed)
+    draws them), reproducible by seed: the same noise either way (``genlab.models.noise``, as
+    the pages draw it), z = mean + sqrt_cov · ε."""
+    eps_all = noise(n, model.config.latent_dim, seed)
     out = []
     for i in range(0, n, batch):
-        eps = model.prior(min(batch, n - i), generator=gen)
+        eps = eps_all[i:i + batch].to(model.device)
         z = eps if codes is None else codes.mean + eps @ codes.sqrt_cov
         out.append(model.decode(z).float().cpu())
     return torch.cat(out)

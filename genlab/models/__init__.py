@@ -6,7 +6,7 @@ import threading
 import torch
 
 from genlab.models.ae import AutoEncoder
-from genlab.models.base import GenerativeModel
+from genlab.models.base import GenerativeModel, noise
 from genlab.models.cgan import ConditionalGAN
 from genlab.models.config import ARCHS, KINDS, LOSS_NAMES, ConfigError, ModelConfig
 from genlab.models.cvae import ConditionalVAE
@@ -16,7 +16,7 @@ from genlab.models.vae import VAE
 
 __all__ = ["ARCHS", "KINDS", "LOSS_NAMES", "AutoEncoder", "ClassView", "ConditionalGAN",
            "ConditionalVAE", "ConfigError", "GAN", "GenerativeModel", "ModelConfig", "VAE",
-           "build_model", "conditional_classes", "default_labels", "with_class"]
+           "build_model", "conditional_classes", "default_labels", "noise", "with_class"]
 
 _CLASSES = {"ae": AutoEncoder, "vae": VAE, "gan": GAN}
 _CONDITIONAL = {"vae": ConditionalVAE, "gan": ConditionalGAN}  # config.num_classes > 0
