@@ -168,14 +168,5 @@ def fixed_frame(movie: Movie, dims: int = 2, prior: int = 0, seed: int = 0
     codes, applied to all frames (padded with zeros for a latent smaller than ``dims``); and,
     if ``prior`` > 0, that many samples of the prior N(0, I) in the same frame (else None)."""
     p = fit_pca(movie.codes[-1].astype(np.float32), dims)
-
-    def project(z: np.ndarray) -> np.ndarray:
-        c = p.transform(z.astype(np.float32))
-        return np.pad(c, ((0, 0), (0, dims - c.shape[1]))) if c.shape[1] < dims else c
-
-    frames = np.stack([project(f) for f in movie.codes]).astype(np.float32)
-    cloud = None
-    if prior:
-        z = np.random.default_rng(seed).standard_normal((prior, movie.codes.shape[2]))
-        cloud = project(z).astype(np.float32)
-    return frames, cloud
+    frames = np.stack([p.coords(f.astype(np.float32), dims) for f in movie.codes]).astype(np.float32)
+    return frames, (p.prior(prior, dims, seed).astype(np.float32) if prior else None)

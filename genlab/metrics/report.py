@@ -178,6 +178,13 @@ def evaluate_checkpoint(path: str | os.PathLike, iwae_k: int = 500, n_samples: i
     return m
 
 
+def unmeasured(meta: dict) -> bool:
+    """Whether a checkpoint lacks the numbers ``evaluate_checkpoint`` stores: never measured,
+    or an AE measured before its samples were scored from N(0, I) and a fitted Gaussian."""
+    m = meta.get("metrics") or {}
+    return not m or (m.get("kind") == "ae" and "samples_prior" not in m)
+
+
 def stderr_progress(file=None):
     """A ``Progress`` callback for the terminal: a tqdm bar on stderr that names the stage
     (``python -m genlab eval`` passes it). Returns (callback, close)."""
