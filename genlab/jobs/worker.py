@@ -37,24 +37,38 @@ from genlab.jobs.threads import name_process
 from genlab.latent.movie import MovieRecorder, save_movie
 from genlab.models import ConfigError, ModelConfig, build_model
 from genlab.store.checkpoint import CheckpointError
-from genlab.train import TrainControl, TrainEvent, TrainResult, describe_device, fit, save_trained
+from genlab.train import Callbacks, TrainControl, TrainEvent, TrainResult, describe_device, fit, save_trained
 
 Emit = Callable[[dict], None]
 CHECKPOINT_EVERY_S = 1.0  # epochs shorter than this are checkpointed at most once a second
 
 
-def _result(status: str, message: str, rec: _Recorder, test: dict, epochs: float, secs: float,
+def _result(status: str, message: str, history: History, test: dict, epochs: float, secs: float,
             device: str, config) -> TrainResult:
     """A TrainResult for a checkpoint taken mid-run (fills a ``config`` field if it has one)."""
     fields = {f.name for f in dataclasses.fields(TrainResult)}
     extra = {"config": config} if "config" in fields else {}
-    return TrainResult(status, message, list(rec.history), list(rec.test_history), dict(test or {}),
-                       epochs, secs, epochs * rec.per_epoch / max(secs, 1e-9), device, **extra,
-                       alarms=list(rec.alarms))
+    return TrainResult(status, message, list(history.history), list(history.test_history),
+                       dict(test or {}), epochs, secs, epochs * history.per_epoch / max(secs, 1e-9),
+                       device, **extra, alarms=list(history.alarms))
 
 
-class _Recorder:
+# -- the consumers of the trainer's events (genlab.train.callbacks), in the order they run ---------
+class Messages:
+    """Every event as a message to the server (the job's snapshot), through ``emit``: a local
+    worker's pipe or a Ray actor's stream."""
+    name = "messages"
+
+    def __init__(self, emit: Emit) -> None:
+        self.emit = emit
+
+    def on_event(self, ev: TrainEvent) -> None:
+        self.emit({"kind": "event", "event": {f.name: getattr(ev, f.name) for f in dataclasses.fields(ev)}})
+
+
+class History:
     """What a checkpoint needs, rebuilt from the events (as ``fit`` builds its own result)."""
+    name = "history"
 
     def __init__(self, per_epoch: int) -> None:
         self.per_epoch = per_epoch  # images per epoch
@@ -62,7 +76,7 @@ class _Recorder:
         self.test_history: list[dict] = []
         self.alarms: list[dict] = []  # the health alarms so far (the trainer emits them first)
 
-    def add(self, ev: TrainEvent) -> None:
+    def on_event(self, ev: TrainEvent) -> None:
         if ev.kind == "progress":
             self.history.append({"step": ev.step, "epoch": ev.epoch, **ev.losses,
                                  "images_per_s": ev.images_per_s})
@@ -70,6 +84,52 @@ class _Recorder:
             self.test_history.append({"epoch": ev.epoch, **(ev.test or {})})
         elif ev.kind == "alarm" and ev.alarm:
             self.alarms.append(ev.alarm)
+
+
+class MovieFrames:
+    """The latent movie (AE/VAE): each frame it records also goes to the server, for the
+    Train page's live latent map."""
+    name = "movie"
+
+    def __init__(self, movie: MovieRecorder, emit: Emit, classes: list[str]) -> None:
+        self.movie, self.emit, self.classes = movie, emit, list(classes)
+
+    def on_event(self, ev: TrainEvent) -> None:
+        codes = self.movie.on_event(ev)
+        if codes is not None:
+            self.emit({"kind": "frame", "epoch": ev.epoch, "codes": codes, "labels": self.movie.labels,
+                       "classes": self.classes})
+
+
+class Checkpointer:
+    """At an epoch's end (at most once every ``CHECKPOINT_EVERY_S``), the model so far is saved
+    at ``path``, marked incomplete, with its movie; each save is appended to ``saved``."""
+    name = "checkpoint"
+
+    def __init__(self, path: Path, model, tc, meta: dict, extra: dict, device: str,
+                 history: History, movie: MovieRecorder | None, emit: Emit, saved: list[Path]) -> None:
+        self.path, self.model, self.tc, self.meta, self.extra = path, model, tc, meta, extra
+        self.device, self.history, self.movie, self.emit, self.saved = device, history, movie, emit, saved
+        self.last_save = 0.0
+
+    def on_event(self, ev: TrainEvent) -> None:
+        if ev.kind == "epoch" and time.monotonic() - self.last_save >= CHECKPOINT_EVERY_S:
+            self.save(ev)
+
+    def save(self, ev: TrainEvent) -> None:
+        if not _finite(ev.test):  # a diverging epoch is not worth keeping over the last one
+            return
+        part = _result("incomplete", f"Training in progress: {ev.epoch:g} of {ev.epochs} "
+                       "epochs done.", self.history, ev.test, ev.epoch, ev.elapsed_s, self.device, self.tc)
+        try:
+            self.saved.append(save_trained(self.path, self.model, part, self.tc, dataset=self.meta,
+                                           **self.extra))
+            save_movie_of(self.movie, self.saved[-1])
+        except CheckpointError as exc:  # e.g. a full disk: say so, keep training
+            self.emit({"kind": "state", "state": "running", "message": str(exc)})
+            return
+        self.last_save = time.monotonic()
+        self.emit({"kind": "checkpoint", "path": str(self.saved[-1]), "epoch": ev.epoch})
 
 
 def _finite(d: dict | None) -> bool:
@@ -100,36 +160,13 @@ def run_training(work: dict, control: TrainControl, emit: Emit) -> dict:
         tc = spec.train.resolved(cfg.kind)
         meta = dataset_meta(data, spec.dataset, spec.dataset_label)
         extra = {"lesson": spec.lesson} if getattr(spec, "lesson", "") else {}  # into the model's meta
-        device = describe_device(tc.device)
-        rec = _Recorder(len(data.train_x))
+        history = History(len(data.train_x))
         movie = MovieRecorder(model, data.test_x, data.test_y) if MovieRecorder.wants(model) else None
-        last_save = [0.0]
-
-        def on_event(ev: TrainEvent) -> None:
-            emit({"kind": "event", "event": {f.name: getattr(ev, f.name) for f in dataclasses.fields(ev)}})
-            rec.add(ev)
-            codes = movie.on_event(ev) if movie is not None else None
-            if codes is not None:
-                emit({"kind": "frame", "epoch": ev.epoch, "codes": codes, "labels": movie.labels,
-                      "classes": list(data.classes)})
-            if ev.kind == "epoch" and time.monotonic() - last_save[0] >= CHECKPOINT_EVERY_S:
-                checkpoint(ev)
-
-        def checkpoint(ev: TrainEvent) -> None:
-            if not _finite(ev.test):  # a diverging epoch is not worth keeping over the last one
-                return
-            part = _result("incomplete", f"Training in progress: {ev.epoch:g} of {ev.epochs} "
-                           "epochs done.", rec, ev.test, ev.epoch, ev.elapsed_s, device, tc)
-            try:
-                saved.append(save_trained(path, model, part, tc, dataset=meta, **extra))
-                save_movie_of(movie, saved[-1])
-            except CheckpointError as exc:  # e.g. a full disk: say so, keep training
-                emit({"kind": "state", "state": "running", "message": str(exc)})
-                return
-            last_save[0] = time.monotonic()
-            emit({"kind": "checkpoint", "path": str(saved[-1]), "epoch": ev.epoch})
-
-        result = fit(model, data, spec.train, control, on_event)
+        callbacks = Callbacks([
+            Messages(emit), history, MovieFrames(movie, emit, data.classes) if movie else None,
+            Checkpointer(path, model, tc, meta, extra, describe_device(tc.device), history, movie,
+                         emit, saved)])
+        result = fit(model, data, spec.train, control, callbacks)
         data = None
         return _finish(result, model, path, getattr(result, "config", None) or tc, meta, saved, final,
                        movie, extra)

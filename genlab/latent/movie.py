@@ -64,7 +64,8 @@ def probe_indices(labels: torch.Tensor | np.ndarray, n: int = PROBE_SIZE, seed: 
 class MovieRecorder:
     """Feed it the trainer's events (``on_event``); it encodes the probe set at the start, at
     the ``EARLY`` points of the first epoch and at every epoch's end. For AE and VAE models only
-    (``MovieRecorder.wants(model)``)."""
+    (``MovieRecorder.wants(model)``). A training callback (``genlab.train.callbacks``)."""
+    name = "movie"
 
     def __init__(self, model, test_x: torch.Tensor, test_y: torch.Tensor | None,
                  n: int = PROBE_SIZE, seed: int = 0, max_epoch_frames: int = MAX_EPOCH_FRAMES) -> None:
