@@ -19,13 +19,14 @@ import torch
 from genlab.data import ImageDataset, to_float
 from genlab.device import describe_device, select_device
 from genlab.images import make_grid
+from genlab.metrics.classifier import metric_classifier
 from genlab.metrics.likelihood import test_metrics
 from genlab.models import GenerativeModel
 from genlab.models.labels import conditional_refusal
 from genlab.train.callbacks import Callback, Callbacks
 from genlab.train.control import TrainConfig, TrainControl, TrainEvent, TrainResult
 from genlab.train.guard import Diverged, LastGood, all_finite
-from genlab.train.health import HealthMonitor, metric_classifier
+from genlab.train.health import HealthMonitor
 
 
 def evaluate(model: GenerativeModel, x_u8: torch.Tensor, batch: int = 1000, seed: int = 0) -> dict:
