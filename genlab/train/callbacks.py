@@ -3,8 +3,8 @@
 (as pythae's ``CallbackHandler`` does). A callback is any object with a ``name`` and an
 ``on_event(ev)``: the terminal's progress bar (``genlab.cli.progress``), the latent movie
 (``genlab.latent.movie``), and in a job the messages to the server, the history a checkpoint
-needs and the checkpointer (``genlab.jobs.worker``). A callback never changes the training:
-it reads the events and may take as long as it likes."""
+needs and the checkpointer (``genlab.jobs.consumers``). A callback never changes the
+training: it reads the events, and the time it takes is time the training waits."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
