@@ -25,7 +25,7 @@ def _refresh_body() -> None:
     sys.path.insert(0, os.environ["GENLAB_BENCH_REFRESH_STATE"])
     from app_refresh import refresh_job
 
-    from genlab.jobs.job import png_bytes
+    from genlab.images import png, upscale
     from pages._ui import curves, show
     from pages._ui.movie import live_frame_figure
     job = refresh_job()
@@ -49,9 +49,10 @@ def _refresh_body() -> None:
     frame = live_frame_figure(z.astype(np.float32), labels, classes, epoch)
     timed("st.plotly_chart(latent dict)", lambda i: st.plotly_chart(frame, key=f"l{i}", config={"staticPlot": True}))
     timed("show(grid): enlarge + PNG encode + st.image", lambda i: show(snap.grid, caption="grid", target=480))
-    timed("png_bytes(grid): the encode Job.grid_png does once per new grid", lambda i: png_bytes(snap.grid, 480))
-    png = job.grid_png(480)
-    timed("st.image(Job.grid_png(480)): cached PNG", lambda i: st.image(png, caption="grid"))
+    timed("png(upscale(grid)): the encode Job.grid_png does once per new grid",
+          lambda i: png(upscale(snap.grid, 480), fast=True))
+    cached = job.grid_png(480)
+    timed("st.image(Job.grid_png(480)): cached PNG", lambda i: st.image(cached, caption="grid"))
     st.session_state["refresh_ms"] = out
 
 

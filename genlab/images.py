@@ -1,5 +1,8 @@
-"""Image grids as uint8 arrays, for the CLI, the app and lab reports."""
+"""Images for the CLI, the app and lab reports: grids as uint8 arrays, crisp (nearest-neighbour)
+enlargement and PNG encoding."""
 from __future__ import annotations
+
+import io
 
 import numpy as np
 import torch
@@ -26,3 +29,21 @@ def make_grid(images: torch.Tensor, nrow: int = 8, pad: int = 2, pad_value: floa
 def to_uint8(images: torch.Tensor) -> np.ndarray:
     """(N, C, H, W) in [0, 1] -> (N, H, W, C) uint8."""
     return (images.detach().float().clamp(0, 1).cpu() * 255).round().byte().permute(0, 2, 3, 1).numpy()
+
+
+def upscale(img: np.ndarray, target: int, most: int = 8) -> np.ndarray:
+    """A uint8 image (H, W) or (H, W, C) enlarged with crisp pixels (nearest neighbour, a whole
+    factor, at most ``most``) to about ``target`` pixels wide: how the app and the lab report
+    show small images."""
+    scale = max(1, min(most, target // max(img.shape[1], 1)))
+    return img.repeat(scale, axis=0).repeat(scale, axis=1) if scale > 1 else img
+
+
+def png(img: np.ndarray, fast: bool = False) -> bytes:
+    """A uint8 image (H, W) or (H, W, C) as PNG bytes: ``fast`` encodes quickly (a live grid,
+    once per new grid), otherwise smaller (a lab report's figure)."""
+    from PIL import Image
+    buf = io.BytesIO()
+    options = {"compress_level": 1} if fast else {"optimize": True}
+    Image.fromarray(np.ascontiguousarray(img)).save(buf, format="PNG", **options)
+    return buf.getvalue()

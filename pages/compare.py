@@ -1,7 +1,7 @@
 """Compare: the seed report's AE-vs-VAE table, with measured numbers instead of words."""
 import streamlit as st
 
-from genlab.metrics import evaluate_checkpoint, format_report
+from genlab.metrics import evaluate_checkpoint, format_report, unmeasured
 from genlab.metrics.format import compare_column
 from genlab.report import find_browser, measure_row, report_bytes
 from pages._ui import BY_FILE, catalog, codes, data_for, frame, label, load
@@ -101,9 +101,6 @@ if chosen:
 
     # Only your own models are measured (and written) here; shipped ones come measured, and a
     # classmate's shared model is read only (its owner measures it).
-    def unmeasured(meta: dict) -> bool:
-        m = meta.get("metrics") or {}
-        return not m or (m.get("kind") == "ae" and "samples_prior" not in m)  # measured before AE samples
     missing = [p for p in chosen if unmeasured(by_path[p].meta) and by_path[p].writable]
     theirs = [by_path[p].name for p in chosen if unmeasured(by_path[p].meta) and by_path[p].origin == "shared"]
     if theirs:

@@ -6,6 +6,8 @@ import numpy as np
 import streamlit as st
 
 from genlab.latent import codes as latent
+from genlab.metrics.samples import prior_code
+from genlab.models import noise
 from pages._ui import BY_FILE, codes, data_for, fast_sliders, frame, load, pick_model, show
 from pages._ui.arithmetic import arithmetic_tab
 from pages._ui.classes import class_picker, class_row
@@ -26,12 +28,8 @@ d = model.config.latent_dim
 tag = hashlib.sha1(entry.key.encode()).hexdigest()[:8]
 data = data_for(entry) if model.has_encoder else None
 Z = codes(entry, min(2000, len(data.test_x))) if data is not None else None
-if Z is not None:
-    center, sd = Z.mean(0), np.maximum(Z.std(0), 1e-3)
-    lo, hi = np.minimum(center - 4 * sd, -3.0), np.maximum(center + 4 * sd, 3.0)
-else:  # GAN (or data gone): the prior N(0, I)
-    center, sd = np.zeros(d, np.float32), np.ones(d, np.float32)
-    lo, hi = np.full(d, -3.5), np.full(d, 3.5)
+ranges = latent.code_ranges(Z, d)  # GAN (or data gone): the prior's
+center, sd = ranges.center, ranges.sd
 
 
 @st.cache_resource(show_spinner=False, max_entries=16, hash_funcs=BY_FILE)
@@ -55,16 +53,12 @@ def set_base(z: np.ndarray) -> None:
     if pca is not None:
         for k, v in enumerate(pca.sd_units(z, n_pc)):
             st.session_state[f"ex_{tag}_pc{k}"] = float(np.clip(v, -4, 4))
-    for j in range(d):
-        st.session_state[f"ex_{tag}_d{j}"] = float(np.clip(z[j], lo[j], hi[j]))
+    for j, v in enumerate(ranges.clip(z)):
+        st.session_state[f"ex_{tag}_d{j}"] = float(v)
 
 
-def sample_prior() -> None:
-    rng = np.random.default_rng()
-    if model.config.kind == "ae":  # no prior: a Gaussian fitted to the codes
-        set_base(center + sd * rng.standard_normal(d))
-    else:
-        set_base(rng.standard_normal(d))
+def sample_prior() -> None:  # an AE has no prior: a Gaussian fitted to its codes
+    set_base(prior_code(model.config.kind, d, int(np.random.default_rng().integers(0, 2**31 - 1)), Z))
 
 
 def from_image() -> None:
@@ -144,8 +138,8 @@ def explorer() -> None:
         else:
             raw = list(range(d))
         for j in raw:
-            st.session_state.setdefault(f"ex_{tag}_d{j}", float(np.clip(base[j], lo[j], hi[j])))
-            r = float(np.floor(lo[j] * 100) / 100), float(np.ceil(hi[j] * 100) / 100)
+            st.session_state.setdefault(f"ex_{tag}_d{j}", float(ranges.clip(base)[j]))
+            r = ranges.slider(j)
             if on_server:
                 z[j] = st.slider(f"z[{j}]", *r, step=0.01, key=f"ex_{tag}_d{j}")
             else:
@@ -187,7 +181,7 @@ with tabs["Interpolate"]:
     else:
         i = c1.number_input("From noise seed", 0, 10**6, 1, key="ex_from_seed")
         j = c2.number_input("To noise seed", 0, 10**6, 2, key="ex_to_seed")
-        za, zb = (np.random.default_rng(int(s)).standard_normal(d).astype(np.float32) for s in (i, j))
+        za, zb = noise(1, d, i)[0].numpy(), noise(1, d, j)[0].numpy()
     n = c3.slider("Steps", 3, 16, 10, key="ex_steps")
     how = c4.radio("Path", ["linear", "slerp", "both"], horizontal=True, key="ex_how")
     for method in (["linear", "slerp"] if how == "both" else [how]):

@@ -5,9 +5,9 @@ from pages._ui.classes import class_picker, class_row  # isort: skip
 
 import numpy as np
 import streamlit as st
-import torch
 
 from genlab.latent import codes as latent
+from genlab.models import noise
 
 frame("GAN studio")
 st.title("GAN studio")
@@ -20,11 +20,6 @@ d = base.config.latent_dim
 model = class_picker(base, meta, "gs_class")  # conditional: the class of every grid below
 
 
-def noise(seed: int, n: int) -> np.ndarray:
-    g = torch.Generator().manual_seed(int(seed))
-    return torch.randn(n, d, generator=g).numpy()
-
-
 def fresh() -> None:
     st.session_state["gs_fresh"] = int(np.random.default_rng().integers(0, 2**31 - 1))
 
@@ -34,18 +29,18 @@ with left:
     st.subheader("Fixed noise")
     seed = st.number_input("Noise seed", 0, 2**31 - 1, int((meta.get("train") or {}).get("seed", 1)),
                            key="gs_seed", help="The same seed always gives the same 64 codes.")
-    show(latent.decode(model, noise(seed, 64)), nrow=8, target=420,
+    show(latent.decode(model, noise(64, d, seed)), nrow=8, target=420,
          caption=f"64 samples from fixed noise (seed {seed})")
 with right:
     st.subheader("Fresh noise")
     st.button("New samples", on_click=fresh, key="gs_new", type="primary")
     st.session_state.setdefault("gs_fresh", 12345)
-    show(latent.decode(model, noise(st.session_state["gs_fresh"], 64)), nrow=8, target=420,
+    show(latent.decode(model, noise(64, d, st.session_state["gs_fresh"])), nrow=8, target=420,
          caption=f"64 samples from fresh noise (seed {st.session_state['gs_fresh']})")
 
 if base.config.conditional:
     st.subheader("The same noise, every class")
-    class_row(base, meta, noise(seed, 1)[0], f"noise seed {seed}")
+    class_row(base, meta, noise(1, d, seed)[0], f"noise seed {seed}")
 
 st.subheader("Interpolate between two noise vectors")
 c1, c2, c3, c4 = st.columns(4)
@@ -55,7 +50,7 @@ n = int(c3.slider("Steps", 3, 16, 10, key="gs_n"))
 how = c4.radio("Path", ["linear", "slerp"], index=1, horizontal=True, key="gs_how",
                help="Slerp keeps the codes at the norm typical of N(0, I); a straight line "
                     "passes closer to the origin, where a GAN rarely saw codes.")
-za, zb = noise(a, 1)[0], noise(b, 1)[0]
+za, zb = noise(1, d, a)[0].numpy(), noise(1, d, b)[0].numpy()
 show(latent.interpolate(model, za, zb, n, how), nrow=n, target=900,
      caption=f"{how} interpolation from seed {a} to seed {b}")
 

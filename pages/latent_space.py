@@ -2,7 +2,6 @@
 overlay, per-dimension statistics; choosing a point decodes it."""
 import time
 
-import numpy as np
 import streamlit as st
 
 from genlab.latent import codes as latent
@@ -77,8 +76,7 @@ for side, (col, entry) in enumerate(sides):
             dims = 3 if view == "PCA 3-D" else 2
             coords, p = latent.pca(Z, dims)
             if prior_on:
-                pz = p.transform(np.random.default_rng(0).standard_normal((500, Z.shape[1])))
-                prior = np.pad(pz, ((0, 0), (0, max(0, dims - pz.shape[1]))))[:, :dims]
+                prior = p.prior(500, dims)
             title = f"{kind}: PCA ({', '.join(f'{v:.0%}' for v in p.explained[:dims])} of variance)"
         else:
             key = latent.tsne_key(entry.key, n, seed, perplexity)

@@ -7,9 +7,10 @@ from pages._ui.classes import class_names  # isort: skip
 import streamlit as st
 import torch
 
+from genlab import models
 from genlab.latent import codes as latent
+from genlab.metrics.classifier import metric_classifier
 from genlab.metrics.steps import STEPS, quality_vs_steps
-from genlab.train.health import metric_classifier
 
 DETERMINISTIC = ("ddim", "euler", "heun")  # the same noise always gives the same image
 SAMPLER_HELP = ("Flow matching: Euler takes one network call per step, Heun two (a better step). "
@@ -41,7 +42,7 @@ if cfg.conditional:
                                     "above 1: more like the class, less varied."))
     labels = torch.full((16,), int(k))
 
-noise = latent.noise(seed, 16, cfg.latent_dim)
+noise = models.noise(16, cfg.latent_dim, seed)
 with torch.no_grad():
     images = model.decode(noise, labels, sampler=sampler, steps=steps, guidance=guidance)
 show(images, nrow=8, target=700, caption=f"16 samples, {sampler}, {steps} steps (noise seed {seed})")
@@ -68,8 +69,8 @@ show(strip, nrow=len(pick), target=800,
 st.subheader("Interpolate between two noises")
 if sampler in DETERMINISTIC:
     a, b, n = st.columns(3)
-    za = latent.noise(int(a.number_input("From seed", 0, 2**31 - 1, 1, key="ss_a")), 1, cfg.latent_dim)
-    zb = latent.noise(int(b.number_input("To seed", 0, 2**31 - 1, 2, key="ss_b")), 1, cfg.latent_dim)
+    za = models.noise(1, cfg.latent_dim, int(a.number_input("From seed", 0, 2**31 - 1, 1, key="ss_a")))
+    zb = models.noise(1, cfg.latent_dim, int(b.number_input("To seed", 0, 2**31 - 1, 2, key="ss_b")))
     count = int(n.slider("Images", 3, 12, 8, key="ss_n"))
     path = torch.as_tensor(latent.slerp(za[0].numpy(), zb[0].numpy(), count), dtype=torch.float32)
     with torch.no_grad():

@@ -65,9 +65,9 @@ def test_a_ddpm_offers_its_samplers_and_explains_interpolation(own_models):
 def test_quality_against_steps_measures_each_step_count(mnist):
     import torch
 
+    from genlab.metrics.classifier import metric_classifier
     from genlab.metrics.steps import quality_vs_steps
     from genlab.models import ModelConfig, build_model
-    from genlab.train.health import metric_classifier
     model = build_model(ModelConfig("flow", "conv", 1, 28, hidden=(8,), num_classes=10), seed=0)
     rows = quality_vs_steps(model, mnist, metric_classifier(mnist, "cpu"), "euler", steps=(1, 3), n=40)
     assert [r["steps"] for r in rows] == [1, 3]

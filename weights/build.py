@@ -32,12 +32,17 @@ import torch  # noqa: E402
 from genlab.data import dataset_meta, load_dataset  # noqa: E402
 from genlab.latent.movie import MovieRecorder, save_movie  # noqa: E402
 from genlab.metrics import class_agreement, evaluate_checkpoint, format_report  # noqa: E402
-from genlab.metrics.classifier import accuracy, load_classifier, save_classifier, train_classifier  # noqa: E402
+from genlab.metrics.classifier import (  # noqa: E402
+    accuracy,
+    load_classifier,
+    metric_classifier,
+    save_classifier,
+    train_classifier,
+)
 from genlab.metrics.format import card_text, num  # noqa: E402
 from genlab.models import ModelConfig, build_model  # noqa: E402
 from genlab.store.checkpoint import checkpoint_path  # noqa: E402
 from genlab.train import TrainConfig, fit, save_trained  # noqa: E402
-from genlab.train.health import metric_classifier  # noqa: E402
 
 WEIGHTS = ROOT / "weights"
 SEED = 1

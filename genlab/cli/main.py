@@ -1,6 +1,6 @@
 """Command line: ``python -m genlab train | eval | datasets | models``.
 
-It runs the same code as the app: genlab.data -> genlab.models -> genlab.train -> genlab.checkpoint.
+It runs the same code as the app: genlab.data -> genlab.models -> genlab.train -> genlab.store.checkpoint.
 """
 from __future__ import annotations
 

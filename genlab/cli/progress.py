@@ -11,12 +11,18 @@ def fmt(metrics: dict) -> str:
 
 
 class Progress:
+    """A training callback (``genlab.train.callbacks``) for the terminal; it also takes the
+    events of a Ray worker as dicts."""
+    name = "progress"
+
     def __init__(self, quiet: bool = False, where=None) -> None:
         self.quiet, self.where = quiet, where  # where(): "device" text of a remote worker
         self.bar, self.test = None, None
 
-    def __call__(self, ev) -> None:
+    def on_event(self, ev) -> None:
         self.event(ev if isinstance(ev, dict) else vars(ev))
+
+    __call__ = on_event
 
     def write(self, text: str) -> None:
         (self.bar.write if self.bar is not None else print)(text, file=sys.stderr)

@@ -35,7 +35,7 @@ def cmd_train(args) -> int:
     from genlab.latent.movie import MovieRecorder, save_movie
     from genlab.models import build_model
     from genlab.store.catalog import user_models_dir
-    from genlab.train import TrainControl, fit, save_trained
+    from genlab.train import Callbacks, TrainControl, fit, save_trained
     from genlab.train.recipe import configs, data_args
 
     s = settings_from_args(args)
@@ -54,14 +54,8 @@ def cmd_train(args) -> int:
     control = TrainControl()
     previous = signal.signal(signal.SIGINT, lambda *_: control.stop())
     progress = Progress(args.quiet)
-
-    def on_event(ev) -> None:
-        if movie is not None:
-            movie.on_event(ev)
-        progress(ev)
-
     try:
-        result = fit(model, data, tcfg, control, on_event)
+        result = fit(model, data, tcfg, control, Callbacks([movie, progress]))
     finally:
         signal.signal(signal.SIGINT, previous)
         progress.close()

@@ -81,6 +81,18 @@ def cache_key(*parts: object) -> str:
     return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:24]
 
 
+def cache_upload(data: bytes, suffix: str = ".zip") -> Path:
+    """An uploaded file kept in the cache folder under the hash of its bytes (written once,
+    atomically): the same upload gives the same path, so what was read from it is reused."""
+    target = cache_dir() / "uploads" / f"{hashlib.sha256(data).hexdigest()[:20]}{suffix}"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".part")
+        tmp.write_bytes(data)
+        tmp.replace(target)
+    return target
+
+
 def save_arrays(key: str, **arrays: np.ndarray) -> None:
     """Atomically store decoded arrays (never pickled) under the cache folder."""
     target = cache_dir() / f"{key}.npz"

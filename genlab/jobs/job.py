@@ -10,30 +10,16 @@ once per new grid (``Job.grid_png``). Nothing here knows about Streamlit.
 from __future__ import annotations
 
 import copy
-import io
 import threading
 import time
 import uuid
 from pathlib import Path
 
-import numpy as np
-
 from genlab.data import ImageDataset
+from genlab.images import png, upscale
 from genlab.jobs.live import JobSnapshot, Live
 from genlab.jobs.runner import InlineRunner, Runner
 from genlab.jobs.spec import JobSpec, release_path, reserve_path
-
-
-def png_bytes(img: np.ndarray, target: int = 480) -> bytes:
-    """A uint8 image (H, W[, 3]) enlarged with crisp pixels to about ``target`` pixels wide (at
-    most 8x), as PNG bytes: what the Train page shows of the live grid."""
-    from PIL import Image
-    scale = max(1, min(8, target // max(img.shape[1], 1)))
-    if scale > 1:
-        img = img.repeat(scale, axis=0).repeat(scale, axis=1)
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(img)).save(buf, format="PNG", compress_level=1)
-    return buf.getvalue()
 
 
 class Job:
@@ -123,14 +109,14 @@ class Job:
         return snap
 
     def grid_png(self, target: int = 480) -> bytes | None:
-        """The live grid as PNG bytes, enlarged to about ``target`` pixels wide (see
-        ``png_bytes``); encoded once per new grid, None before the first one."""
+        """The live grid as PNG bytes, enlarged with crisp pixels to about ``target``
+        pixels wide (``genlab.images.upscale``); encoded once per new grid, None before the first one."""
         with self._lock:
             grid, done = self._live.grid, self._png
         if grid is None:
             return None
         if done is None or done[0] is not grid or done[1] != target:
-            done = (grid, target, png_bytes(grid, target))
+            done = (grid, target, png(upscale(grid, target), fast=True))
             with self._lock:
                 self._png = done
         return done[2]

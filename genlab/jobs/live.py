@@ -40,7 +40,7 @@ class JobSnapshot:
     events: int = 0
     # the latent movie's latest frame (AE/VAE): epoch, codes (N, d) float16, labels (N,), classes
     latent: tuple[float, np.ndarray, np.ndarray, list[str]] | None = None
-    # the health alarms fired so far (genlab.alarms.Alarm.to_dict(): id, name, step, epoch,
+    # the health alarms fired so far (genlab.train.alarms.Alarm.to_dict(): id, name, step, epoch,
     # message, evidence, advice, numbers), in the order they fired
     alarms: list[dict] = field(default_factory=list)
 

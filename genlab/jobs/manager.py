@@ -5,7 +5,7 @@ one browser session's jobs, stopped when the session ends.
 
 The training itself never runs here: a job hands ``{"spec", "path", "data", "threads"}`` to a
 *runner* (``genlab.jobs.runner``: a worker process by default, a Ray actor in a cluster) which calls
-``genlab.worker.run_training`` and streams its messages back; the job's own thread applies them
+``genlab.jobs.worker.run_training`` and streams its messages back; the job's own thread applies them
 to the snapshot and turns a worker that died without a final message into a plain report of
 what was kept. Nothing here knows about Streamlit.
 

@@ -3,7 +3,7 @@ small interface, so a local process, an in-process thread and a Ray actor are in
 
     start(work)        hand over the job: {"spec": JobSpec, "path": str, "data": ImageDataset
                        or None, "threads": int or None, "owner": str}; the runner calls
-                       ``genlab.worker.run_training(work, control, emit)`` wherever it runs
+                       ``genlab.jobs.worker.run_training(work, control, emit)`` wherever it runs
     poll(timeout)      -> list[dict]: the messages ``emit`` produced since the last poll (see
                        genlab.jobs.worker), waiting up to ``timeout`` seconds for the first one
     pause() / resume() / stop()    forwarded to the worker's TrainControl (acts within a batch)

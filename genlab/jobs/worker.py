@@ -1,6 +1,7 @@
 """The worker side of a training job: ``run_training`` is the one place that loads the data,
-builds the model, trains it under a control object, checkpoints it at the end of every epoch
-and at the end, and reports through an ``emit`` callback. A local worker process
+builds the model, trains it under a control object with the job's event consumers
+(``genlab.jobs.consumers``: messages, history, latent movie, a checkpoint at epoch ends), saves
+it at the end, and reports through an ``emit`` callback. A local worker process
 (``genlab.jobs.runner``), an in-process run (``Job.run``) and a Ray actor all call it the same way.
 
 Messages given to ``emit`` are plain picklable dicts (numbers, strings, a numpy grid; never a
@@ -9,6 +10,8 @@ tensor), in this order::
     {"kind": "state", "state": "loading", "message": str}
     {"kind": "event", "event": {...}}       # a TrainEvent's fields: start | progress |
                                             # evaluating | epoch | done | stopped | failed
+    {"kind": "frame", "epoch": float, "codes": ..., "labels": ..., "classes": [...]}  # AE/VAE:
+                                            # a frame of the latent movie
     {"kind": "checkpoint", "path": str, "epoch": float}   # saved, meta status "incomplete"
     {"kind": "final", "state": "done" | "stopped" | "failed", "message": str,
      "path": str | None}                    # always the last message; run_training returns it
@@ -19,13 +22,10 @@ messages, and stops (saving what it learned) when its parent dies or it gets SIG
 """
 from __future__ import annotations
 
-import dataclasses
-import math
 import os
 import pickle
 import signal
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -33,47 +33,12 @@ from pathlib import Path
 import torch
 
 from genlab.data import DataError, dataset_meta, load_dataset
+from genlab.jobs.consumers import Checkpointer, Emit, History, Messages, MovieFrames, save_movie_of
 from genlab.jobs.threads import name_process
-from genlab.latent.movie import MovieRecorder, save_movie
+from genlab.latent.movie import MovieRecorder
 from genlab.models import ConfigError, ModelConfig, build_model
 from genlab.store.checkpoint import CheckpointError
-from genlab.train import TrainControl, TrainEvent, TrainResult, describe_device, fit, save_trained
-
-Emit = Callable[[dict], None]
-CHECKPOINT_EVERY_S = 1.0  # epochs shorter than this are checkpointed at most once a second
-
-
-def _result(status: str, message: str, rec: _Recorder, test: dict, epochs: float, secs: float,
-            device: str, config) -> TrainResult:
-    """A TrainResult for a checkpoint taken mid-run (fills a ``config`` field if it has one)."""
-    fields = {f.name for f in dataclasses.fields(TrainResult)}
-    extra = {"config": config} if "config" in fields else {}
-    return TrainResult(status, message, list(rec.history), list(rec.test_history), dict(test or {}),
-                       epochs, secs, epochs * rec.per_epoch / max(secs, 1e-9), device, **extra,
-                       alarms=list(rec.alarms))
-
-
-class _Recorder:
-    """What a checkpoint needs, rebuilt from the events (as ``fit`` builds its own result)."""
-
-    def __init__(self, per_epoch: int) -> None:
-        self.per_epoch = per_epoch  # images per epoch
-        self.history: list[dict] = []
-        self.test_history: list[dict] = []
-        self.alarms: list[dict] = []  # the health alarms so far (the trainer emits them first)
-
-    def add(self, ev: TrainEvent) -> None:
-        if ev.kind == "progress":
-            self.history.append({"step": ev.step, "epoch": ev.epoch, **ev.losses,
-                                 "images_per_s": ev.images_per_s})
-        elif ev.kind == "epoch":
-            self.test_history.append({"epoch": ev.epoch, **(ev.test or {})})
-        elif ev.kind == "alarm" and ev.alarm:
-            self.alarms.append(ev.alarm)
-
-
-def _finite(d: dict | None) -> bool:
-    return all(isinstance(v, float) and math.isfinite(v) for v in (d or {}).values())
+from genlab.train import Callbacks, TrainControl, TrainResult, describe_device, fit, save_trained
 
 
 def run_training(work: dict, control: TrainControl, emit: Emit) -> dict:
@@ -100,42 +65,18 @@ def run_training(work: dict, control: TrainControl, emit: Emit) -> dict:
         model = build_model(cfg, seed=spec.train.seed)
         tc = spec.train.resolved(cfg.kind)
         meta = dataset_meta(data, spec.dataset, spec.dataset_label)
-        extra = {"lesson": spec.lesson} if getattr(spec, "lesson", "") else {}  # into the model's meta
+        extra = {"lesson": spec.lesson} if spec.lesson else {}  # into the model's meta
         if work.get("owner"):  # the browser session that started it: the model is private to it
             extra["owner"] = str(work["owner"])  # until shared (genlab.store.catalog)
-        device = describe_device(tc.device)
-        rec = _Recorder(len(data.train_x))
+        history = History(len(data.train_x))
         movie = MovieRecorder(model, data.test_x, data.test_y) if MovieRecorder.wants(model) else None
-        last_save = [0.0]
-
-        def on_event(ev: TrainEvent) -> None:
-            emit({"kind": "event", "event": {f.name: getattr(ev, f.name) for f in dataclasses.fields(ev)}})
-            rec.add(ev)
-            codes = movie.on_event(ev) if movie is not None else None
-            if codes is not None:
-                emit({"kind": "frame", "epoch": ev.epoch, "codes": codes, "labels": movie.labels,
-                      "classes": list(data.classes)})
-            if ev.kind == "epoch" and time.monotonic() - last_save[0] >= CHECKPOINT_EVERY_S:
-                checkpoint(ev)
-
-        def checkpoint(ev: TrainEvent) -> None:
-            if not _finite(ev.test):  # a diverging epoch is not worth keeping over the last one
-                return
-            part = _result("incomplete", f"Training in progress: {ev.epoch:g} of {ev.epochs} "
-                           "epochs done.", rec, ev.test, ev.epoch, ev.elapsed_s, device, tc)
-            try:
-                saved.append(save_trained(path, model, part, tc, dataset=meta, **extra))
-                save_movie_of(movie, saved[-1])
-            except CheckpointError as exc:  # e.g. a full disk: say so, keep training
-                emit({"kind": "state", "state": "running", "message": str(exc)})
-                return
-            last_save[0] = time.monotonic()
-            emit({"kind": "checkpoint", "path": str(saved[-1]), "epoch": ev.epoch})
-
-        result = fit(model, data, spec.train, control, on_event)
+        callbacks = Callbacks([
+            Messages(emit), history, MovieFrames(movie, emit, data.classes) if movie else None,
+            Checkpointer(path, model, tc, meta, extra, describe_device(tc.device), history, movie,
+                         emit, saved)])
+        result = fit(model, data, spec.train, control, callbacks)
         data = None
-        return _finish(result, model, path, getattr(result, "config", None) or tc, meta, saved, final,
-                       movie, extra)
+        return _finish(result, model, path, result.config or tc, meta, saved, final, movie, extra)
     except (DataError, ConfigError, CheckpointError, ValueError) as exc:
         return final("failed", str(exc) + _kept(saved))
     except torch.OutOfMemoryError:
@@ -152,12 +93,6 @@ def run_training(work: dict, control: TrainControl, emit: Emit) -> dict:
 def _kept(saved: list[Path]) -> str:
     return (f" The model saved at the end of the last finished epoch was kept as "
             f"'{saved[-1].stem}' (marked incomplete)." if saved else "")
-
-
-def save_movie_of(movie: MovieRecorder | None, checkpoint: Path) -> None:
-    """The latent movie so far, beside ``checkpoint`` (AE/VAE; nothing for a GAN)."""
-    if movie is not None and movie.movie() is not None:
-        save_movie(checkpoint, movie.movie())
 
 
 def _finish(result: TrainResult, model, path: Path, tc, meta: dict, saved: list[Path],
@@ -208,9 +143,11 @@ def serve(ctl, out, parent_pid: int) -> None:
     control = TrainControl()
     threads: list[int | None] = [None]
 
+    controls = {"pause": control.pause, "resume": control.resume, "stop": control.stop}
+
     def handle(cmd: str, arg) -> None:
-        if cmd in ("pause", "resume", "stop"):
-            getattr(control, cmd)()
+        if cmd in controls:
+            controls[cmd]()
         elif cmd == "threads":
             threads[0] = arg
 

@@ -19,7 +19,7 @@ import torch
 
 from genlab.data import to_float
 from genlab.data.dataset import cache_dir
-from genlab.models import VAE, GenerativeModel
+from genlab.models import VAE, GenerativeModel, noise
 
 TSNE_VERSION = 3  # bump when the t-SNE settings change, so old cache entries are not reused
 
@@ -68,6 +68,32 @@ def decode_image(model: GenerativeModel, z: np.ndarray) -> np.ndarray:
     return to_uint8_image(decode(model, z)[0])
 
 
+@dataclass
+class CodeRanges:
+    """Where a model's codes lie, per dimension: the Latent explorer's sliders and traversals."""
+    center: np.ndarray  # (d,) the codes' mean (the prior's 0 without codes)
+    sd: np.ndarray  # (d,) their standard deviation, at least 1e-3 (the prior's 1)
+    lo: np.ndarray  # (d,) the range: 4 sd either side of the center, at least [-3, 3]
+    hi: np.ndarray  # (d,) (the prior's [-3.5, 3.5])
+
+    def slider(self, j: int) -> tuple[float, float]:
+        """Dimension ``j``'s slider bounds, rounded outwards to hundredths (the slider's step)."""
+        return float(np.floor(self.lo[j] * 100) / 100), float(np.ceil(self.hi[j] * 100) / 100)
+
+    def clip(self, z: np.ndarray) -> np.ndarray:
+        return np.clip(z, self.lo, self.hi)
+
+
+def code_ranges(z: np.ndarray | None, dim: int) -> CodeRanges:
+    """The ranges of the codes ``z`` (N, dim) of test images; without codes (a GAN, or data
+    that is gone), those of the prior N(0, I)."""
+    if z is None:
+        return CodeRanges(np.zeros(dim, np.float32), np.ones(dim, np.float32),
+                          np.full(dim, -3.5), np.full(dim, 3.5))
+    center, sd = z.mean(0), np.maximum(z.std(0), 1e-3)
+    return CodeRanges(center, sd, np.minimum(center - 4 * sd, -3.0), np.maximum(center + 4 * sd, 3.0))
+
+
 # -- projections -------------------------------------------------------------------------------
 def _mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Small matrix products without BLAS threads: NumPy's multi-threaded OpenBLAS took 150 ms
@@ -99,6 +125,17 @@ class PCA:
     def sd_units(self, z: np.ndarray, k: int) -> np.ndarray:
         return self.transform(z)[:k] / np.sqrt(np.maximum(self.variance[:k], 1e-12))
 
+    def coords(self, z: np.ndarray, dims: int) -> np.ndarray:
+        """``dims`` coordinates of the codes ``z`` (N, d): padded with zeros for a latent
+        smaller than ``dims``."""
+        c = self.transform(z)[:, :dims]
+        return np.pad(c, ((0, 0), (0, dims - c.shape[1]))) if c.shape[1] < dims else c
+
+    def prior(self, n: int, dims: int, seed: int = 0) -> np.ndarray:
+        """``n`` samples of the prior N(0, I) (``genlab.models.noise``) in this projection:
+        where a model's codes should lie, drawn beside them."""
+        return self.coords(noise(n, len(self.mean), seed).numpy(), dims)
+
 
 def fit_pca(z: np.ndarray, k: int | None = None) -> PCA:
     """PCA from the eigenvectors of the codes' covariance (d x d: fast for latent sizes);
@@ -118,10 +155,7 @@ def fit_pca(z: np.ndarray, k: int | None = None) -> PCA:
 def pca(z: np.ndarray, dims: int = 2) -> tuple[np.ndarray, PCA]:
     """2-D or 3-D coordinates of the codes (padded with zeros for a 1-D latent)."""
     p = fit_pca(z, dims)
-    coords = p.transform(z)
-    if coords.shape[1] < dims:
-        coords = np.pad(coords, ((0, 0), (0, dims - coords.shape[1])))
-    return coords, p
+    return p.coords(z, dims), p
 
 
 def tsne_key(model_path: str | os.PathLike, n: int, seed: int, perplexity: float, **extra) -> str:
@@ -188,12 +222,6 @@ def tsne(z: np.ndarray, seed: int = 0, perplexity: float = 30.0, key: str | None
 def lerp(z0: np.ndarray, z1: np.ndarray, n: int) -> np.ndarray:
     t = np.linspace(0.0, 1.0, n, dtype=np.float32)[:, None]
     return ((1 - t) * z0 + t * z1).astype(np.float32)
-
-
-def noise(seed: int, n: int, dim: int) -> torch.Tensor:
-    """``n`` noise vectors of ``dim`` numbers from N(0, I), drawn on the CPU by torch from
-    ``seed``: the same seed gives the same noise on every page, in the CLI and on any device."""
-    return torch.randn(n, dim, generator=torch.Generator().manual_seed(int(seed)))
 
 
 def slerp(z0: np.ndarray, z1: np.ndarray, n: int) -> np.ndarray:

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from genlab.models import GAN, VAE, AutoEncoder, GenerativeModel
+from genlab.models import GAN, VAE, AutoEncoder, GenerativeModel, noise
 
 FORMAT = "genlab-decoder/1"
 MAX_VALUES = 4_000_000  # weights sent to a browser: 8 MB as float16 (about 11 MB of base64)
@@ -144,7 +144,7 @@ def decoder_spec(model: GenerativeModel, dtype: str = "auto") -> dict:
             "image_size": c.image_size, "layers": layers}
     if dtype != "auto":
         return _pack(spec, arrays, dtype)
-    z = torch.randn(CHECK_SAMPLES, c.latent_dim, generator=torch.Generator().manual_seed(0))
+    z = noise(CHECK_SAMPLES, c.latent_dim, 0)
     with torch.inference_mode():
         want = model.decode(z.to(model.device)).float().cpu().reshape(CHECK_SAMPLES, -1).numpy()
     half = _pack(spec, arrays, "float16")

@@ -64,7 +64,8 @@ def probe_indices(labels: torch.Tensor | np.ndarray, n: int = PROBE_SIZE, seed: 
 class MovieRecorder:
     """Feed it the trainer's events (``on_event``); it encodes the probe set at the start, at
     the ``EARLY`` points of the first epoch and at every epoch's end. For AE and VAE models only
-    (``MovieRecorder.wants(model)``)."""
+    (``MovieRecorder.wants(model)``). A training callback (``genlab.train.callbacks``)."""
+    name = "movie"
 
     def __init__(self, model, test_x: torch.Tensor, test_y: torch.Tensor | None,
                  n: int = PROBE_SIZE, seed: int = 0, max_epoch_frames: int = MAX_EPOCH_FRAMES) -> None:
@@ -168,14 +169,5 @@ def fixed_frame(movie: Movie, dims: int = 2, prior: int = 0, seed: int = 0
     codes, applied to all frames (padded with zeros for a latent smaller than ``dims``); and,
     if ``prior`` > 0, that many samples of the prior N(0, I) in the same frame (else None)."""
     p = fit_pca(movie.codes[-1].astype(np.float32), dims)
-
-    def project(z: np.ndarray) -> np.ndarray:
-        c = p.transform(z.astype(np.float32))
-        return np.pad(c, ((0, 0), (0, dims - c.shape[1]))) if c.shape[1] < dims else c
-
-    frames = np.stack([project(f) for f in movie.codes]).astype(np.float32)
-    cloud = None
-    if prior:
-        z = np.random.default_rng(seed).standard_normal((prior, movie.codes.shape[2]))
-        cloud = project(z).astype(np.float32)
-    return frames, cloud
+    frames = np.stack([p.coords(f.astype(np.float32), dims) for f in movie.codes]).astype(np.float32)
+    return frames, (p.prior(prior, dims, seed).astype(np.float32) if prior else None)

@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from genlab.models import noise
+
 STYLES = ("mnist", "fit")
 
 
@@ -86,8 +88,7 @@ def invert_gan(model, target01: torch.Tensor, steps: int = 300, lr: float = 0.05
         raise ValueError("Inversion needs at least one step.")
     dev = model.device
     target = target01.to(dev, torch.float32).reshape(1, *model.config.image_shape)
-    gen = torch.Generator().manual_seed(seed)
-    z = torch.randn(starts, model.config.latent_dim, generator=gen).to(dev).requires_grad_(True)
+    z = noise(starts, model.config.latent_dim, seed).to(dev).requires_grad_(True)
     opt = torch.optim.Adam([z], lr=lr)
     losses: list[float] = []
     start_loss = None

@@ -19,6 +19,7 @@ from torch import nn
 
 from genlab.data import ImageDataset, to_float
 from genlab.device import describe_device, select_device
+from genlab.store.catalog import WEIGHTS_DIR
 from genlab.store.checkpoint import (
     CheckpointError,
     checkpoint_path,
@@ -177,3 +178,21 @@ def load_classifier(path: str | os.PathLike, device: str | torch.device = "cpu")
         tensors[k] = t
     clf.load_state_dict(tensors)
     return clf.to(device).eval(), meta
+
+
+def classifier_path(dataset: str, folder: Path = WEIGHTS_DIR) -> Path:
+    return folder / f"classifier-{dataset}.safetensors"
+
+
+def metric_classifier(data: ImageDataset, device) -> Classifier | None:
+    """The data set's metric classifier (weights/classifier-NAME) when one exists for images of
+    this shape (the training health check's class coverage); None otherwise."""
+    path = classifier_path(data.name)
+    if not path.is_file():
+        return None
+    try:
+        clf, _ = load_classifier(path, device=device)
+    except (CheckpointError, OSError):
+        return None
+    c = clf.config
+    return clf if (c.channels, c.image_size, c.image_size) == tuple(data.shape) else None

@@ -22,12 +22,11 @@ from pathlib import Path
 from genlab.data import DataError, dataset_for_meta
 from genlab.device import describe_device, select_device
 from genlab.metrics.agreement import class_agreement
-from genlab.metrics.classifier import embed, load_classifier
+from genlab.metrics.classifier import classifier_path, embed, load_classifier
 from genlab.metrics.codes import active_units
 from genlab.metrics.likelihood import elbo, iwae_bound
 from genlab.metrics.recon import pca_baseline, reconstruction_metrics
 from genlab.metrics.samples import fit_code_gaussian, sample_metrics
-from genlab.store.catalog import WEIGHTS_DIR
 from genlab.store.checkpoint import (
     CheckpointError,
     checkpoint_path,
@@ -40,10 +39,6 @@ METRICS_VERSION = 1
 # progress(stage, done, total): ``stage`` says in words what is being measured now; ``done`` of
 # ``total`` work units are finished (one per stage, one per batch of IWAE images)
 Progress = Callable[[str, int, int], None]
-
-
-def classifier_path(dataset: str, folder: Path = WEIGHTS_DIR) -> Path:
-    return folder / f"classifier-{dataset}.safetensors"
 
 
 class _Steps:
@@ -176,6 +171,13 @@ def evaluate_checkpoint(path: str | os.PathLike, iwae_k: int = 500, n_samples: i
     if store:
         update_meta(p, metrics=m)
     return m
+
+
+def unmeasured(meta: dict) -> bool:
+    """Whether a checkpoint lacks the numbers ``evaluate_checkpoint`` stores: never measured,
+    or an AE measured before its samples were scored from N(0, I) and a fitted Gaussian."""
+    m = meta.get("metrics") or {}
+    return not m or (m.get("kind") == "ae" and "samples_prior" not in m)
 
 
 def stderr_progress(file=None):

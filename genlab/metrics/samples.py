@@ -11,6 +11,7 @@ import torch
 from genlab.latent.codes import encode_images
 from genlab.metrics.classifier import embed
 from genlab.metrics.frechet import class_coverage, class_histogram, confidence, frechet_between
+from genlab.models import noise
 
 
 @torch.no_grad()
@@ -28,28 +29,48 @@ class CodeGaussian(NamedTuple):
     sqrt_cov: torch.Tensor
     n: int
 
+    def from_noise(self, eps: torch.Tensor) -> torch.Tensor:
+        """Codes of this Gaussian for noise ``eps`` (N, d) of N(0, I): mean + sqrt_cov · ε."""
+        return self.mean + eps @ self.sqrt_cov
 
-def fit_code_gaussian(model, x_u8: torch.Tensor, batch: int = 1000) -> CodeGaussian:
-    """A Gaussian with the mean and full covariance of the model's codes of ``x_u8`` (for an
-    AE: its training images), the distribution an AE's samples can be drawn from."""
-    z = np.asarray(encode_images(model.eval(), x_u8, batch), np.float64)
+
+def code_gaussian(z: np.ndarray, device: torch.device | str = "cpu") -> CodeGaussian:
+    """A Gaussian with the mean and full covariance of the codes ``z`` (N, d)."""
+    z = np.asarray(z, np.float64)
     if len(z) < 2:
         raise ValueError("A Gaussian needs the codes of at least two images.")
     w, v = np.linalg.eigh(np.atleast_2d(np.cov(z, rowvar=False)))
     root = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
-    return CodeGaussian(torch.tensor(z.mean(0), dtype=torch.float32, device=model.device),
-                        torch.tensor(root, dtype=torch.float32, device=model.device), len(z))
+    return CodeGaussian(torch.tensor(z.mean(0), dtype=torch.float32, device=device),
+                        torch.tensor(root, dtype=torch.float32, device=device), len(z))
+
+
+def fit_code_gaussian(model, x_u8: torch.Tensor, batch: int = 1000) -> CodeGaussian:
+    """A Gaussian with the mean and full covariance of the model's codes of ``x_u8`` (for an
+    AE: its training images), the distribution an AE's samples can be drawn from."""
+    return code_gaussian(encode_images(model.eval(), x_u8, batch), model.device)
+
+
+def prior_code(kind: str, dim: int, seed: int, z: np.ndarray | None = None) -> np.ndarray:
+    """One code (dim,) float32 drawn from the prior N(0, I) with ``seed``; for an AE, which has
+    no prior, from a Gaussian fitted to its codes ``z`` (N, dim) when there are some: what the
+    Latent explorer's "Sample from the prior" gives."""
+    eps = noise(1, dim, seed)
+    if kind == "ae" and z is not None and len(z) >= 2:
+        eps = code_gaussian(z).from_noise(eps)
+    return eps[0].numpy()
 
 
 @torch.no_grad()
 def generate(model, n: int, seed: int, batch: int = 1000, codes: CodeGaussian | None = None) -> torch.Tensor:
     """``n`` samples decoded from the prior N(0, I), or from ``codes`` (eval mode, as the app
-    draws them), reproducible by seed: the same noise either way, z = mean + sqrt_cov · ε."""
-    gen = torch.Generator(device=model.device).manual_seed(seed)
+    draws them), reproducible by seed: the same noise either way (``genlab.models.noise``, as
+    the pages draw it), z = mean + sqrt_cov · ε."""
+    eps_all = noise(n, model.config.latent_dim, seed)
     out = []
     for i in range(0, n, batch):
-        eps = model.prior(min(batch, n - i), generator=gen)
-        z = eps if codes is None else codes.mean + eps @ codes.sqrt_cov
+        eps = eps_all[i:i + batch].to(model.device)
+        z = eps if codes is None else codes.from_noise(eps)
         out.append(model.decode(z).float().cpu())
     return torch.cat(out)
 

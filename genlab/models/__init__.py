@@ -7,7 +7,7 @@ import threading
 import torch
 
 from genlab.models.ae import AutoEncoder
-from genlab.models.base import GenerativeModel
+from genlab.models.base import GenerativeModel, noise
 from genlab.models.cgan import ConditionalGAN
 from genlab.models.config import ARCHS, KINDS, LOSS_NAMES, ConfigError, ModelConfig
 from genlab.models.cvae import ConditionalVAE
@@ -20,7 +20,7 @@ from genlab.models.vae import VAE
 __all__ = ["ARCHS", "KINDS", "LOSS_NAMES", "DDPM", "AutoEncoder", "ClassView", "ConditionalGAN",
            "ConditionalVAE", "ConfigError", "DenoisingModel", "FlowMatching", "GAN",
            "GenerativeModel", "ModelConfig", "Trajectory", "VAE", "build_model",
-           "conditional_classes", "default_labels", "with_class"]
+           "conditional_classes", "default_labels", "noise", "with_class"]
 
 _CLASSES = {"ae": AutoEncoder, "vae": VAE, "gan": GAN, "flow": FlowMatching, "ddpm": DDPM}
 # config.num_classes > 0 (flow / ddpm: the same class, told the classes)

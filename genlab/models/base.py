@@ -9,6 +9,17 @@ from torch import nn
 
 from genlab.models.config import ModelConfig
 
+NOISE_ROWS = 1000  # noise is drawn this many rows at a time (as samples are decoded)
+
+
+def noise(n: int, dim: int, seed: int) -> torch.Tensor:
+    """``n`` codes of N(0, I) in ``dim`` dimensions from ``seed``, float32 on the CPU: the one
+    noise of every page, the CLI, the lab report and the previews, so a seed gives the same
+    codes everywhere and on any device. Drawn ``NOISE_ROWS`` rows at a time."""
+    gen = torch.Generator().manual_seed(int(seed))
+    parts = [torch.randn(min(NOISE_ROWS, n - i), dim, generator=gen) for i in range(0, n, NOISE_ROWS)]
+    return torch.cat(parts) if parts else torch.zeros(0, dim)
+
 
 class GenerativeModel(nn.Module):
     """Images in and out are float tensors in [0, 1] of shape (N, C, H, W)."""

@@ -12,7 +12,7 @@ from dataclasses import replace
 import torch
 from torch import nn
 
-from genlab.models.base import GenerativeModel
+from genlab.models.base import GenerativeModel, noise
 from genlab.models.blocks import dcgan_init, flat
 from genlab.models.config import ModelConfig
 from genlab.models.gan import GAN, _conv_discriminator, _conv_generator, _mlp_pair
@@ -82,9 +82,7 @@ class ConditionalGAN(Conditional, GAN):
     def preview_inputs(self, examples: torch.Tensor, seed: int) -> torch.Tensor:
         """``PREVIEW_ROWS`` fixed noise vectors, each repeated once per class (up to 10)."""
         k = min(self.num_classes, 10)
-        g = torch.Generator().manual_seed(seed)
-        noise = torch.randn(PREVIEW_ROWS, self.config.latent_dim, generator=g)
-        return noise.repeat_interleave(k, 0).to(examples.device)
+        return noise(PREVIEW_ROWS, self.config.latent_dim, seed).repeat_interleave(k, 0).to(examples.device)
 
     def preview(self, fixed: torch.Tensor) -> tuple[torch.Tensor, int]:
         """One row per noise vector, one column per class."""

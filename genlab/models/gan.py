@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genlab.models.base import GenerativeModel
+from genlab.models.base import GenerativeModel, noise
 from genlab.models.blocks import conv_geometry, conv_widths, dcgan_init, flat
 from genlab.models.config import ModelConfig
 
@@ -125,8 +125,7 @@ class GAN(GenerativeModel):
 
     def preview_inputs(self, examples: torch.Tensor, seed: int) -> torch.Tensor:
         """32 fixed noise vectors (drawn on the CPU, so a seed gives the same ones anywhere)."""
-        noise = torch.randn(32, self.config.latent_dim, generator=torch.Generator().manual_seed(seed))
-        return noise.to(examples.device)
+        return noise(32, self.config.latent_dim, seed).to(examples.device)
 
     def preview(self, fixed: torch.Tensor) -> tuple[torch.Tensor, int]:
         """Samples from the fixed noise, 8 per row."""

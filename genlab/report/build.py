@@ -114,8 +114,7 @@ def _latent(path: Path, model, data, stem: str, z: np.ndarray, tsne: bool) -> tu
     kind = model.config.kind.upper()
     y = data.test_y[:len(z)].numpy()
     coords, p = latent.pca(z, 2)
-    prior = p.transform(np.random.default_rng(0).standard_normal((N_PRIOR, z.shape[1])))
-    prior = np.pad(prior, ((0, 0), (0, max(0, 2 - prior.shape[1]))))[:, :2]
+    prior = p.prior(N_PRIOR, 2)
     share = ", ".join(f"{v:.0%}" for v in p.explained[:2])
     figs.append(Figure(f"{stem}-pca", f"PCA of the codes of {len(z):,} test images, coloured by "
                        f"class, with {N_PRIOR} samples of the prior N(0, I) (×) in the same projection.",

@@ -7,9 +7,8 @@ import io
 
 import numpy as np
 import torch
-from PIL import Image
 
-from genlab.images import make_grid
+from genlab.images import make_grid, png, upscale
 from genlab.models.config import LOSS_LABELS, LOSS_PANELS
 
 # Plotly's default qualitative palette ("plotly"), in its order
@@ -86,13 +85,7 @@ def loss_curves(history: list[dict], test_history: list[dict], kind: str, title:
 def image_grid(images: torch.Tensor, nrow: int = 8, target: int = 480) -> bytes:
     """A float batch (N, C, H, W) in [0, 1] as a grid, enlarged with crisp pixels to about
     ``target`` pixels wide (as the app shows images)."""
-    grid = make_grid(images, nrow=nrow)
-    scale = max(1, min(8, target // max(grid.shape[1], 1)))
-    if scale > 1:
-        grid = np.kron(grid, np.ones((scale, scale, 1), np.uint8))
-    buf = io.BytesIO()
-    Image.fromarray(grid).save(buf, format="PNG", optimize=True)
-    return buf.getvalue()
+    return png(upscale(make_grid(images, nrow=nrow), target))
 
 
 def _scatter(ax, coords: np.ndarray, labels: np.ndarray, classes: list[str],

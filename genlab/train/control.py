@@ -84,7 +84,7 @@ class TrainEvent:
     elapsed_s: float = 0.0
     grid: np.ndarray | None = None  # (H, W, 3) uint8
     message: str = ""
-    alarm: dict | None = None  # kind "alarm": genlab.alarms.Alarm.to_dict(), message its text
+    alarm: dict | None = None  # kind "alarm": genlab.train.alarms.Alarm.to_dict(), message its text
 
 
 @dataclass

@@ -3,8 +3,8 @@
 ``HealthMonitor`` watches one training run. The trainer gives it the losses it already read
 (``progress``: no extra host sync) and calls ``epoch_end`` once per epoch, where the checks that
 need the model look at a few hundred images. Each alarm fires at most once per run, as an
-``Alarm`` with a one-sentence diagnosis, the evidence in numbers and what to try (the CLI flag
-and the Train page setting). ``check_history`` runs the loss-based checks over a stored history
+``Alarm`` (``genlab.train.alarms``: a one-sentence diagnosis, the evidence in numbers and what
+to try, named as the CLI flag and the Train page setting). ``check_history`` runs the loss-based checks over a stored history
 (a checkpoint's meta).
 """
 from __future__ import annotations
@@ -12,35 +12,19 @@ from __future__ import annotations
 import math
 import statistics
 from collections import deque
-from dataclasses import asdict, dataclass, field
 
 import torch
 
 from genlab.data import to_float
+from genlab.metrics.frechet import class_coverage
+from genlab.train.alarms import KINDS, Alarm
 
-# id -> (name, what to try). The knobs are named as the CLI flag and the Train page setting.
-KINDS = {
-    "posterior_collapse": ("Posterior collapse", "Lower β (--beta, Train page 'β'), add a KL "
-                           "warm-up (--kl-warmup N, 'KL warm-up (epochs)'), or use a smaller "
-                           "decoder (--hidden)."),
-    "d_wins": ("Discriminator wins", "Lower the discriminator's learning rate (--lr-d, 'D "
-               "learning rate'), add one-sided label smoothing (--label-smoothing 0.1, 'Label "
-               "smoothing'), or use fewer D steps per G step (--d-steps 1, 'D steps per G step')."),
-    "mode_collapse": ("Mode collapse", "Restart with another seed (--seed, 'Seed') or lower the "
-                      "learning rates (--lr and --lr-d, 'Learning rate' and 'D learning rate')."),
-    "overfitting": ("Overfitting", "Train fewer epochs (--epochs, 'Epochs'), use more data, or a "
-                    "smaller model (--latent-dim, --hidden)."),
-    "divergence": ("Divergence ahead", "Lower the learning rate (--lr, 'Learning rate'), for "
-                   "example to a tenth; for a GAN also the D learning rate (--lr-d)."),
-    "nothing_learned": ("Nothing learned", "Raise the learning rate (--lr) or train longer "
-                        "(--epochs); for a VAE lower β (--beta) or add a KL warm-up (--kl-warmup)."),
-}
 ACTIVE_VAR = 0.01  # a latent unit is active if Var_x E[z|x] > 0.01 (Burda et al., 2016)
 MIN_STEPS = 150  # epoch-level checks (collapse, nothing learned) and D wins start after this
 # many steps (a DCGAN's discriminator often leads for its first hundred steps, then the G catches up)...
 PERSIST = 2  # ...and fire when the condition holds at this many epoch ends in a row
 PROBE = 256  # images looked at by the epoch-level checks
-OVERFIT = 0.05  # ...and is this share above its best so far (test losses are noisy)
+OVERFIT = 0.05  # overfitting: a test loss that rose twice and is this share above its best (noisy)
 SPIKE = {"ae": 4.0, "vae": 4.0, "gan": 10.0, "flow": 4.0, "ddpm": 4.0}  # a loss this many times its running median
 # ...and, for a GAN, above a level a healthy run does not reach: a D loss back at 2.8 after a
 # stretch at 0.12 is the generator catching up (the shipped cGAN does it), not a blow-up
@@ -48,24 +32,6 @@ SPIKE_FLOOR = {"d_loss": 5.0, "g_loss": 20.0}
 WATCH = {"ae": ("mse",), "vae": ("total",), "gan": ("d_loss", "g_loss"), "flow": ("loss",),
          "ddpm": ("loss",)}
 TEST_KEY = {"ae": "mse", "vae": "total"}  # the test loss the overfitting check watches
-
-
-@dataclass
-class Alarm:
-    id: str
-    name: str
-    step: int
-    epoch: float
-    message: str  # the diagnosis, one sentence
-    evidence: str  # the numbers, in words
-    advice: str  # what to try
-    numbers: dict = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def text(self) -> str:
-        return f"{self.name} (step {self.step:,}): {self.message} {self.evidence} Try: {self.advice}"
 
 
 def _spread(x: torch.Tensor) -> float:
@@ -264,7 +230,6 @@ class HealthMonitor:
         ratio = _spread(s) / max(self.real_spread, 1e-9)
         cov = None
         if self.classifier is not None:
-            from genlab.metrics.frechet import class_coverage
             clf = self.classifier
             cov = class_coverage(clf(s.to(next(clf.parameters()).device)).argmax(1).cpu(),
                                  clf.config.n_classes)
@@ -286,23 +251,6 @@ class HealthMonitor:
             f"The {len(s)} fixed-noise samples differ from each other by {ratio:.0%} of what real "
             f"images do (it was {top:.0%} at best){cov_text}.",
             diversity=ratio, best_diversity=top, **({"coverage": cov} if cov is not None else {}))
-
-
-def metric_classifier(data, device) -> object | None:
-    """The data set's metric classifier (weights/classifier-NAME) when one exists for images of
-    this shape, for the mode-collapse check's class coverage; None otherwise."""
-    from genlab.metrics.classifier import load_classifier
-    from genlab.metrics.report import classifier_path
-    from genlab.store.checkpoint import CheckpointError
-    path = classifier_path(getattr(data, "name", ""))
-    if not path.is_file():
-        return None
-    try:
-        clf, _ = load_classifier(path, device=device)
-    except (CheckpointError, OSError):
-        return None
-    c = clf.config
-    return clf if (c.channels, c.image_size, c.image_size) == tuple(data.shape) else None
 
 
 def check_history(kind: str, history: list[dict], test_history: list[dict],

@@ -4,7 +4,7 @@ The data set lives on the device as one uint8 tensor; each step slices a batch t
 per-epoch permutation and converts it there. The model kind owns its training step
 (``model.train_step``); the loop only feeds batches, honours stop/pause, and reads the losses,
 accumulated on the device, every ``log_every`` steps (or ``progress_every_s``): no host sync
-per step. A NaN or infinite loss, weight or test metric stops the run and restores the last
+per step. What happens goes out as events to named callbacks (``genlab.train.callbacks``). A NaN or infinite loss, weight or test metric stops the run and restores the last
 weights whose metrics are finite (see ``genlab.train.guard``).
 """
 from __future__ import annotations
@@ -19,14 +19,14 @@ import torch
 from genlab.data import ImageDataset, to_float
 from genlab.device import describe_device, select_device
 from genlab.images import make_grid
+from genlab.metrics.classifier import metric_classifier
 from genlab.metrics.likelihood import test_metrics
 from genlab.models import GenerativeModel
 from genlab.models.labels import conditional_refusal
+from genlab.train.callbacks import Callback, Callbacks
 from genlab.train.control import TrainConfig, TrainControl, TrainEvent, TrainResult
 from genlab.train.guard import Diverged, LastGood, all_finite
-from genlab.train.health import HealthMonitor, metric_classifier
-
-EventSink = Callable[[TrainEvent], None]
+from genlab.train.health import HealthMonitor
 
 
 def evaluate(model: GenerativeModel, x_u8: torch.Tensor, batch: int = 1000, seed: int = 0) -> dict:
@@ -62,20 +62,22 @@ def _check_inputs(model: GenerativeModel, data: ImageDataset, cfg: TrainConfig) 
 
 
 def fit(model: GenerativeModel, data: ImageDataset, cfg: TrainConfig | None = None,
-        control: TrainControl | None = None, on_event: EventSink | None = None) -> TrainResult:
+        control: TrainControl | None = None,
+        on_event: Callbacks | Callback | list | Callable[[TrainEvent], None] | None = None) -> TrainResult:
     """Train ``model`` on ``data.train_x``; returns a TrainResult (never raises on NaN/stop).
-    ``cfg`` None fields take the model kind's defaults (``genlab.settings``)."""
+    ``cfg`` None fields take the model kind's defaults (``genlab.settings``). Every event goes
+    to ``on_event``: ``Callbacks``, one callback, a list of them, or a function ``fn(ev)``."""
     cfg = (cfg or TrainConfig()).resolved(model.config.kind)
     _check_inputs(model, data, cfg)
-    return _Run(model, data, cfg, control or TrainControl(), on_event or (lambda e: None)).run()
+    return _Run(model, data, cfg, control or TrainControl(), Callbacks.of(on_event)).run()
 
 
 class _Run:
     """One training run: the loop in ``run`` and the bookkeeping it reports through events."""
 
     def __init__(self, model: GenerativeModel, data: ImageDataset, cfg: TrainConfig,
-                 control: TrainControl, emit: EventSink) -> None:
-        self.model, self.data, self.control, self.emit_event = model, data, control, emit
+                 control: TrainControl, callbacks: Callbacks) -> None:
+        self.model, self.data, self.control, self.callbacks = model, data, control, callbacks
         self.dev = dev = select_device(cfg.device)
         self.channels_last = dev.type == "cuda" and model.config.arch == "conv"
         model.to(dev)
@@ -180,7 +182,7 @@ class _Run:
         return self.history[-1]["step"] if self.history else 0
 
     def event(self, kind: str, **fields) -> None:
-        self.emit_event(TrainEvent(kind, self.done, self.total, self.done / self.steps_per_epoch,
+        self.callbacks.on_event(TrainEvent(kind, self.done, self.total, self.done / self.steps_per_epoch,
                                    self.cfg.epochs, **fields))
 
     def report(self) -> None:

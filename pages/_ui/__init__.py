@@ -14,6 +14,7 @@ import streamlit as st
 import torch
 
 from genlab.data import DataError, dataset_for_meta
+from genlab.images import make_grid, upscale
 from genlab.jobs import SessionJobs, get_manager
 from genlab.latent import codes as latent
 from genlab.metrics import format as metric_format
@@ -192,14 +193,9 @@ def show(img: np.ndarray | torch.Tensor, caption: str | None = None, nrow: int =
          target: int = 360) -> None:
     """A uint8 image, or a float batch (N, C, H, W) drawn as a grid, enlarged with crisp pixels
     to about ``target`` pixels wide."""
-    from genlab.images import make_grid
     if isinstance(img, torch.Tensor):
         img = make_grid(img, nrow=nrow)
-    target = int(target * 1.5) if projector() else target
-    scale = max(1, min(8, target // max(img.shape[1], 1)))
-    if scale > 1:
-        img = np.kron(img, np.ones((scale, scale, 1) if img.ndim == 3 else (scale, scale), np.uint8))
-    st.image(img, caption=caption)
+    st.image(upscale(img, int(target * 1.5) if projector() else target), caption=caption)
 
 
 # -- figures ------------------------------------------------------------------------------------

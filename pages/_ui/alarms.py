@@ -1,6 +1,6 @@
 """Training-health alarms on a page: a warning box per alarm, and markers on the live curves.
 
-The alarms are the dicts of ``genlab.alarms.Alarm.to_dict()`` as a job snapshot
+The alarms are the dicts of ``genlab.train.alarms.Alarm.to_dict()`` as a job snapshot
 (``JobSnapshot.alarms``) or a checkpoint's meta (``meta["alarms"]``) carries them."""
 from __future__ import annotations
 

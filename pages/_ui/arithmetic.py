@@ -1,5 +1,5 @@
 """Latent explorer, "Arithmetic" tab: class means, "the same style, another class", and a
-traversal grid along a chosen direction. Render only: the maths is in genlab.latent_ops."""
+traversal grid along a chosen direction. Render only: the maths is in genlab.latent.ops."""
 from __future__ import annotations
 
 import numpy as np

@@ -8,6 +8,7 @@ import numpy as np
 import streamlit as st
 import torch
 
+from genlab.images import upscale
 from genlab.latent import codes as latent
 from genlab.models import with_class
 
@@ -48,8 +49,4 @@ def class_row(model, meta: dict, z: np.ndarray, what: str = "the same noise") ->
     with torch.inference_mode():
         images = base.decode(codes.expand(k, -1), torch.arange(k, device=base.device)).float().cpu()
     st.caption(f"{what[:1].upper() + what[1:]}, drawn as each of the {k} classes:")
-    scale = max(1, 84 // images.shape[-1])
-    tiles = [np.kron(latent.to_uint8_image(im), np.ones((scale, scale), np.uint8)
-                     if images.shape[1] == 1 else np.ones((scale, scale, 1), np.uint8))
-             for im in images]
-    st.image(tiles, caption=names)
+    st.image([upscale(latent.to_uint8_image(im), 84) for im in images], caption=names)

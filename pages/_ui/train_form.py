@@ -3,14 +3,13 @@ JobSpec that Start submits. Every widget's key and bounds come from ``train_url.
 table that also puts them in the URL)."""
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 
 import streamlit as st
 
 from genlab.data import BUILTIN, DataError, allowed_folder, load_dataset
-from genlab.data.dataset import cache_dir
+from genlab.data.dataset import cache_upload
 from genlab.jobs import JobSpec
 from genlab.models import ConfigError
 from genlab.settings import BY_KEY, NATIVE_SIZE, NOISE_KINDS, SIZES, SettingError, default, kind_error, parse
@@ -28,18 +27,6 @@ def _builtin(name: str, size: int | None, channels: int | None):
 @st.cache_resource(show_spinner="Reading your images...", max_entries=4)
 def _images(path: str, size: int, channels: int, stamp: str):
     return load_dataset(path, image_size=size, channels=channels)
-
-
-def _save_upload(upload) -> str:
-    data = upload.getvalue()
-    digest = hashlib.sha256(data).hexdigest()[:20]
-    target = cache_dir() / "uploads" / f"{digest}.zip"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(".part")
-        tmp.write_bytes(data)
-        tmp.replace(target)
-    return str(target)
 
 
 def _seed(key: str, default) -> str:
@@ -73,7 +60,7 @@ def choose_data():
             if up is None:
                 st.info("Upload a .zip file of PNG/JPEG images to train on them.")
                 return None, {}
-            path = _save_upload(up)
+            path = str(cache_upload(up.getvalue()))
             data = _images(path, size, ch, path)
             label = up.name
         else:

@@ -1,5 +1,5 @@
 """The worker side of a job on Ray (see ``genlab.jobs.ray.backend``): a threaded actor that runs
-``genlab.worker.run_training`` in one thread while polls and controls arrive on others."""
+``genlab.jobs.worker.run_training`` in one thread while polls and controls arrive on others."""
 from __future__ import annotations
 
 import os
@@ -9,7 +9,7 @@ from pathlib import Path
 
 class TrainActor:
     """Lives on a Ray worker: runs one job (``run``) while other threads serve ``poll`` and
-    ``command``. Messages are those of ``genlab.worker.run_training``; a checkpoint or final
+    ``command``. Messages are those of ``genlab.jobs.worker.run_training``; a checkpoint or final
     message that names a file also carries that file's bytes."""
 
     def __init__(self) -> None:

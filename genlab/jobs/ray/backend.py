@@ -4,7 +4,7 @@ exactly as with a local process. Imported only when ``GENLAB_RAY_ADDRESS`` is se
 ``--ray ADDRESS`` is given (the CLI); without them nothing here, and no Ray, is imported.
 
 Each job is one threaded Ray actor (``max_concurrency`` > 1): one thread runs
-``genlab.worker.run_training`` while pause / resume / stop and message polls arrive on others.
+``genlab.jobs.worker.run_training`` while pause / resume / stop and message polls arrive on others.
 The worker saves into its own temporary folder and sends each checkpoint back as bytes (the
 safetensors file and its JSON copy, never a pickle of the weights); the server writes them
 atomically into the app's models folder. The genlab package travels with each actor
@@ -34,7 +34,7 @@ WAIT_NOTE_S = 3.0  # no word from the actor after this long: say that the job wa
 
 
 class RayRunner(Runner):
-    """A job as a Ray actor (see ``genlab.runner.Runner`` for the interface)."""
+    """A job as a Ray actor (see ``genlab.jobs.runner.Runner`` for the interface)."""
 
     def __init__(self, address: str | None = None, cpus: float | None = None,
                  gpus: float | None = None) -> None:
