@@ -4,6 +4,7 @@ URL, a lesson TOML), and every path that starts a run (the CLI, its Ray variant,
 the Train page opened by a share URL) turns the same words into the same model and training
 configs, for every model kind and built-in data set."""
 import argparse
+import functools
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from genlab.cli.ray import _spec as ray_spec
 from genlab.cli.train import settings_from_args
 from genlab.data import BUILTIN, load_dataset
 from genlab.settings import BY_KEY, DATASETS, KEYS, KNOB_KEYS, TABLE, default, resolve
-from genlab.train.recipe import BY_STEPS, configs, recipe
+from genlab.train.recipe import BY_STEPS, configs, data_args, recipe
 from pages._ui.train_url import BY_QUERY, bounds
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -126,6 +127,11 @@ def combos():
 WORDS = {"epochs": "3", "seed": "5", "batch": "32"}
 
 
+@functools.lru_cache(maxsize=None)
+def loaded(ds: str, **load):
+    return load_dataset(ds, **load)
+
+
 @pytest.mark.parametrize("ds, kind, cond", list(combos()))
 def test_every_path_gives_the_same_configs(ds, kind, cond):
     words = {"dataset": ds, "kind": kind, **WORDS, **({"conditional": "1"} if cond else {})}
@@ -135,8 +141,7 @@ def test_every_path_gives_the_same_configs(ds, kind, cond):
             "--batch-size", "32", *(["--conditional"] if cond else [])]
     args = build_parser().parse_args(argv)
     s = settings_from_args(args)
-    data = load_dataset(ds) if ds in ("digits",) else None  # the CLI loads it; built-ins give the same classes
-    cli = configs(s, data)
+    cli = configs(s, loaded(ds, **data_args(s)))  # as cmd_train: the data set loaded, then configs
     assert (cli[0], recipe(cli[1])) == want
     ray, _ = ray_spec(build_parser().parse_args([*argv, "--ray", "127.0.0.1:1"]))
     assert (ray.model, recipe(ray.train)) == want
@@ -144,9 +149,8 @@ def test_every_path_gives_the_same_configs(ds, kind, cond):
     lesson = parse_lesson("x", f'title = "T"\nlook_for = "L"\n[settings]\n{toml}\n')
     les = configs(lesson.settings, **BY_STEPS)
     assert (les[0], recipe(les[1])) == want
-    if ds in ("digits", "mnist"):  # the Train page opened by a share URL (loading the larger
-        at = train_page(words)     # data sets in the page is measured elsewhere)
-        spec = at.session_state["tr_spec"]
-        assert spec is not None, [e.value for e in at.error]
-        assert (spec.model, recipe(spec.train)) == want
+    at = train_page(words)  # the Train page opened by a share URL with the same words
+    spec = at.session_state["tr_spec"]
+    assert spec is not None, [e.value for e in at.error]
+    assert (spec.model, recipe(spec.train)) == want
     assert want[0].num_classes == (10 if cond else 0)

@@ -26,9 +26,8 @@ from pages._ui.projector import projector, projector_layout, projector_toggle
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-# (No process-wide torch.set_grad_enabled(False) here: grad mode is per thread, and Streamlit runs
-# every script run in a thread of its own, so it only ever switched off the importing thread's
-# gradients: a test process importing this module lost them for all its training tests.)
+# Grad mode is per thread and Streamlit runs each script run in a thread of its own: pages switch
+# gradients off where they use a model (torch.no_grad), never process-wide at import.
 # Everything imported so far (torch, Streamlit, plotly...) lives as long as the server: moved out
 # of the garbage collector's generations, so the collections that the reruns of many sessions
 # trigger on the server's event loop do not walk it again each time.
