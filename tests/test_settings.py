@@ -127,7 +127,7 @@ def combos():
 WORDS = {"epochs": "3", "seed": "5", "batch": "32"}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def loaded(ds: str, **load):
     return load_dataset(ds, **load)
 
