@@ -175,7 +175,8 @@ def test_picking_a_lesson_fills_the_settings_and_the_url():
     q = {k: v[0] if isinstance(v, list) else v for k, v in dict(at.query_params).items()}
     assert q["lesson"] == "latent-2d" and q["latent"] == "2"
     lesson = lesson_settings(load_lesson("latent-2d"))
-    gan_only = {"lr_d", "smoothing", "d_steps"}  # a VAE lesson's URL leaves out the GAN knobs
+    gan_only = {"lr_d", "smoothing", "d_steps", "schedule"}  # a VAE lesson's URL leaves out the
+    # settings of other kinds (the GAN's knobs, the DDPM's noise schedule)
     assert {k: q[k] for k in set(lesson) - gan_only} == {k: v for k, v in lesson.items() if k not in gan_only}
     assert not gan_only & set(q)
     at.selectbox(key="tr_lesson").set_value("posterior-collapse").run()
