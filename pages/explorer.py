@@ -57,8 +57,10 @@ def set_base(z: np.ndarray) -> None:
         st.session_state[f"ex_{tag}_d{j}"] = float(v)
 
 
-def sample_prior() -> None:  # an AE has no prior: a Gaussian fitted to its codes
-    set_base(prior_code(model.config.kind, d, int(np.random.default_rng().integers(0, 2**31 - 1)), Z))
+def sample_prior(fitted: bool = False) -> None:
+    """N(0, I); for an AE also (``fitted``) a Gaussian fitted to its codes."""
+    seed = int(np.random.default_rng().integers(0, 2**31 - 1))
+    set_base(prior_code(model.config.kind, d, seed, Z, fitted=fitted))
 
 
 def from_image() -> None:
@@ -97,8 +99,13 @@ def explorer() -> None:
     """Sliders and the decoded image: a slider move reruns only this (cached model, codes
     and PCA; one decode and one small image), not the page."""
     c1, c2, c3 = st.columns([1, 1, 2])
-    c1.button("Sample from the prior", on_click=sample_prior, key=f"ex_prior_{tag}",
-              help="AE: it has no prior, so this samples a Gaussian fitted to its codes.")
+    c1.button("Sample from the prior N(0, I)", on_click=sample_prior, key=f"ex_prior_{tag}",
+              help="What a VAE is trained to decode. An AE never was: most of its prior samples "
+                   "decode to noise.")
+    if model.config.kind == "ae":
+        c1.button("Sample a Gaussian fitted to its codes", on_click=sample_prior, args=(True,),
+                  key=f"ex_fitted_{tag}", help="An AE has no prior of its own: this draws from "
+                  "the mean and covariance of its test codes instead.")
     c2.button("Reset to the mean code", on_click=set_base, args=(center,), key=f"ex_reset_{tag}")
     if data is not None:
         with c3:

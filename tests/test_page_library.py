@@ -29,14 +29,16 @@ def test_code_ranges_of_codes_and_of_the_prior():
 
 def test_prior_code_is_the_seeds_noise_or_the_aes_fitted_gaussian():
     assert np.array_equal(prior_code("vae", 5, 3), noise(1, 5, 3)[0].numpy())
-    assert np.array_equal(prior_code("gan", 5, 3, np.zeros((10, 5))), noise(1, 5, 3)[0].numpy())
+    assert np.array_equal(prior_code("gan", 5, 3, np.zeros((10, 5)), fitted=True), noise(1, 5, 3)[0].numpy())
     z = np.random.default_rng(1).normal(10.0, 0.5, (400, 5))
-    code = prior_code("ae", 5, 3, z)
+    # an AE's prior sample is plain N(0, I) (it decodes to noise: the lesson's point) ...
+    assert np.array_equal(prior_code("ae", 5, 3, z), noise(1, 5, 3)[0].numpy())
+    code = prior_code("ae", 5, 3, z, fitted=True)  # ... the fitted Gaussian is asked for by name
     assert code.dtype == np.float32 and code.shape == (5,)
     assert np.allclose(code, code_gaussian(z).from_noise(noise(1, 5, 3))[0].numpy())
-    draws = np.stack([prior_code("ae", 5, s, z) for s in range(300)])
+    draws = np.stack([prior_code("ae", 5, s, z, fitted=True) for s in range(300)])
     assert np.allclose(draws.mean(0), 10.0, atol=0.15) and np.allclose(draws.std(0), 0.5, atol=0.1)
-    assert np.array_equal(prior_code("ae", 5, 3, None), noise(1, 5, 3)[0].numpy())  # no codes
+    assert np.array_equal(prior_code("ae", 5, 3, None, fitted=True), noise(1, 5, 3)[0].numpy())  # no codes
 
 
 @pytest.mark.parametrize("d,dims", [(1, 2), (6, 2), (6, 3)])

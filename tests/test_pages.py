@@ -144,3 +144,28 @@ def test_compare_measures_each_kind(models):
     assert float(elbo["t-vae"]) > 0 and elbo["t-ae"] == "—"
     assert table.loc["Latent: active units", "t-vae"].endswith("/ 8")
     assert table.loc["Kind", "t-gan"] == "GAN (latent 16)"
+
+
+def test_an_aes_prior_sample_is_n01_and_the_fitted_gaussian_is_named():
+    """The AE-vs-VAE lesson: an AE turns samples of N(0, I) into noise. "Sample from the prior"
+    draws N(0, I) for an AE too (a code of norm about sqrt(d)); the Gaussian fitted to its codes
+    is its own button, and its codes sit where the AE's codes are (far larger here)."""
+    from genlab.store.catalog import WEIGHTS_DIR
+    path = str(WEIGHTS_DIR / "mnist-ae.safetensors")
+    tag = hashlib.sha1(path.encode()).hexdigest()[:8]
+    at = page("pages/explorer.py")
+    at.selectbox(key="ex_model").set_value(path).run()
+    at.toggle(key="ex_server").set_value(True).run()
+
+    def norm() -> float:
+        text = "\n".join(c.value for c in at.caption)
+        return float(re.search(r"Code norm ([\d.]+)", text).group(1))
+    d = load_checkpoint(path)[0].config.latent_dim
+    prior = []
+    for _ in range(3):
+        at.button(key=f"ex_prior_{tag}").click().run()
+        prior.append(norm())
+    assert all(0.5 * np.sqrt(d) < n < 1.5 * np.sqrt(d) for n in prior), (prior, d)
+    at.button(key=f"ex_fitted_{tag}").click().run()
+    assert norm() > 2 * max(prior) and not at.exception
+    assert at.button(key=f"ex_fitted_{tag}").label == "Sample a Gaussian fitted to its codes"

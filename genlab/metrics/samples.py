@@ -51,12 +51,14 @@ def fit_code_gaussian(model, x_u8: torch.Tensor, batch: int = 1000) -> CodeGauss
     return code_gaussian(encode_images(model.eval(), x_u8, batch), model.device)
 
 
-def prior_code(kind: str, dim: int, seed: int, z: np.ndarray | None = None) -> np.ndarray:
-    """One code (dim,) float32 drawn from the prior N(0, I) with ``seed``; for an AE, which has
-    no prior, from a Gaussian fitted to its codes ``z`` (N, dim) when there are some: what the
-    Latent explorer's "Sample from the prior" gives."""
+def prior_code(kind: str, dim: int, seed: int, z: np.ndarray | None = None,
+               fitted: bool = False) -> np.ndarray:
+    """One code (dim,) float32 drawn from the prior N(0, I) with ``seed`` (what a VAE is sampled
+    from, and what an AE turns into noise); with ``fitted``, for an AE, which has no prior of
+    its own, from a Gaussian fitted to its codes ``z`` (N, dim) when there are some. The Latent
+    explorer's "Sample from the prior" and "Sample a Gaussian fitted to its codes"."""
     eps = noise(1, dim, seed)
-    if kind == "ae" and z is not None and len(z) >= 2:
+    if fitted and kind == "ae" and z is not None and len(z) >= 2:
         eps = code_gaussian(z).from_noise(eps)
     return eps[0].numpy()
 
