@@ -204,3 +204,20 @@ def test_two_sessions_see_only_their_own_and_shared_models(sessions, digits):
     visit(bob, "pages/explorer.py")
     assert not bob.error and not any(o.startswith("priv-vae ") for o in bob.selectbox(key="ex_model").options)
     assert bob.selectbox(key="ex_model").value != vae
+
+
+def test_sharing_while_it_trains_survives_the_next_epochs_save(folder, digits):
+    """A job saves its model after every epoch: a model shared from the gallery while it still
+    trains stays shared (it used to lose 'shared' at the next epoch's save)."""
+    from genlab.train import fit, save_trained
+    model = build_model(ModelConfig("ae", "mlp", image_size=8, latent_dim=2, hidden=(8,)).validate())
+    path = folder / "training"
+    result = fit(model, digits, TrainConfig(epochs=1, batch_size=256))
+    save_trained(path, model, result, dataset={"name": "digits"}, owner="alice")
+    set_shared(str(path) + ".safetensors", True, viewer="alice")  # ticked between two epochs
+    save_trained(path, model, result, dataset={"name": "digits"}, owner="alice")
+    assert read_meta(str(path) + ".safetensors")["shared"] is True
+    assert "training" in seen("bob")
+    set_shared(str(path) + ".safetensors", False, viewer="alice")
+    save_trained(path, model, result, dataset={"name": "digits"}, owner="alice")
+    assert "training" not in seen("bob")

@@ -8,7 +8,13 @@ from pathlib import Path
 import torch
 
 from genlab.models import GenerativeModel
-from genlab.store.checkpoint import finite_or_none, save_checkpoint
+from genlab.store.checkpoint import (
+    CheckpointError,
+    checkpoint_path,
+    finite_or_none,
+    read_meta,
+    save_checkpoint,
+)
 from genlab.train.control import TrainConfig, TrainResult
 
 
@@ -19,7 +25,11 @@ def save_trained(path: str | os.PathLike, model: GenerativeModel, result: TrainR
     (``genlab.data.dataset_meta``) and any ``extra`` fields. ``config`` defaults to the resolved
     settings the run used (``result.config``). Whatever the run's status, the weights ``fit``
     left are saved; metrics that are NaN or infinite are stored as missing (null). The health
-    alarms that fired (``result.alarms``, see ``genlab.train.health``) go into the meta's ``alarms``."""
+    alarms that fired (``result.alarms``, see ``genlab.train.health``) go into the meta's ``alarms``.
+    Saving again over the same run's file (a job saves after every epoch) keeps what its owner
+    chose meanwhile: "share with the class" (``shared``)."""
+    if "shared" not in extra:
+        extra = {**extra, **_kept(path)}
     config = config or result.config
     train = {**asdict(config), "betas": list(config.betas or ())} if config else {}
     record = dict(dataset=dataset, train=train, epochs=round(result.epochs_done, 3),
@@ -28,3 +38,15 @@ def save_trained(path: str | os.PathLike, model: GenerativeModel, result: TrainR
                   images_per_s=round(result.images_per_s, 1), status=result.status,
                   message=result.message, alarms=list(result.alarms), **extra)
     return save_checkpoint(path, model, dtype=dtype, **finite_or_none(record))
+
+
+def _kept(path: str | os.PathLike) -> dict:
+    """The owner's choices stored in the file already at ``path`` (none if there is none)."""
+    target = checkpoint_path(path)
+    if not target.is_file():
+        return {}
+    try:
+        meta = read_meta(target)
+    except (CheckpointError, OSError):
+        return {}
+    return {"shared": meta["shared"]} if isinstance(meta.get("shared"), bool) else {}
