@@ -69,6 +69,11 @@ class Setting:
     kinds: tuple[str, ...] = ()  # the model kinds it applies to (empty: all)
     optional: bool = False  # may be empty (None): lr_d, "the same as lr"
 
+    def holds(self, v: float) -> bool:
+        """Whether the number ``v`` lies within this setting's bounds (none: any finite value)."""
+        return math.isfinite(v) and (self.lo is None or (self.lo < v if self.lo_open else self.lo <= v)
+                                     and (v < self.hi if self.hi_open else v <= self.hi))
+
     def bounds_text(self) -> str:
         return (f"{'(' if self.lo_open else '['}{self.lo:g}, {self.hi:g}{')' if self.hi_open else ']'}"
                 if self.type == "float" else f"between {self.lo:,} and {self.hi:,}")
@@ -163,9 +168,7 @@ def _number(s: Setting, v, name: str):
             out = float(v)
         except (TypeError, ValueError):
             raise SettingError(f"{name} must be a number, not {text}.") from None
-    ok = math.isfinite(out) and (s.lo is None or (s.lo < out if s.lo_open else s.lo <= out) and (
-        out < s.hi if s.hi_open else out <= s.hi))
-    if not ok:
+    if not s.holds(out):
         raise SettingError(f"{name} must be {'in ' if s.type == 'float' else ''}{s.bounds_text()}, "
                            f"not {str(v).strip()}.")
     return out

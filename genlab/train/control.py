@@ -59,9 +59,7 @@ class TrainConfig:
             s = BY_KEY[key]
             if value is None and s.optional:
                 continue
-            ok = value is not None and (s.lo < value if s.lo_open else s.lo <= value) and (
-                value < s.hi if s.hi_open else value <= s.hi)
-            if not ok:
+            if value is None or not s.holds(value):
                 raise ValueError(f"{what} must be {'in ' if s.type == 'float' else ''}"
                                  f"{s.bounds_text()}, not {value}.")
         if n_train < 2:

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from genlab.data import BUILTIN
 from genlab.models import ConfigError, ModelConfig
 from genlab.models.labels import conditional_refusal
+from genlab.settings import default
 from genlab.train.control import TrainConfig
 
 LOG_EVERY = 10  # the app's and the lessons' curves: a point every 10 steps and each epoch end
@@ -59,6 +60,5 @@ def recipe(tc: TrainConfig) -> dict:
 
 def data_args(s: Mapping) -> dict:
     """``load_dataset``'s image_size and channels for these settings (None: the data set's own)."""
-    from genlab.settings import default
     return {"image_size": None if s["size"] == default("size", dataset=s["dataset"]) else s["size"],
             "channels": None if s["channels"] == 1 else s["channels"]}
