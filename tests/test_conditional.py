@@ -120,7 +120,14 @@ def test_shipped_conditional_weights_reproduce_their_class_agreement(name):
     rec = meta["metrics"]["class_agreement"]
     clf, _ = load_classifier(WEIGHTS_DIR / f"classifier-{meta['dataset']['name']}.safetensors")
     got = class_agreement(model, clf, rec["n"], rec["seed"])
-    assert got["agreement"] >= rec["agreement"] - 1e-9, (got["agreement"], rec["agreement"])
+    # The same samples (same weights, noise seed and requested classes) classified again: equal
+    # but for the few that another CPU's rounding may carry across a decision boundary; a
+    # tolerance of 0.5 % of the samples (at least 3) each way, for the whole and for each class.
+    tol = max(3 / rec["n"], 0.005)
+    assert abs(got["agreement"] - rec["agreement"]) <= tol, (got["agreement"], rec["agreement"])
+    per = rec["n"] // len(rec["per_class"])
+    for c, (a, b) in enumerate(zip(got["per_class"], rec["per_class"])):
+        assert abs(a - b) <= max(3 / per, 0.02), (c, a, b)
 
 
 def _row(at):
