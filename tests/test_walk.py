@@ -153,6 +153,18 @@ def models_of_my_own(folder: Path) -> list[str]:
     return sorted(p.stem for p in folder.glob("*.safetensors") if not p.stem.endswith(".movie"))
 
 
+def settle(pg, rerun: bool = True, limit: float = SETTLE_S) -> None:
+    """Wait until no script run is going on (seen so a few times in a row), at most SETTLE_S;
+    with ``rerun``, first (up to 2 s) for the run that the last action asked for to begin."""
+    t0 = time.monotonic()
+    while rerun and time.monotonic() - t0 < 2 and not pg.evaluate(BUSY):
+        pg.wait_for_timeout(50)
+    t0, quiet = time.monotonic(), 0
+    while time.monotonic() - t0 < limit and quiet < 3:
+        quiet = 0 if pg.evaluate(BUSY) else quiet + 1
+        pg.wait_for_timeout(100)
+
+
 class Walk:
     """One browser page on the app, the errors it reports and the controls pressed so far."""
 
@@ -167,15 +179,7 @@ class Walk:
                       or urlparse(r.url).netloc == host else self.errors.append(f"request to another host: {r.url}"))
 
     def settle(self, rerun: bool = True, limit: float = SETTLE_S) -> None:
-        """Wait until no script run is going on (seen so a few times in a row), at most SETTLE_S;
-        with ``rerun``, first (up to 2 s) for the run that the last action asked for to begin."""
-        t0 = time.monotonic()
-        while rerun and time.monotonic() - t0 < 2 and not self.pg.evaluate(BUSY):
-            self.pg.wait_for_timeout(50)
-        t0, quiet = time.monotonic(), 0
-        while time.monotonic() - t0 < limit and quiet < 3:
-            quiet = 0 if self.pg.evaluate(BUSY) else quiet + 1
-            self.pg.wait_for_timeout(100)
+        settle(self.pg, rerun, limit)
 
     def check(self, where: str) -> None:
         boxes = self.pg.locator('[data-testid="stException"]')
@@ -186,20 +190,20 @@ class Walk:
     def press(self, c: dict) -> None:
         pg, el = self.pg, self.pg.locator(f'[data-walk="{c["id"]}"]')
         if c["kind"] in ("button", "radio", "checkbox", "expander", "tab", "number"):
-            el.click(timeout=5_000)
+            el.click(timeout=10_000)
         elif c["kind"] == "slider":
-            el.focus(timeout=5_000)
+            el.focus(timeout=10_000)
             el.press("ArrowRight")
         else:  # selectbox / multiselect: the user's own model if offered, else another option
-            now = el.input_value(timeout=5_000)
+            now = el.input_value(timeout=10_000)
             opener = el.locator('xpath=..').locator('button[aria-haspopup="listbox"]')
-            (opener if opener.count() else el).click(timeout=5_000)
+            (opener if opener.count() else el).click(timeout=10_000)
             options = pg.locator('[role="listbox"] [role="option"]')
-            options.first.wait_for(timeout=5_000)
+            options.first.wait_for(timeout=10_000)
             texts = [t.strip() for t in options.all_inner_texts()]
             here = texts.index(now) if now in texts else -1
             pick = next((i for i, t in enumerate(texts) if MINE in t and i != here), (here + 1) % len(texts))
-            options.nth(pick).click(timeout=5_000)
+            options.nth(pick).click(timeout=10_000)
             pg.keyboard.press("Escape")  # a multiselect stays open
 
     def open(self, path: str) -> None:
@@ -276,6 +280,15 @@ def test_press_everything_on_every_page(tmp_path, monkeypatch):
         try:
             for path in paths:
                 walk.page(path)
+            # README: every page has its own address and opens whole from its deep link (test_e2e
+            # checks six on a fresh server; this covers every page the navigation lists)
+            deep = browser.new_page(viewport={"width": 1366, "height": 768})
+            for path in paths:
+                deep.goto(url + path)
+                deep.locator('[data-testid="stSidebar"]').get_by_text(re.compile("^Device: ")).wait_for()
+                deep.locator("h1").first.wait_for()
+                settle(deep, limit=120)
+                assert urlparse(deep.url).path == path and not deep.locator('[data-testid="stException"]').count()
         finally:
             print("\n".join(walk.log))
             browser.close()
