@@ -30,7 +30,8 @@ c2.metric("Training slots", f"{mgr.running_count()} of {mgr.max_jobs} busy",
 
 st.subheader("Data sets")
 rows = [{"data set": d["name"], "available": "yes" if d["available"] else "no",
-         "classes": str(d["classes"]), "from": d["source"]} for d in available_datasets()]
+         "classes": str(d["classes"]),
+         "from": d["source"] + (" (in use)" if d["in_use"] else "")} for d in available_datasets()]
 rows.append({"data set": "your images", "available": "yes", "classes": "by subfolder",
              "from": "a .zip upload or a folder on this computer (Train page)"})
 st.dataframe(rows, hide_index=True)

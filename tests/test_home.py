@@ -21,8 +21,8 @@ def test_data_sources_say_what_is_used_now(monkeypatch):
     assert "without the internet: offline subset, 5,000 digits" in status["mnist"]
     monkeypatch.setenv("GENLAB_OFFLINE", "1")
     data = load_dataset("mnist")  # what the Train page does
-    status = {d["name"]: d["source"] for d in available_datasets()}
-    assert status["mnist"] == f"{data.source} (in use)" and "torchvision" not in status["mnist"]
+    status = {d["name"]: d for d in available_datasets()}["mnist"]
+    assert status["in_use"] and status["source"] == data.source
     at = page("app.py")
     table = at.dataframe[0].value.set_index("data set")
-    assert table.loc["mnist", "from"] == status["mnist"]
+    assert table.loc["mnist", "from"] == f"{data.source} (in use)"

@@ -275,16 +275,17 @@ USED: dict[str, str] = {}  # built-in name -> where this process last loaded it 
 
 def builtin_status(name: str) -> dict:
     """Where ``name`` comes from now, without downloading or decoding anything: where this
-    process loaded it (what the Train page uses), else the first source that is present; a
+    process loaded it (``in_use``: what the Train page uses), else the first source present; a
     download source names the source that replaces it when the internet is out of reach."""
     present = [s for s in sources(name) if not (s.download and offline()) and s.present()]
     used = next((s for s in present if s.where == USED.get(name)), None)
     if used is not None:
-        return {"name": name, "available": True, "source": f"{used.where} (in use)",
+        return {"name": name, "available": True, "source": used.where, "in_use": True,
                 "classes": len(BUILTIN[name])}
     src = present[0] if present else None
     where = src.where if src else MISSING[name][0]
     fallback = next((s for s in present[1:] if not s.download), None)
     if src is not None and src.download and fallback is not None:
         where += f"; without the internet: {fallback.where}"
-    return {"name": name, "available": src is not None, "source": where, "classes": len(BUILTIN[name])}
+    return {"name": name, "available": src is not None, "source": where, "in_use": False,
+            "classes": len(BUILTIN[name])}
