@@ -17,6 +17,7 @@ import streamlit as st
 
 from genlab.classroom.lessons import Lesson, LessonError, lesson_names, lesson_settings, load_lesson
 from genlab.settings import BY_KEY, DATASETS, KNOB_KEYS, NOISE_KINDS, SettingError, parse
+from pages._ui.share_lesson import share_lesson_button
 
 SOURCES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "digits": "8×8 digits (tiny, fast)",
            "faces": "faces (64×64)",
@@ -249,4 +250,5 @@ def lesson_picker() -> Lesson | None:
         c2.radio("Variant", [MAIN, *les.variants], key="tr_variant", on_change=switch_variant,
                  horizontal=True, format_func=lambda v: "the lesson's settings" if v == MAIN else v)
     st.info(f"**{les.title}**\n\n*What to look for:* {les.look_for}", icon=":material/school:")
+    share_lesson_button(les, chosen()[1], current())
     return les
