@@ -22,7 +22,7 @@ from genlab.models.config import LOSS_LABELS, LOSS_PANELS
 from genlab.palette import PRIOR_COLOUR, class_colour
 from genlab.store.catalog import KIND_NAMES, WEIGHTS_DIR, ModelEntry, list_models, user_models_dir, visible
 from genlab.store.checkpoint import CheckpointError, load_checkpoint
-from pages._ui.projector import projector, projector_layout, projector_toggle
+from pages._ui.projector import projector, projector_layout, projector_toggle, sidebar_state
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -50,7 +50,7 @@ def frame(title: str) -> None:
     """What every page shares: the browser tab's title, the wide layout, and the sidebar with
     the pages, the device and this session's training. Each page calls it first."""
     st.set_page_config(page_title="GenLab" if title == "Home" else f"{title} · GenLab",
-                       page_icon="🧪", layout="wide")
+                       page_icon="🧪", layout="wide", initial_sidebar_state=sidebar_state())
     with st.sidebar:
         for script, name, icon in NAV:
             st.page_link(script, label=name, icon=icon)

@@ -1,0 +1,93 @@
+"""A class as a teacher runs it, in Chromium at 1366×768 (the projector's size), a classmate's
+session standing in as a model file that another session owns: the gallery shows the owner's
+name and drops a model within seconds of its owner unsharing it, without a reload, and fits the
+screen; projector mode collapses the sidebar, enlarges slider labels and cuts nothing off on
+Latent space; "Share this lesson" shows a network link (not localhost, no projector flag) and a
+QR code. Screenshots go to $GENLAB_SCREENSHOTS (e.g. ``assets/``) or to a temporary folder."""
+import re
+
+import pytest
+from test_e2e import browser, shots, streamlit_server  # noqa: F401 (the e2e fixtures)
+
+from genlab.models import ModelConfig, build_model
+from genlab.store.catalog import user_models_dir
+from genlab.store.checkpoint import save_checkpoint, update_meta
+
+pytestmark = pytest.mark.e2e
+W, H = 1366, 768
+
+
+@pytest.fixture(scope="module")
+def server():
+    with streamlit_server() as url:
+        yield url
+
+
+def page(browser, url: str):  # noqa: F811
+    pg = browser.new_page(viewport={"width": W, "height": H})
+    pg.set_default_timeout(180_000)
+    pg.goto(url)
+    return pg
+
+
+def no_sideways_scroll(pg) -> None:
+    """Nothing is wider than the window: the main area does not scroll sideways."""
+    widths = pg.evaluate("() => [...document.querySelectorAll('.stMain, [data-testid=stMainBlockContainer]')]"
+                         ".map(e => [e.scrollWidth, e.clientWidth])")
+    assert widths and all(s <= c + 1 for s, c in widths), widths
+
+
+def test_gallery_names_the_owner_refreshes_itself_and_fits(server, browser, shots):  # noqa: F811
+    model = build_model(ModelConfig("vae", "mlp", image_size=8, latent_dim=2, hidden=(16,)), seed=0)
+    path = user_models_dir() / "bo-vae.safetensors"
+    save_checkpoint(path, model, dataset={"name": "digits", "ref": "digits"}, owner="bo-session",
+                    shared=True, owner_name="Bo", lesson="AE vs VAE on MNIST")
+    pg = page(browser, f"{server}/gallery")
+    try:
+        card = pg.locator('[data-testid="stImage"]').filter(has_text="bo-vae · VAE · shared by Bo")
+        card.wait_for()
+        no_sideways_scroll(pg)
+        pg.screenshot(path=str(shots / "gallery.png"))
+        update_meta(path, shared=False)  # Bo unshares it in their own session
+        card.wait_for(state="detached", timeout=30_000)  # gone with no reload
+    finally:
+        pg.close()
+        path.unlink(missing_ok=True)
+
+
+def test_projector_mode_fits_latent_space(server, browser, shots):  # noqa: F811
+    pg = page(browser, f"{server}/latent_space?projector=1")
+    try:
+        pg.get_by_role("heading", name="Latent space: AE vs VAE").wait_for()
+        pg.wait_for_function("() => getComputedStyle(document.documentElement).fontSize === '20px'")
+        assert pg.locator('[data-testid="stSidebar"]').get_attribute("data-collapsed") == "true"
+        label = pg.locator('[data-testid="stWidgetLabel"]').filter(has_text="Test images").first
+        assert float(label.evaluate("e => parseFloat(getComputedStyle(e.querySelector('p')).fontSize)")) >= 19.5
+        numbers = pg.locator('[data-testid="stMarkdownContainer"]').filter(has_text="KL(codes ‖ prior)")
+        numbers.first.wait_for()
+        for i in range(numbers.count()):
+            text = numbers.nth(i).inner_text()
+            assert re.search(r"KL\(codes ‖ prior\) [\d,]+\.\d nats", text), text  # the whole number
+            box = numbers.nth(i).bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= W
+        pg.locator(".vega-embed").first.wait_for()
+        no_sideways_scroll(pg)
+        pg.screenshot(path=str(shots / "latent_space-projector.png"))
+    finally:
+        pg.close()
+
+
+def test_share_this_lesson_shows_a_network_link_and_a_qr_code(server, browser, shots):  # noqa: F811
+    pg = page(browser, f"{server}/train?lesson=ae-vs-vae-mnist&epochs=3&projector=1")
+    try:
+        pg.get_by_role("button", name="Share this lesson").click()
+        dialog = pg.get_by_role("dialog")
+        dialog.get_by_text("Scan to open the lesson").wait_for()
+        link = dialog.locator("code").inner_text()
+        assert re.fullmatch(r"http://[\w.:-]+/train\?lesson=ae-vs-vae-mnist&epochs=3", link), link
+        assert "localhost" not in link and "127.0.0.1" not in link and "projector" not in link
+        qr = dialog.locator("img").first.bounding_box()
+        assert qr["width"] >= 250 and qr["y"] + qr["height"] <= H  # scannable, on screen
+        pg.screenshot(path=str(shots / "share-lesson.png"))
+    finally:
+        pg.close()
