@@ -91,3 +91,37 @@ def test_share_this_lesson_shows_a_network_link_and_a_qr_code(server, browser, s
         pg.screenshot(path=str(shots / "share-lesson.png"))
     finally:
         pg.close()
+
+
+def test_after_a_run_the_result_comes_first_and_the_lesson_views(server, browser, shots):  # noqa: F811
+    """The lesson's run (one epoch): when it ends, 'Your model', the share switch and the report
+    button are on the first screen; then Home, Latent space and Compare as the class sees them."""
+    pg = page(browser, f"{server}/train?lesson=ae-vs-vae-mnist&epochs=1")
+    try:
+        pg.wait_for_function("() => [...document.querySelectorAll('button')].some("
+                             "b => b.innerText.includes('Start training') && !b.disabled)")
+        pg.get_by_role("button", name="Start training").click()
+        share = pg.get_by_text("Share ae-vs-vae-mnist-vae with the class")
+        share.wait_for(timeout=300_000)
+        pg.wait_for_function("() => [...document.querySelectorAll('.stMain')].every(m => m.scrollTop === 0)")
+        for what in (pg.get_by_role("heading", name="Your model"), share,
+                     pg.get_by_role("button", name=re.compile("Download lab report"))):
+            box = what.bounding_box()
+            assert box and 0 <= box["y"] and box["y"] + box["height"] <= H, what
+        pg.screenshot(path=str(shots / "train-finished.png"))
+        for path, heading, shot in (("/", "GenLab", "home.png"),
+                                    ("/latent_space", "Latent space: AE vs VAE", "latent_space.png"),
+                                    ("/compare", "Compare models", "compare.png")):
+            pg.goto(f"{server}{path}")
+            pg.get_by_role("heading", name=heading, exact=True).wait_for()
+            if path == "/latent_space":
+                pg.locator(".vega-embed").nth(1).wait_for()
+            if path == "/compare":
+                pg.locator('[data-testid="stImage"]').filter(has_text="(GAN)").wait_for()
+                pg.get_by_text("samples from the prior N(0, I)").scroll_into_view_if_needed()
+            if path == "/":
+                pg.get_by_role("link", name=re.compile("start the AE-vs-VAE lesson")).wait_for()
+            no_sideways_scroll(pg)
+            pg.screenshot(path=str(shots / shot))
+    finally:
+        pg.close()

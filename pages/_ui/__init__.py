@@ -220,7 +220,7 @@ def curves(history: list[dict], kind: str, title: str = "", x: str = "epoch") ->
     if projector():  # thick lines; larger type needs more room under the axes for the legend
         for trace in data:
             trace["line"] = {"width": 4}
-        layout.update(height=360, legend=dict(orientation="h", y=-0.3, yanchor="top"),
+        layout.update(height=360, legend=dict(orientation="h", y=-0.42, yanchor="top"),
                       margin=dict(l=10, r=10, t=40 if title else 20, b=10))
     return {"data": data, "layout": projector_layout(layout)}
 

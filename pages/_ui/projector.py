@@ -8,6 +8,7 @@ import streamlit as st
 PROJECTOR_CSS = """<style>
 html { font-size: 20px; }
 [data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
+[data-testid="stHeader"] { background: transparent; }  /* 20 px type: it would hide the title's top */
 [data-testid="stProgress"] p { font-size: 1.05rem !important; font-weight: 600; }
 [data-testid="stProgress"] [role="progressbar"] > div > div { height: 0.9rem !important; }
 .js-plotly-plot .scatterlayer .js-line { stroke-width: 4px !important; }
