@@ -17,7 +17,7 @@ from genlab.store.checkpoint import CheckpointError  # noqa: E402
 from pages._ui import _folder_signature, show, viewer  # noqa: E402
 from pages._ui.share import OWNER, owner_name_input  # noqa: E402
 
-REFRESH_S = 5.0  # how often the class's list is read again (only the folder's file stamps)
+REFRESH_S = 10.0  # how often the class's list is read again (the folder's file stamps; the rows only when one changed)
 
 
 @st.cache_data(show_spinner=False, max_entries=128)

@@ -1,17 +1,14 @@
-"""A class as a teacher runs it, in Chromium at 1366×768 (the projector's size), a classmate's
-session standing in as a model file that another session owns: the gallery shows the owner's
-name and drops a model within seconds of its owner unsharing it, without a reload, and fits the
-screen; projector mode collapses the sidebar, enlarges slider labels and cuts nothing off on
-Latent space; "Share this lesson" shows a network link (not localhost, no projector flag) and a
-QR code. Screenshots go to $GENLAB_SCREENSHOTS (e.g. ``assets/``) or to a temporary folder."""
+"""A class as a teacher runs it, in Chromium at 1366×768 (the projector's size), with a
+student in a second browser session: the gallery shows the owner's name and drops a model within
+seconds of its owner unsharing it, without a reload, and fits the screen; projector mode
+collapses the sidebar, enlarges slider labels and cuts nothing off on Latent space; "Share this
+lesson" shows a network link (not localhost, no projector flag) and a QR code; a finished run
+shows its result first. Screenshots go to $GENLAB_SCREENSHOTS (e.g. ``assets/``) or to a
+temporary folder."""
 import re
 
 import pytest
 from test_e2e import browser, shots, streamlit_server  # noqa: F401 (the e2e fixtures)
-
-from genlab.models import ModelConfig, build_model
-from genlab.store.catalog import user_models_dir
-from genlab.store.checkpoint import save_checkpoint, update_meta
 
 pytestmark = pytest.mark.e2e
 W, H = 1366, 768
@@ -38,21 +35,38 @@ def no_sideways_scroll(pg) -> None:
 
 
 def test_gallery_names_the_owner_refreshes_itself_and_fits(server, browser, shots):  # noqa: F811
-    model = build_model(ModelConfig("vae", "mlp", image_size=8, latent_dim=2, hidden=(16,)), seed=0)
-    path = user_models_dir() / "bo-vae.safetensors"
-    save_checkpoint(path, model, dataset={"name": "digits", "ref": "digits"}, owner="bo-session",
-                    shared=True, owner_name="Bo", lesson="AE vs VAE on MNIST")
-    pg = page(browser, f"{server}/gallery")
+    """Two sessions: a student trains, gives a name and shares; the teacher's open gallery shows
+    the model with that name, and drops it when the student unshares, with no reload."""
+    student = browser.new_context(viewport={"width": W, "height": H})
+    teacher = browser.new_context(viewport={"width": W, "height": H})
     try:
-        card = pg.locator('[data-testid="stImage"]').filter(has_text="bo-vae · VAE · shared by Bo")
+        st = student.new_page()
+        st.set_default_timeout(180_000)
+        st.goto(f"{server}/train?dataset=digits&size=8&kind=vae&arch=mlp&epochs=1")
+        st.wait_for_function("() => [...document.querySelectorAll('button')].some("
+                             "b => b.innerText.includes('Start training') && !b.disabled)")
+        st.get_by_role("button", name="Start training").click()
+        share = st.get_by_text(re.compile(r"^Share digits-vae-[\d-]+ with the class$"))
+        share.wait_for(timeout=300_000)
+        name = st.get_by_role("textbox", name="Your name (shown with the models you share)")
+        name.fill("Bo")
+        name.press("Enter")
+        name.wait_for(state="detached")  # asked once per session
+        share.click()
+        model = share.inner_text().split()[1]
+
+        pg = teacher.new_page()
+        pg.set_default_timeout(180_000)
+        pg.goto(f"{server}/gallery")
+        card = pg.locator('[data-testid="stImage"]').filter(has_text=f"{model} · VAE · shared by Bo")
         card.wait_for()
         no_sideways_scroll(pg)
         pg.screenshot(path=str(shots / "gallery.png"))
-        update_meta(path, shared=False)  # Bo unshares it in their own session
-        card.wait_for(state="detached", timeout=30_000)  # gone with no reload
+        share.click()  # the student unshares it
+        card.wait_for(state="detached", timeout=30_000)  # gone from the teacher's page, no reload
     finally:
-        pg.close()
-        path.unlink(missing_ok=True)
+        student.close()
+        teacher.close()
 
 
 def test_projector_mode_fits_latent_space(server, browser, shots):  # noqa: F811
