@@ -3,7 +3,6 @@ server's network address, never ``localhost``; only the lesson, its variant and 
 differ from it) and its QR code for a projector. Nothing here knows about Streamlit."""
 from __future__ import annotations
 
-import fcntl
 import io
 import ipaddress
 import os
@@ -14,6 +13,11 @@ from urllib.parse import urlencode, urlsplit
 
 import segno
 
+try:
+    import fcntl
+except ImportError:  # Windows: no interface query; GENLAB_PUBLIC_HOST names the host there
+    fcntl = None
+
 from genlab.classroom.lessons import Lesson, lesson_settings
 
 SIOCGIFADDR = 0x8915  # Linux: an interface's IPv4 address, read without any connection
@@ -21,6 +25,8 @@ SIOCGIFADDR = 0x8915  # Linux: an interface's IPv4 address, read without any con
 
 def _interface_addresses() -> list[str]:
     out = []
+    if fcntl is None:
+        return out
     try:
         names = [n for _, n in socket.if_nameindex()]
     except OSError:
