@@ -180,9 +180,8 @@ def choose_model(data, fields) -> JobSpec | None:
                                    key=_seed("tr_conditional", False), disabled=not classes,
                                    help="A conditional VAE/GAN learns p(x | class): the Latent explorer "
                                    "and GAN studio then draw any class you ask for.") and bool(classes)
-    name = st.text_input("Save the model as", key=_auto_name(run_name(kind, data, fields)), help=(
-        "A clash with an existing model's name gets -2, -3... Your own name here stays put; "
-        "left alone, the name follows the lesson, variant and model kind."))
+    # no help tooltip: its button would share the label that browser tests find the box by
+    name = st.text_input("Save the model as", key=_auto_name(run_name(kind, data, fields)))
     try:
         safe_name(name)
         s.update({k: parse(k, s[k], widget(k)["label"]) for k in
