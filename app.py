@@ -18,6 +18,10 @@ from genlab.jobs import get_manager  # noqa: E402
 from pages._ui import KIND_NAMES, catalog, device_text, frame, metrics_text, test_text  # noqa: E402
 
 frame("Home")
+st.page_link("pages/train.py", label="First step: start the AE-vs-VAE lesson", icon="▶️",
+             query_params={"lesson": "ae-vs-vae-mnist"},
+             help="Opens the Train page with the lesson's settings: train the VAE, then its AE "
+                  "variant, then put them side by side on Latent space and Compare.")
 c1, c2 = st.columns(2)
 c1.metric("Device", device_text())
 mgr = get_manager()
@@ -26,10 +30,13 @@ c2.metric("Training slots", f"{mgr.running_count()} of {mgr.max_jobs} busy",
 
 st.subheader("Data sets")
 rows = [{"data set": d["name"], "available": "yes" if d["available"] else "no",
-         "classes": str(d["classes"]), "from": d["source"]} for d in available_datasets()]
+         "classes": str(d["classes"]),
+         "from": d["source"] + (" (in use)" if d["in_use"] else "")} for d in available_datasets()]
 rows.append({"data set": "your images", "available": "yes", "classes": "by subfolder",
              "from": "a .zip upload or a folder on this computer (Train page)"})
 st.dataframe(rows, hide_index=True)
+st.caption("'from' is where each data set comes from now: where this server loaded it (in use), "
+           "else the first source that is present; nothing is downloaded when GENLAB_OFFLINE=1.")
 
 st.subheader("Models")
 # Shipped files that are not generative models (e.g. the metrics classifier) are not listed.

@@ -1,12 +1,16 @@
 """Compare: the seed report's AE-vs-VAE table, with measured numbers instead of words."""
 import streamlit as st
+import torch
 
+from genlab.images import make_grid, upscale
 from genlab.metrics import evaluate_checkpoint, format_report, unmeasured
 from genlab.metrics.format import compare_column
+from genlab.metrics.samples import generate
 from genlab.report import find_browser, measure_row, report_bytes
 from pages._ui import BY_FILE, catalog, codes, data_for, frame, label, load
 from pages._ui.alarms import alarm_text
 
+SAMPLES = 16  # per model, a 4 x 4 grid
 frame("Compare")
 st.title("Compare models")
 st.markdown(
@@ -25,7 +29,20 @@ default = ([e.key for e in entries + gans if e.name in ("mnist-ae", "mnist-vae",
            or paths[:2])
 chosen = st.multiselect("Models", paths, default=default, key="cmp_models",
                         format_func=lambda p: label(by_path[p]))
-n = int(st.slider("Test images", 200, 10000, 2000, 200, key="cmp_n"))
+# the slider goes as far as the smallest test split of the models chosen (MNIST's offline
+# subset has 1,000 test images, not 10,000)
+def _test_size(entry) -> int:
+    stored = (entry.meta.get("dataset") or {}).get("test_size")
+    data = None if stored else data_for(entry)
+    return int(stored) if stored else len(data.test_x) if data is not None else 10000
+
+
+sizes = [_test_size(by_path[p]) for p in chosen]
+n_max = max(200, min(sizes, default=10000) // 100 * 100)
+if st.session_state.get("cmp_n", 0) > n_max:
+    st.session_state["cmp_n"] = n_max
+n = int(st.slider("Test images", 100, n_max, min(2000, n_max), 100, key="cmp_n",
+                  help=f"At most {n_max:,}: the smallest test split of the models chosen."))
 
 
 @st.cache_data(show_spinner="Measuring...", max_entries=64, hash_funcs=BY_FILE)
@@ -34,6 +51,23 @@ def measure(entry, n: int) -> dict:
     data = data_for(entry) if model.has_encoder else None
     z = codes(entry, min(n, len(data.test_x))) if data is not None else None
     return measure_row(model, data, n, z)
+
+
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=BY_FILE)
+def _samples(entry, seed: int):
+    model, _ = load(entry)
+    with torch.inference_mode():
+        return upscale(make_grid(generate(model, SAMPLES, seed), nrow=4), 240)
+
+
+def samples_side_by_side(chosen_entries: list) -> None:
+    """A grid of samples from N(0, I) per model, one column each, the same noise (seed) for
+    all: an AE's decode to blur or noise, a VAE's and a GAN's to digits."""
+    st.markdown(f"**{SAMPLES} samples from the prior N(0, I)** (the same noise, seed 0, for models "
+                "of the same latent size): an AE was never trained to decode such codes.")
+    for col, entry in zip(st.columns(max(len(chosen_entries), 3)), chosen_entries):
+        col.image(_samples(entry, 0), caption=f"{entry.name} ({entry.kind.upper()})",
+                  width="stretch")
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -52,6 +86,7 @@ if chosen:
                "(fewer if the test split is smaller). Likelihood (IWAE) and generation rows: "
                "measured by `python -m genlab eval` with GenLab's own classifier and stored in "
                "each model's file; '—' means not measured yet or not defined for that kind.")
+    samples_side_by_side([by_path[p] for p in chosen])
     with st.expander("How to read this"):
         st.markdown(
             "- **MSE**: an AE usually reconstructs a little better — it is not asked to keep its "

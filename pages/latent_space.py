@@ -2,6 +2,7 @@
 overlay, per-dimension statistics; choosing a point decodes it."""
 import time
 
+import numpy as np
 import streamlit as st
 
 from genlab.latent import codes as latent
@@ -44,8 +45,15 @@ n = (int(o2.slider("Test images", 100, n_max, min(2000, n_max), 100, key="ls_n")
      else n_max)
 prior_on = o3.checkbox("Prior samples", True, key="ls_prior", disabled=view == "t-SNE",
                        help="500 samples of N(0, I) projected with the same PCA.")
+same = o3.checkbox("Same scale", True, key="ls_same", disabled=view == "t-SNE",
+                   help="Both PCA plots on the same axis ranges (latent units), so the sizes of "
+                        "the two clouds, and of the prior, compare at a glance.")
 seed = int(o4.number_input("t-SNE seed", 0, 10**6, 0, key="ls_seed", disabled=view != "t-SNE"))
 perplexity = 30.0
+if view == "t-SNE":
+    st.caption("⚠️ t-SNE keeps neighbours, not scale or distances: a tight, well-separated map "
+               "says nothing about where the codes lie or how far apart; use PCA to compare "
+               "the AE's spread with the VAE's and the prior.")
 
 
 @st.cache_data(show_spinner=False, max_entries=32, hash_funcs=BY_FILE)
@@ -64,6 +72,23 @@ def run_tsne() -> None:
     st.session_state["ls_tsne_go"] = True
 
 
+def _pca(entry, dims: int):
+    coords, p = latent.pca(codes(entry, n), dims)
+    return coords, (p.prior(500, dims) if prior_on else None), p
+
+
+def _span(points: list) -> list[tuple[float, float]]:
+    """Axis ranges holding every point given, padded by 5%."""
+    pts = np.concatenate([q for q in points if q is not None])
+    lo, hi = pts.min(0), pts.max(0)
+    pad = (hi - lo) * 0.05 + 1e-6
+    return [(float(a), float(b)) for a, b in zip(lo - pad, hi + pad)]
+
+
+dims = 3 if view == "PCA 3-D" else 2
+pcas = {e.key: _pca(e, dims) for _, e in sides} if view.startswith("PCA") else {}
+shared = _span([q for c, pr, _ in pcas.values() for q in (c, pr)]) if pcas and same else None
+
 for side, (col, entry) in enumerate(sides):
     model, meta = load(entry)
     data = datas[entry.key]
@@ -73,10 +98,7 @@ for side, (col, entry) in enumerate(sides):
     with col:
         coords, prior = None, None
         if view.startswith("PCA"):
-            dims = 3 if view == "PCA 3-D" else 2
-            coords, p = latent.pca(Z, dims)
-            if prior_on:
-                prior = p.prior(500, dims)
+            coords, prior, p = pcas[entry.key]
             title = f"{kind}: PCA ({', '.join(f'{v:.0%}' for v in p.explained[:dims])} of variance)"
         else:
             key = latent.tsne_key(entry.key, n, seed, perplexity)
@@ -92,12 +114,20 @@ for side, (col, entry) in enumerate(sides):
         picked = None
         if coords is not None:
             if coords.shape[1] == 2:
-                chart = image_scatter(coords, y, data.classes, title, thumbs(entry, n), prior)
+                axes = ("PC 1", "PC 2") if view.startswith("PCA") else ("t-SNE 1", "t-SNE 2")
+                chart = image_scatter(coords, y, data.classes, title, thumbs(entry, n), prior,
+                                      axes=axes, extent=shared)
                 event = st.altair_chart(chart, key=f"ls_fig_{side}", on_select="rerun",
                                         selection_mode="pick")
                 picked = picked_index(event)
             else:
-                st.plotly_chart(scatter(coords, y, data.classes, title, prior), key=f"ls_fig3_{side}")
+                st.plotly_chart(scatter(coords, y, data.classes, title, prior, extent=shared),
+                                key=f"ls_fig3_{side}")
+            if view.startswith("PCA"):
+                st.caption(f"{kind} codes span " + ", ".join(
+                    f"PC {i + 1} {lo:+.1f} to {hi:+.1f}" for i, (lo, hi) in
+                    enumerate(zip(coords.min(0), coords.max(0)))) + " (latent units; the prior "
+                    "N(0, I) spans about ±3).")
         idx = int(st.number_input("Decode test image #", 0, n - 1, picked if picked is not None else 0,
                                   key=f"ls_pick_{side}_{picked}"))
         a, b = st.columns(2)
@@ -107,14 +137,16 @@ for side, (col, entry) in enumerate(sides):
         with b:
             show(latent.decode(model, Z[idx]), caption="decoded from its code", target=140)
         s = _stats(entry, n)
-        m1, m2, m3 = st.columns(3)
-        m1.metric("Active units", f"{s['active_units']} / {s['latent_dim']}",
-                  help="Dimensions whose code varies across images (variance > 0.01).")
-        m2.metric("KL(codes ‖ prior)", f"{s['kl_aggregate']:.1f} nats",
-                  help="KL from a Gaussian fitted to all codes to N(0, I): 0 means the codes "
-                       "look like the prior that sampling assumes.")
-        m3.metric("Mean posterior KL", "—" if s["kl_posterior"] is None else f"{s['kl_posterior']:.1f} nats",
-                  help="VAE only: the KL term of the ELBO, averaged over the images.")
+        # one wrapping line, not st.metric columns: metrics in a half-page column cut their
+        # numbers off ("154...") at 1366 px, the projector's width
+        st.markdown(
+            f"**Active units** {s['active_units']} / {s['latent_dim']} · "
+            f"**KL(codes ‖ prior)** {s['kl_aggregate']:,.1f} nats · **Mean posterior KL** "
+            + ("— (VAE only)" if s["kl_posterior"] is None else f"{s['kl_posterior']:,.1f} nats"),
+            help="Active units: dimensions whose code varies across images (variance > 0.01). "
+                 "KL(codes ‖ prior): from a Gaussian fitted to all codes to N(0, I); 0 means the "
+                 "codes look like the prior that sampling assumes. Mean posterior KL: the KL term "
+                 "of a VAE's ELBO, averaged over the images.")
         st.plotly_chart(bars(s, f"{kind}: per-dimension mean and variance of the codes"),
                         key=f"ls_bars_{side}")
 

@@ -133,10 +133,14 @@ if busy:  # the live view first, the folded settings under it
     if lesson is not None:
         st.info(f"**{lesson.title}** — what to look for: {lesson.look_for}", icon=":material/school:")
     settings()
+elif current is not None:  # a run ended: its result, share switch and report first
+    if current.saved_path is not None:
+        st.subheader("Your model", anchor=False)
+        finished_model(current.saved_path)
+    live()
+    st.subheader("Train another model", anchor=False)
+    settings()
 else:
     settings()
     st.subheader("Progress")
     live()
-    if current is not None and current.saved_path is not None:
-        st.subheader("Your model")
-        finished_model(current.saved_path)

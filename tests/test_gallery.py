@@ -1,5 +1,6 @@
 """The class gallery with two browser sessions (AppTest): Alice trains two models on the Train
-page and shares one; Bob sees the shared one, not the other; the flag lives in the model's file.
+page, gives her name and shares one; Bob sees the shared one with her name, not the other; the
+flag and the name live in the model's file.
 
 AppTest gives every instance the same session id ("test session id"), so session-scoped
 resources (each session's training jobs) would be shared between Alice and Bob; a real server
@@ -82,6 +83,8 @@ def test_shared_models_are_seen_by_the_class_and_others_are_not():
     assert {"alice-shared", "alice-private"} <= set(rows)
     assert rows["alice-shared"]["whose"] == "yours"
     assert not any(r["model"].startswith("alice") for r in gallery(bob))  # nothing shared yet
+    alice.text_input(key="gl_owner_name").set_value("Alice")  # the name she gives once
+    alice.run()
     alice.checkbox(key="gl_share_alice-shared").check()
     alice.run()
     assert not alice.exception and not alice.error
@@ -89,7 +92,8 @@ def test_shared_models_are_seen_by_the_class_and_others_are_not():
     assert "shared" not in read_meta(user_models_dir() / "alice-private.safetensors")
     seen = {r["model"]: r for r in gallery(bob)}
     assert "alice-shared" in seen and "alice-private" not in seen
-    assert seen["alice-shared"]["whose"] == "shared" and seen["alice-shared"]["kind"] == "VAE"
+    assert seen["alice-shared"]["whose"] == "shared by Alice" and seen["alice-shared"]["kind"] == "VAE"
+    assert read_meta(user_models_dir() / "alice-shared.safetensors")["owner_name"] == "Alice"
     captions = [i.caption for e in bob.get("image") for i in e.proto.imgs]
     assert any(c.startswith("alice-shared · VAE") and c.endswith("samples") for c in captions), captions
     alice.checkbox(key="gl_share_alice-shared").uncheck()  # and unsharing hides it again

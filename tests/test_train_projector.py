@@ -1,7 +1,7 @@
 """The Train page on a classroom screen, in Chromium at 1366×768: a lesson link opens the page
 on that lesson, and after Start the live view (progress bar, loss curves, image grid) is inside
 the window without scrolling, in normal and in projector mode; projector mode makes the text
-larger and stays on across pages. Screenshots go to $GENLAB_SCREENSHOTS (e.g. ``assets/``) as
+larger, collapses the sidebar on a page load and stays on across pages. Screenshots go to $GENLAB_SCREENSHOTS (e.g. ``assets/``) as
 train-*.png, or to a temporary folder."""
 import re
 import time
@@ -47,6 +47,16 @@ def fits(pg, progress, grid) -> None:
     assert images["y"] + images["height"] <= H, "the live images are below the fold"
 
 
+def sidebar(pg):
+    """The sidebar, opened if projector mode collapsed it (a projector shows the lesson)."""
+    side = pg.locator('[data-testid="stSidebar"]')
+    if side.get_attribute("data-collapsed") == "true":
+        pg.locator('[data-testid="stExpandSidebarButton"]').click()
+        pg.wait_for_function("() => document.querySelector('[data-testid=stSidebar]')"
+                             ".getAttribute('data-collapsed') === 'false'")
+    return side
+
+
 def font_is(pg, size: str) -> None:
     pg.wait_for_function(f"() => getComputedStyle(document.documentElement).fontSize === '{size}'")
 
@@ -57,11 +67,12 @@ def test_a_projector_link_opens_in_projector_mode(server, browser):  # noqa: F81
     try:
         pg.goto(f"{server}/train?lesson={LESSON}&projector=1")
         pg.get_by_role("heading", name="Train a model").wait_for()
-        assert pg.locator('[data-testid="stSidebar"]').get_by_role("switch", name="Projector mode").is_checked()
         font_is(pg, "20px")  # the projector's larger type
+        assert pg.locator('[data-testid="stSidebar"]').get_attribute("data-collapsed") == "true"
+        assert sidebar(pg).get_by_role("switch", name="Projector mode").is_checked()
         # a sidebar link keeps the mode, and the new page's URL says so (a link copied from it
         # opens in projector mode too)
-        pg.locator('[data-testid="stSidebar"]').get_by_role("link", name="Compare").click()
+        sidebar(pg).get_by_role("link", name="Compare").click()
         pg.get_by_role("heading", name="Compare").first.wait_for()
         pg.wait_for_url(re.compile(r"/compare\?(.*&)?projector=1"))
         font_is(pg, "20px")
@@ -109,10 +120,10 @@ def test_live_view_fits_a_1366x768_screen_after_start_in_both_modes(server, brow
         fits(pg, progress, grid)
         pg.screenshot(path=str(shots / "train-live-projector.png"))
         # the mode stays on on another page and back (the session remembers it)
-        pg.locator('[data-testid="stSidebar"]').get_by_role("link", name="Home", exact=True).click()
+        sidebar(pg).get_by_role("link", name="Home", exact=True).click()
         pg.get_by_role("heading", name="GenLab", exact=True).wait_for()
         font_is(pg, "20px")
-        pg.locator('[data-testid="stSidebar"]').get_by_role("link", name="Train", exact=True).click()
+        sidebar(pg).get_by_role("link", name="Train", exact=True).click()
         pg.get_by_role("heading", name="Train a model").wait_for()
         pg.get_by_role("button", name="Stop").click()
         pg.get_by_text("Stopped early").wait_for(timeout=60_000)

@@ -25,10 +25,12 @@ def _in_user_folder(path: Path) -> bool:
     return path.resolve().parent == user_models_dir().resolve()
 
 
-def set_shared(path: str | os.PathLike, shared: bool, viewer: str | None = None) -> dict:
+def set_shared(path: str | os.PathLike, shared: bool, viewer: str | None = None,
+               owner_name: str = "") -> dict:
     """Tick or untick "share with the class" for one of ``viewer``'s models (a session id;
-    None: the machine's user), stored in its meta as ``shared``, atomically. Shipped models and
-    other sessions' models cannot be shared or unshared. Returns the meta."""
+    None: the machine's user), stored in its meta as ``shared``, atomically, with the name its
+    owner gave (``owner_name``, shown in the gallery) when sharing. Shipped models and other
+    sessions' models cannot be shared or unshared. Returns the meta."""
     p = Path(path)
     if not _in_user_folder(p):
         raise CheckpointError(f"{p.name} is not one of the models trained here, so it cannot be "
@@ -36,7 +38,8 @@ def set_shared(path: str | os.PathLike, shared: bool, viewer: str | None = None)
     if not ModelEntry.read(p).seen_by(viewer).writable:
         raise CheckpointError(f"{p.name} belongs to another browser session: only the session "
                               "that trained it can share or unshare it.")
-    return update_meta(p, shared=bool(shared))
+    name = " ".join(str(owner_name).split())[:40]
+    return update_meta(p, shared=bool(shared), **({"owner_name": name} if shared and name else {}))
 
 
 def _number(v):
@@ -51,7 +54,8 @@ def row(path: Path, meta: dict, own: bool) -> dict:
     elbo = _number((m.get("elbo") or {}).get("total", test.get("total")))
     frechet = _number(stored_samples(meta).get("frechet", stored_samples(meta).get("fitted_frechet")))
     return {"path": str(path), "name": str(meta.get("name") or path.stem), "own": own,
-            "shared": bool(meta.get("shared")), "kind": str(cfg.get("kind", "?")).upper(),
+            "shared": bool(meta.get("shared")), "owner_name": str(meta.get("owner_name") or ""),
+            "kind": str(cfg.get("kind", "?")).upper(),
             "dataset": str(ds.get("name", "?")), "lesson": str(meta.get("lesson") or MISSING),
             "latent": cfg.get("latent_dim"), "epochs": _number(meta.get("epochs")),
             "created": str(meta.get("created") or ""), "mse": mse, "elbo": elbo, "frechet": frechet,
@@ -81,14 +85,15 @@ def sort_rows(rows: list[dict], how: str) -> list[dict]:
 @torch.inference_mode()
 def preview(path: str | os.PathLike, n: int = 16) -> torch.Tensor:
     """``n`` images for a model's gallery card: samples from the prior (VAE, GAN; seed 0) or,
-    for an AE (which has no prior), reconstructions of its first test images when they are
-    here, else decodings of N(0, I)."""
-    from genlab.data import DataError, dataset_for_meta, to_float
+    for an AE (which has no prior), reconstructions of test images (one per class) when they
+    are here, else decodings of N(0, I)."""
+    from genlab.data import DataError, dataset_for_meta, one_per_class, to_float
     from genlab.metrics.samples import generate
     model, meta = load_checkpoint(path, device="cpu")
     if model.config.kind == "ae":
         try:
-            x = to_float(dataset_for_meta(meta, allow_download=False).test_x[: n // 2])
+            data = dataset_for_meta(meta, allow_download=False)
+            x = to_float(data.test_x[one_per_class(data.test_y, n // 2)])
             return torch.cat([x, model.reconstruct(x).float()])
         except DataError:
             pass

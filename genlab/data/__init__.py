@@ -13,12 +13,12 @@ import torch
 import torch.nn.functional as F
 
 from genlab.data.builtin import BUILTIN, builtin_status, load_builtin
-from genlab.data.dataset import DataError, ImageDataset, to_float
+from genlab.data.dataset import DataError, ImageDataset, one_per_class, to_float
 from genlab.data.images import load_image_source
 
 __all__ = [
     "BUILTIN", "DataError", "ImageDataset", "allowed_folder", "available_datasets", "dataset_for_meta",
-    "dataset_meta", "load_dataset", "resize_images", "to_float",
+    "dataset_meta", "load_dataset", "one_per_class", "resize_images", "to_float",
 ]
 
 

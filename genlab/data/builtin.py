@@ -265,13 +265,27 @@ def load_builtin(name: str, allow_download: bool | None = None) -> ImageDataset:
             continue
         ds = src.load()
         if ds is not None:
+            USED[name] = src.where
             return ds
     raise DataError(MISSING[name][1])
 
 
+USED: dict[str, str] = {}  # built-in name -> where this process last loaded it from
+
+
 def builtin_status(name: str) -> dict:
-    """Where ``name`` would come from now (the first source that is present), without
-    downloading or decoding anything."""
-    src = next((s for s in sources(name) if not (s.download and offline()) and s.present()), None)
-    return {"name": name, "available": src is not None,
-            "source": src.where if src else MISSING[name][0], "classes": len(BUILTIN[name])}
+    """Where ``name`` comes from now, without downloading or decoding anything: where this
+    process loaded it (``in_use``: what the Train page uses), else the first source present; a
+    download source names the source that replaces it when the internet is out of reach."""
+    present = [s for s in sources(name) if not (s.download and offline()) and s.present()]
+    used = next((s for s in present if s.where == USED.get(name)), None)
+    if used is not None:
+        return {"name": name, "available": True, "source": used.where, "in_use": True,
+                "classes": len(BUILTIN[name])}
+    src = present[0] if present else None
+    where = src.where if src else MISSING[name][0]
+    fallback = next((s for s in present[1:] if not s.download), None)
+    if src is not None and src.download and fallback is not None:
+        where += f"; without the internet: {fallback.where}"
+    return {"name": name, "available": src is not None, "source": where, "in_use": False,
+            "classes": len(BUILTIN[name])}

@@ -21,6 +21,20 @@ def to_float(xb: torch.Tensor, channels_last: bool = False) -> torch.Tensor:
     return x.contiguous(memory_format=torch.channels_last) if channels_last else x
 
 
+def one_per_class(labels: torch.Tensor, n: int = 10) -> list[int]:
+    """Indices of the first image of each class, in class order (up to ``n``), then the first
+    other images until ``n``: the fixed examples that the live preview and the report show. A
+    test split sorted by class (MNIST's offline subset) then shows one digit of each kind, not
+    eight zeros; a data set without classes shows its first ``n`` images."""
+    first: dict[int, int] = {}
+    for i, c in enumerate(labels.tolist()):
+        first.setdefault(int(c), i)
+    idx = [first[c] for c in sorted(first)][:n]
+    taken = set(idx)
+    idx += [i for i in range(min(len(labels), n + len(idx))) if i not in taken][:n - len(idx)]
+    return idx
+
+
 @dataclass
 class ImageDataset:
     name: str

@@ -82,8 +82,9 @@ class GenerativeModel(nn.Module):
         raise NotImplementedError(f"A {self.config.kind.upper()} has no reconstruction loss.")
 
     def preview_inputs(self, examples: torch.Tensor, seed: int) -> torch.Tensor:
-        """What the preview grid shows throughout a run: here up to 8 example images (uint8)."""
-        return examples[:8]
+        """What the preview grid shows throughout a run: here up to 10 example images (uint8),
+        one per class as the trainer picks them (``genlab.data.one_per_class``)."""
+        return examples[:10]
 
     def preview(self, fixed: torch.Tensor) -> tuple[torch.Tensor, int]:
         """(images, per row) for ``fixed`` (floats): originals above their reconstructions."""

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from genlab import __version__
-from genlab.data import DataError, dataset_for_meta, to_float
+from genlab.data import DataError, dataset_for_meta, one_per_class, to_float
 from genlab.latent import codes as latent
 from genlab.latent.movie import MovieError, fixed_frame, load_movie
 from genlab.metrics import elbo, knn_accuracy, latent_stats, reconstruction_metrics
@@ -72,21 +72,11 @@ def measure_row(model, data, n: int | None = None, z: np.ndarray | None = None) 
     return row
 
 
-def _one_per_class(y: torch.Tensor, n: int = 10) -> list[int]:
-    seen: dict[int, int] = {}
-    for i, c in enumerate(y.tolist()):
-        seen.setdefault(int(c), i)
-        if len(seen) >= n:
-            break
-    idx = sorted(seen.values())
-    return idx if len(idx) >= min(n, len(y)) else list(range(min(n, len(y))))
-
-
 @torch.inference_mode()
 def _images(model, data, stem: str) -> list[Figure]:
     kind, out = model.config.kind, []
     if model.has_encoder and data is not None:
-        idx = _one_per_class(data.test_y)
+        idx = one_per_class(data.test_y)
         x = to_float(data.test_x[idx])
         rec = model.reconstruct(x.to(model.device)).float().cpu()
         out.append(Figure(f"{stem}-reconstructions", "Test images (top) and their reconstructions "

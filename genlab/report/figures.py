@@ -1,6 +1,7 @@
 """The report's figures as PNG bytes, drawn to look like the app's Plotly charts: the same
-colours (Plotly's default "plotly" palette), labels and units, on Plotly's light-blue plot
-area with white grid lines. Matplotlib with the Agg canvas only (no pyplot, no display)."""
+colours (Plotly's default "plotly" palette for curves, ``genlab.palette`` for classes), labels
+and units, on Plotly's light-blue plot area with white grid lines. Matplotlib with the Agg
+canvas only (no pyplot, no display)."""
 from __future__ import annotations
 
 import io
@@ -10,8 +11,10 @@ import torch
 
 from genlab.images import make_grid, png, upscale
 from genlab.models.config import LOSS_LABELS, LOSS_PANELS
+from genlab.palette import class_colour
 
-# Plotly's default qualitative palette ("plotly"), in its order
+# Plotly's default qualitative palette ("plotly"), in its order: the curves' colours (classes
+# take theirs from genlab.palette, as in the app)
 PALETTE = ["#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692",
            "#B6E880", "#FF97FF", "#FECB52"]
 PLOT_BG, GRID, INK = "#E5ECF6", "#FFFFFF", "#2A3F5F"  # Plotly's "plotly" template
@@ -90,10 +93,10 @@ def image_grid(images: torch.Tensor, nrow: int = 8, target: int = 480) -> bytes:
 
 def _scatter(ax, coords: np.ndarray, labels: np.ndarray, classes: list[str],
              prior: np.ndarray | None) -> None:
-    for i, c in enumerate(np.unique(labels)):
+    for c in np.unique(labels):
         m = labels == c
         name = classes[int(c)] if 0 <= int(c) < len(classes) else str(c)
-        ax.scatter(coords[m, 0], coords[m, 1], s=5, alpha=0.8, color=PALETTE[i % len(PALETTE)],
+        ax.scatter(coords[m, 0], coords[m, 1], s=5, alpha=0.8, color=class_colour(int(c)),
                    label=name, linewidths=0)
     if prior is not None:
         ax.scatter(prior[:, 0], prior[:, 1], s=10, marker="x", color=PRIOR, linewidths=0.8,
@@ -102,7 +105,7 @@ def _scatter(ax, coords: np.ndarray, labels: np.ndarray, classes: list[str],
 
 def latent_scatter(coords: np.ndarray, labels: np.ndarray, classes: list[str], title: str,
                    prior: np.ndarray | None = None, axes: tuple[str, str] = ("PC 1", "PC 2")) -> bytes:
-    """Codes in 2-D coloured by class (Plotly's palette in class order), with samples of the
+    """Codes in 2-D coloured by class (``genlab.palette``, as in the app), with samples of the
     prior as grey crosses when given."""
     fig = _figure(5.4, 4.4)
     ax = fig.add_subplot(1, 1, 1)

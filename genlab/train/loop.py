@@ -16,7 +16,7 @@ from contextlib import nullcontext
 
 import torch
 
-from genlab.data import ImageDataset, to_float
+from genlab.data import ImageDataset, one_per_class, to_float
 from genlab.device import describe_device, select_device
 from genlab.images import make_grid
 from genlab.metrics.classifier import metric_classifier
@@ -104,7 +104,8 @@ class _Run:
         if model.config.kind == "gan":
             model.label_smoothing, model.d_steps = cfg.label_smoothing, cfg.d_steps
         self.warmup = cfg.kl_warmup_epochs if model.config.kind == "vae" else 0
-        examples = data.test_x[:8].to(dev) if len(data.test_x) else self.X[:8]
+        # the first test image of each class (fixed: the same columns all run long)
+        examples = (data.test_x[one_per_class(data.test_y)] if len(data.test_x) else self.X[:10]).to(dev)
         self.fixed = model.preview_inputs(examples, cfg.seed)
         self.health = HealthMonitor(model.config.kind, self.steps_per_epoch, model, data, cfg.seed,
                                     metric_classifier(data, dev) if model.config.kind == "gan" else None) if cfg.alarms else None

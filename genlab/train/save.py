@@ -49,4 +49,5 @@ def _kept(path: str | os.PathLike) -> dict:
         meta = read_meta(target)
     except (CheckpointError, OSError):
         return {}
-    return {"shared": meta["shared"]} if isinstance(meta.get("shared"), bool) else {}
+    kept = {"shared": meta["shared"]} if isinstance(meta.get("shared"), bool) else {}
+    return kept | ({"owner_name": meta["owner_name"]} if isinstance(meta.get("owner_name"), str) else {})

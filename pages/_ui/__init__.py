@@ -19,9 +19,10 @@ from genlab.jobs import SessionJobs, get_manager
 from genlab.latent import codes as latent
 from genlab.metrics import format as metric_format
 from genlab.models.config import LOSS_LABELS, LOSS_PANELS
+from genlab.palette import PRIOR_COLOUR, class_colour
 from genlab.store.catalog import KIND_NAMES, WEIGHTS_DIR, ModelEntry, list_models, user_models_dir, visible
 from genlab.store.checkpoint import CheckpointError, load_checkpoint
-from pages._ui.projector import projector, projector_layout, projector_toggle
+from pages._ui.projector import projector, projector_layout, projector_toggle, sidebar_state
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -49,7 +50,7 @@ def frame(title: str) -> None:
     """What every page shares: the browser tab's title, the wide layout, and the sidebar with
     the pages, the device and this session's training. Each page calls it first."""
     st.set_page_config(page_title="GenLab" if title == "Home" else f"{title} · GenLab",
-                       page_icon="🧪", layout="wide")
+                       page_icon="🧪", layout="wide", initial_sidebar_state=sidebar_state())
     with st.sidebar:
         for script, name, icon in NAV:
             st.page_link(script, label=name, icon=icon)
@@ -219,14 +220,16 @@ def curves(history: list[dict], kind: str, title: str = "", x: str = "epoch") ->
     if projector():  # thick lines; larger type needs more room under the axes for the legend
         for trace in data:
             trace["line"] = {"width": 4}
-        layout.update(height=360, legend=dict(orientation="h", y=-0.3, yanchor="top"),
+        layout.update(height=360, legend=dict(orientation="h", y=-0.42, yanchor="top"),
                       margin=dict(l=10, r=10, t=40 if title else 20, b=10))
     return {"data": data, "layout": projector_layout(layout)}
 
 
 def scatter(coords: np.ndarray, labels: np.ndarray, classes: list[str], title: str,
-            prior: np.ndarray | None = None, idx: np.ndarray | None = None) -> go.Figure:
-    """Codes colored by class; hover names the image; optional prior samples overlaid."""
+            prior: np.ndarray | None = None, idx: np.ndarray | None = None,
+            extent: list[tuple[float, float]] | None = None) -> go.Figure:
+    """Codes coloured by class (``genlab.palette``); hover names the image; optional prior
+    samples overlaid; axes with their scale (PC 1..3), ``extent`` fixing their ranges."""
     import plotly.graph_objects as go
     three = coords.shape[1] == 3
     fig = go.Figure()
@@ -236,14 +239,21 @@ def scatter(coords: np.ndarray, labels: np.ndarray, classes: list[str], title: s
         name = classes[int(c)] if int(c) < len(classes) else str(c)
         hover = [f"test image #{i} — {name}" for i in idx[m]]
         kw = dict(mode="markers", name=name, text=hover, hoverinfo="text", customdata=idx[m],
-                  marker=dict(size=3 if three else 5, opacity=0.8))
+                  marker=dict(size=3 if three else 5, opacity=0.8, color=class_colour(int(c))))
         fig.add_trace(go.Scatter3d(x=coords[m, 0], y=coords[m, 1], z=coords[m, 2], **kw) if three
                       else go.Scattergl(x=coords[m, 0], y=coords[m, 1], **kw))
     if prior is not None:
         kw = dict(mode="markers", name="prior N(0, I)", hoverinfo="name",
-                  marker=dict(size=3 if three else 4, color="rgba(0,0,0,0.35)", symbol="x"))
+                  marker=dict(size=3 if three else 4, color=PRIOR_COLOUR, symbol="x"))
         fig.add_trace(go.Scatter3d(x=prior[:, 0], y=prior[:, 1], z=prior[:, 2], **kw) if three
                       else go.Scattergl(x=prior[:, 0], y=prior[:, 1], **kw))
+    axes = [dict(title=f"PC {i + 1}", **({"range": list(extent[i])} if extent else {}))
+            for i in range(coords.shape[1])]
+    if three:
+        fig.update_layout(scene=dict(xaxis=axes[0], yaxis=axes[1], zaxis=axes[2],
+                                     aspectmode="cube" if extent else "auto"))
+    else:
+        fig.update_layout(xaxis=axes[0], yaxis=axes[1])
     fig.update_layout(title=title, height=460, margin=dict(l=10, r=10, t=40, b=10),
                       legend=dict(itemsizing="constant"))
     return _styled(fig)

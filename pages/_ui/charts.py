@@ -9,12 +9,9 @@ import pandas as pd
 import streamlit as st
 
 from genlab.latent.ops import png_data_urls
+from genlab.palette import class_colour
 from pages._ui import BY_FILE, _data
 
-# Plotly's qualitative colours (what the maps used before): ten distinct hues, no grey, so
-# the prior's grey crosses stand apart.
-PALETTE = ["#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692",
-           "#b6e880", "#ff97ff", "#fecb52"]
 PICK = "pick"  # the point selection's name: event.selection[PICK] -> [{"index": i}]
 HOVER_PX = 84  # tooltip images are 28 px PNGs shown at this size, with crisp pixels
 # The tooltip element lives in the page's own document: this rule enlarges its image.
@@ -28,17 +25,32 @@ def thumbs(entry, n: int) -> list[str]:
     return png_data_urls(_data(entry).test_x[:n])
 
 
-def _names(labels: np.ndarray, classes: list[str]) -> list[str]:
-    return [classes[int(c)] if 0 <= int(c) < len(classes) else str(int(c)) for c in labels]
+def _name(classes: list[str], c: int) -> str:
+    return classes[c] if 0 <= c < len(classes) else str(c)
+
+
+def class_scale(labels: np.ndarray, classes: list[str]) -> alt.Scale:
+    """The colour scale of the classes present: each class's colour from ``genlab.palette``
+    by its index, whichever classes a plot happens to hold."""
+    present = sorted({int(c) for c in np.unique(labels)})
+    return alt.Scale(domain=[_name(classes, c) for c in present], range=[class_colour(c) for c in present])
+
+
+def _axis(title: str, extent: tuple[float, float] | None) -> dict:
+    scale = alt.Scale(domain=list(extent), nice=False, zero=False) if extent else alt.Scale(zero=False)
+    return {"title": title, "scale": scale, "axis": alt.Axis(tickCount=6)}
 
 
 def image_scatter(coords: np.ndarray, labels: np.ndarray, classes: list[str], title: str,
                   images: list[str] | None = None, prior: np.ndarray | None = None,
-                  extra: list[alt.Chart] | None = None, height: int = 460) -> alt.LayerChart:
-    """2-D codes coloured by class; hovering a point shows its image, class and index; the
-    prior's samples as grey crosses; ``extra`` layers (e.g. a drawing's point) on top."""
-    names = _names(labels, classes)
-    order = [n for n in (classes or []) if n in set(names)] or sorted(set(names))
+                  extra: list[alt.Chart] | None = None, height: int = 460,
+                  axes: tuple[str, str] = ("PC 1", "PC 2"),
+                  extent: tuple[tuple[float, float], tuple[float, float]] | None = None) -> alt.LayerChart:
+    """2-D codes coloured by class (``genlab.palette``) on axes with their scale (latent units
+    for PCA; ``extent`` fixes both ranges, to compare two models); hovering a point shows its
+    image, class and index; the prior's samples as grey crosses; ``extra`` layers on top."""
+    names = [_name(classes, int(c)) for c in labels]
+    ex, ey = extent or (None, None)
     df = pd.DataFrame({"x": coords[:, 0], "y": coords[:, 1], "class": names,
                        "index": np.arange(len(coords))})
     tips = [alt.Tooltip("class:N"), alt.Tooltip("index:Q", title="test image #")]
@@ -46,10 +58,9 @@ def image_scatter(coords: np.ndarray, labels: np.ndarray, classes: list[str], ti
         df["image"] = images[:len(coords)]
         tips = [alt.Tooltip("image:N")] + tips
     pick = alt.selection_point(name=PICK, fields=["index"], on="click", clear="dblclick")
-    pts = (alt.Chart(df).mark_circle(size=22, opacity=0.75)
-           .encode(x=alt.X("x:Q", title="1", axis=alt.Axis(labels=False, ticks=False)),
-                   y=alt.Y("y:Q", title="2", axis=alt.Axis(labels=False, ticks=False)),
-                   color=alt.Color("class:N", scale=alt.Scale(domain=order, range=PALETTE),
+    pts = (alt.Chart(df).mark_circle(size=22, opacity=0.75, clip=True)
+           .encode(x=alt.X("x:Q", **_axis(axes[0], ex)), y=alt.Y("y:Q", **_axis(axes[1], ey)),
+                   color=alt.Color("class:N", scale=class_scale(labels, classes),
                                    legend=alt.Legend(title=None)),
                    tooltip=tips)
            .add_params(pick))
@@ -57,10 +68,10 @@ def image_scatter(coords: np.ndarray, labels: np.ndarray, classes: list[str], ti
     if prior is not None:
         pf = pd.DataFrame({"x": prior[:, 0], "y": prior[:, 1]})
         layers.append(alt.Chart(pf).mark_point(shape="M-1,-1L1,1M-1,1L1,-1", size=20, color="#222",
-                                                opacity=0.45, strokeWidth=1)
+                                                opacity=0.45, strokeWidth=1, clip=True)
                       .encode(x="x:Q", y="y:Q", tooltip=alt.value("prior sample N(0, I)")))
     layers += extra or []
-    return alt.layer(*layers).properties(title=title, height=height).configure_axis(grid=False)
+    return alt.layer(*layers).properties(title=title, height=height).configure_axis(gridOpacity=0.6)
 
 
 def picked_index(event) -> int | None:

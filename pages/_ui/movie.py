@@ -9,6 +9,7 @@ import numpy as np
 import streamlit as st
 
 from genlab.latent.movie import Movie, MovieError, fixed_frame, load_movie
+from genlab.palette import PRIOR_COLOUR, class_colour
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -38,10 +39,11 @@ def movie_figure(movie: Movie, classes: list[str], title: str, prior: bool = Tru
     fig = go.Figure()
     for c, tr in zip(np.unique(labels), _frame_traces(frames[0], labels, None)):
         fig.add_trace(go.Scatter(mode="markers", name=_class_name(classes, int(c)),
-                                 marker=dict(size=5, opacity=0.8), hoverinfo="name", **tr))
+                                 marker=dict(size=5, opacity=0.8, color=class_colour(int(c))),
+                                 hoverinfo="name", **tr))
     if cloud is not None:
         fig.add_trace(go.Scatter(x=cloud[:, 0], y=cloud[:, 1], mode="markers", name="prior N(0, I)",
-                                 hoverinfo="name", marker=dict(size=4, color="rgba(0,0,0,0.3)",
+                                 hoverinfo="name", marker=dict(size=4, color=PRIOR_COLOUR,
                                                                symbol="x")))
     names = [f"{e:.2f}" for e in movie.epochs]
     fig.frames = [go.Frame(data=[go.Scatter(**tr) for tr in _frame_traces(f, labels, cloud)], name=n)
@@ -95,7 +97,7 @@ def live_frame_figure(codes: np.ndarray, labels: np.ndarray, classes: list[str],
     xy = fixed_frame(movie, 2)[0][0]
     data = [{"type": "scattergl", "mode": "markers", "name": _class_name(classes, int(c)),
              "x": xy[labels == c, 0].tolist(), "y": xy[labels == c, 1].tolist(),
-             "marker": {"size": 4, "opacity": 0.8}, "hoverinfo": "name"} for c in np.unique(labels)]
+             "marker": {"size": 4, "opacity": 0.8, "color": class_colour(int(c))}, "hoverinfo": "name"} for c in np.unique(labels)]
     return {"data": data, "layout": {
         "title": {"text": f"Latent space at epoch {epoch:.2f} (PCA of {len(codes):,} test codes)"},
         "height": 320, "margin": dict(l=10, r=10, t=40, b=10), "legend": {"itemsizing": "constant"}}}

@@ -8,9 +8,14 @@ import streamlit as st
 PROJECTOR_CSS = """<style>
 html { font-size: 20px; }
 [data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
+[data-testid="stHeader"] { background: transparent; }  /* 20 px type: it would hide the title's top */
 [data-testid="stProgress"] p { font-size: 1.05rem !important; font-weight: 600; }
 [data-testid="stProgress"] [role="progressbar"] > div > div { height: 0.9rem !important; }
 .js-plotly-plot .scatterlayer .js-line { stroke-width: 4px !important; }
+[data-testid="stWidgetLabel"] p { font-size: 1rem !important; }
+[data-testid="stSliderThumbValue"], [data-testid="stSliderTickBarMin"],
+[data-testid="stSliderTickBarMax"] { font-size: 0.9rem !important; }
+[data-testid="stSidebar"][data-collapsed="false"] { min-width: 14rem !important; max-width: 14rem !important; }
 </style>"""
 HIGH_CONTRAST = ["#000000", "#D55E00", "#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"]
 
@@ -18,6 +23,13 @@ HIGH_CONTRAST = ["#000000", "#D55E00", "#0072B2", "#009E73", "#CC79A7", "#E69F00
 def projector() -> bool:
     """Whether this session is in projector mode."""
     return bool(st.session_state.get("projector_on"))
+
+
+def sidebar_state() -> str:
+    """The sidebar on a page load: collapsed in projector mode (the screen is for the lesson;
+    the arrow at the top left opens it), else Streamlit's own choice."""
+    on = st.session_state.get("projector_on", st.query_params.get("projector") == "1")
+    return "collapsed" if on else "auto"
 
 
 def _projector_changed() -> None:

@@ -38,9 +38,24 @@ def report_download(paths: list[str], key: str, what: str) -> None:
         "latent plots and metrics with their meaning, figures inline. Takes seconds to build.")
 
 
+OWNER = "owner_name"  # the name this session's student gave (kept for the whole session)
+
+
+def owner_name_input(key: str) -> str:
+    """The student's name, asked once per session (every page's box shows the same name); saved
+    with the models they share, so the gallery says whose a model is."""
+    ss = st.session_state
+    ss[key] = ss.get(OWNER, "")
+    st.text_input("Your name (shown with the models you share)", key=key, max_chars=40,
+                  on_change=lambda: ss.__setitem__(OWNER, ss[key].strip()),
+                  placeholder="e.g. Ada", help="Once per session; the class gallery shows it "
+                  "beside your shared models. Leave it empty to share without a name.")
+    return ss.get(OWNER, "")
+
+
 def _toggle(path: str, key: str) -> None:
     try:
-        set_shared(path, st.session_state[key], viewer())
+        set_shared(path, st.session_state[key], viewer(), st.session_state.get(OWNER, ""))
     except (CheckpointError, OSError) as exc:
         st.session_state["tr_share_error"] = f"Could not change sharing: {exc}"
 
@@ -54,6 +69,8 @@ def finished_model(path: Path) -> None:
         return
     key = f"tr_share_{path.stem}"
     st.session_state[key] = shared
+    if not st.session_state.get(OWNER):
+        owner_name_input("tr_owner_name")
     st.checkbox(f"Share **{path.stem}** with the class", key=key, on_change=_toggle,
                 args=(str(path), key), help="Shared models appear on the Class gallery page of "
                 "everyone on this server; unshared ones only in yours.")

@@ -97,6 +97,27 @@ def lesson_label() -> str:
     return "" if les is None else les.title + (f" (variant {variant})" if variant else "")
 
 
+def run_name(kind: str, data, fields: dict) -> str:
+    """The default name of the run: lesson, variant and model kind ("ae-vs-vae-mnist-ae"; a
+    variant named after the kind is not said twice), else the data set, kind and time."""
+    les, variant = chosen()
+    if les is not None:
+        return "-".join([les.name, *([variant] if variant and variant != kind else []), kind])
+    stem = (fields.get("dataset_label") or data.name).split("/")[-1]
+    return f"{stem}-{kind}-{time.strftime('%m%d-%H%M')}"
+
+
+def _auto_name(auto: str) -> str:
+    """The name box's key, its value set to ``auto`` unless the user typed a name of their own
+    (the box still holds the last automatic name): a lesson, variant or kind switch renames
+    the run, a name typed by hand is kept."""
+    ss = st.session_state
+    if ss.get("tr_name") in (None, "", ss.get("tr_name_auto")):
+        ss["tr_name"] = auto
+    ss["tr_name_auto"] = auto
+    return "tr_name"
+
+
 def choose_knobs(kind: str) -> dict:
     """The knobs the health alarms recommend, for the kinds they apply to (settings keys); the
     defaults are the seed recipes."""
@@ -159,10 +180,8 @@ def choose_model(data, fields) -> JobSpec | None:
                                    key=_seed("tr_conditional", False), disabled=not classes,
                                    help="A conditional VAE/GAN learns p(x | class): the Latent explorer "
                                    "and GAN studio then draw any class you ask for.") and bool(classes)
-    les, variant = chosen()
-    stem = (f"{les.name}{'-' + variant if variant else ''}" if les else
-            (fields.get("dataset_label") or data.name).split("/")[-1])
-    name = st.text_input("Save the model as", f"{stem}-{kind}-{time.strftime('%m%d-%H%M')}", key="tr_name")
+    # no help tooltip: its button would share the label that browser tests find the box by
+    name = st.text_input("Save the model as", key=_auto_name(run_name(kind, data, fields)))
     try:
         safe_name(name)
         s.update({k: parse(k, s[k], widget(k)["label"]) for k in

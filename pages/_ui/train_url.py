@@ -17,6 +17,7 @@ import streamlit as st
 
 from genlab.classroom.lessons import Lesson, LessonError, lesson_names, lesson_settings, load_lesson
 from genlab.settings import BY_KEY, DATASETS, KNOB_KEYS, NOISE_KINDS, SettingError, parse
+from pages._ui.share_lesson import share_lesson_button
 
 SOURCES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "digits": "8×8 digits (tiny, fast)",
            "faces": "faces (64×64)",
@@ -167,6 +168,18 @@ def fill_from_lesson() -> None:
     st.session_state["tr_url_problems"] = apply(lesson_settings(les, variant))
 
 
+def switch_variant() -> None:
+    """The variant radio's callback: only what the lesson's variants set changes (the model kind
+    for the AE variant); every other setting on screen (epochs typed, say) is kept."""
+    les, variant = chosen()
+    if les is None:
+        return
+    keep = current()  # the settings on screen, read under the kind they were typed for
+    lesson_keys = {k for v in les.variants.values() for k in v}
+    new = lesson_settings(les, variant)
+    st.session_state["tr_url_problems"] = apply({**keep, **{k: new[k] for k in lesson_keys if k in new}})
+
+
 def read_url() -> None:
     """Before the widgets: a link's settings (or a lesson's) into them, once per new URL.
     Coming back from another page (whose links drop the query), the settings as they were."""
@@ -234,7 +247,8 @@ def lesson_picker() -> Lesson | None:
     if les is None:
         return None
     if les.variants:
-        c2.radio("Variant", [MAIN, *les.variants], key="tr_variant", on_change=fill_from_lesson,
+        c2.radio("Variant", [MAIN, *les.variants], key="tr_variant", on_change=switch_variant,
                  horizontal=True, format_func=lambda v: "the lesson's settings" if v == MAIN else v)
     st.info(f"**{les.title}**\n\n*What to look for:* {les.look_for}", icon=":material/school:")
+    share_lesson_button(les, chosen()[1], current())
     return les
