@@ -80,8 +80,8 @@ def start_run(pg, name: str, dataset: str, epochs: int) -> float:
         pg.get_by_role("option", name="8×8 digits (tiny, fast)").click()
         pg.get_by_text("digits: 1,4").wait_for()
     else:
-        pg.get_by_label("Latent size").fill("16")
-        pg.get_by_label("Latent size").press("Enter")
+        pg.get_by_label("Latent size", exact=True).fill("16")
+        pg.get_by_label("Latent size", exact=True).press("Enter")
     for label, value in (("Epochs", str(epochs)), ("Save the model as", name)):
         pg.get_by_label(label, exact=True).fill(value)
         pg.get_by_label(label, exact=True).press("Enter")

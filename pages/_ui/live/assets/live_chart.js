@@ -96,7 +96,7 @@ class LiveChart {
     const pw = (W - gap * (n - 1)) / n;
     const xi = this.cols.indexOf(d.x_label);
     d.panels.forEach((panel, p) => {
-      const box = { x0: p * (pw + gap) + font * 4.2, x1: p * (pw + gap) + pw - 6, y0: 8, y1: H - font * 3 };
+      const box = { x0: p * (pw + gap) + font * 4.2, x1: p * (pw + gap) + pw - 10, y0: 8, y1: H - font * 3 };
       this.panel(g, box, panel, xi, color, font, p === 0, d);
     });
   }
@@ -139,7 +139,7 @@ class LiveChart {
     g.fillText(d.x_label, (box.x0 + box.x1) / 2, box.y1 + font + 8);
     g.strokeStyle = "#999"; g.beginPath(); g.moveTo(box.x0, box.y0); g.lineTo(box.x0, box.y1); g.lineTo(box.x1, box.y1); g.stroke();
     g.save();
-    g.beginPath(); g.rect(box.x0, box.y0 - 2, box.x1 - box.x0, box.y1 - box.y0 + 4); g.clip();
+    g.beginPath(); g.rect(box.x0, box.y0 - 8, box.x1 - box.x0 + 8, box.y1 - box.y0 + 16); g.clip();
     g.lineWidth = d.projector ? 4 : 1.8; g.lineJoin = "round";
     panel.forEach((s, k) => {
       const i = idx[k];
