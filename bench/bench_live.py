@@ -60,8 +60,13 @@ class Server:
         self.proc.wait(30)
 
 
+VIEW = {"width": 1366, "height": 768}
+
+
 def open_page(ctx_or_browser, url: str, path: str = "/train"):
-    pg = ctx_or_browser.new_page(viewport={"width": 1366, "height": 768})
+    """A page of a browser (its own context: a new session) or of a context, at ``path``."""
+    is_browser = hasattr(ctx_or_browser, "new_context")
+    pg = ctx_or_browser.new_page(**({"viewport": VIEW} if is_browser else {}))
     pg.set_default_timeout(180_000)
     for _ in range(600):
         try:
@@ -188,7 +193,7 @@ def bench_class(root: Path, levels: list[int], seconds: float) -> None:
         try:
             pages = []
             for i in range(n):
-                pg = open_page(b.new_context(), server.url)
+                pg = open_page(b.new_context(viewport=VIEW), server.url)
                 start_run(pg, f"student-{i}", "digits", 1000)
                 pages.append(pg)
             pages[0].wait_for_timeout(2000)

@@ -1,7 +1,7 @@
 """The Train page's live view in Chromium (pages/_ui/live): while a job trains, the loss chart
 keeps its DOM and appends points (a marker set when it was first drawn stays, its point count
 grows), the live images change at epoch ends, and a hidden tab stops asking the server for
-refreshes (and asks again once shown)."""
+refreshes (and asks again once shown); back from another page, the chart gets its history again."""
 import time
 
 import pytest
@@ -62,5 +62,13 @@ def test_live_curves_append_images_change_and_a_hidden_tab_rests(browser, tmp_pa
             pg.evaluate(HIDE, False)
             assert wait_until(lambda: step_of(pg) > step_hidden, 60), "no refresh once shown again"
             assert live_data(pg, ".live-chart")[0]["born"] == first["born"]
+            # another page and back: a new chart, which asks for the whole history (resync)
+            had = int(live_data(pg, ".live-chart")[0]["points"])
+            side = pg.locator('[data-testid="stSidebar"]')
+            side.get_by_role("link", name="Home", exact=True).click()
+            pg.get_by_role("heading", name="GenLab", exact=True).wait_for()
+            side.get_by_role("link", name="Train", exact=True).click()
+            assert wait_until(lambda: live_data(pg, ".live-chart") and int(
+                live_data(pg, ".live-chart")[0].get("points", 0)) >= had, 60), "the curves were not sent again"
         finally:
             pg.close()
