@@ -92,7 +92,8 @@ def live():
     with right:  # the health alarms, next to the curves that they mark
         alarm_box(snap.alarms)
     if snap.latent is not None:  # the latent movie's current frame: how the space is forming
-        left.plotly_chart(live_latent(snap), key="tr_latent", config={"staticPlot": snap.active})
+        with left:
+            live_latent(snap)
     if snap.test_history:  # a table redrawn every second is costly for the browser: text while live
         last = snap.test_history[-1]
         st.caption(f"Test set after epoch {last['epoch']:.0f}: " + ", ".join(

@@ -51,6 +51,8 @@ def test_live_curves_append_images_change_and_a_hidden_tab_rests(browser, tmp_pa
                 "the live images did not change at an epoch end"
             img1 = live_data(pg, ".live-image")[0]
             assert img1["born"] == img0["born"] and int(img1["changes"]) > int(img0["changes"])
+            # the latent frame: drawn in the browser, its points sent once per new frame
+            assert wait_until(lambda: live_data(pg, ".live-scatter"), 60), "no live latent frame"
             pg.screenshot(path=str(tmp_path / "live.png"))
 
             assert sent_over(pg, sent, 3.0) >= 2, "a visible page did not ask for refreshes"

@@ -6,6 +6,7 @@ between refreshes and is handed only what is new.
   per session and key what it sent and sends only the rows after that (a snapshot diff).
 - ``live_image``  (pages/_ui/live/image.py): an image sent only when its content changes, at its
   own size (the browser enlarges it with crisp pixels).
+- ``live_scatter`` (pages/_ui/live/scatter.py): a 2-D point cloud by class, sent when it changes.
 - ``ticker``      (pages/_ui/live/ticker.py): the refresh timer of a fragment, asking for the
   next rerun only while the tab is visible, and slower while nothing changes.
 
@@ -17,6 +18,7 @@ package's ``pyproject.toml`` would) and returns its mount function.
 from pages._ui.live.base import component
 from pages._ui.live.chart import live_chart
 from pages._ui.live.image import live_image
+from pages._ui.live.scatter import live_scatter
 from pages._ui.live.ticker import ticker
 
-__all__ = ["component", "live_chart", "live_image", "ticker"]
+__all__ = ["component", "live_chart", "live_image", "live_scatter", "ticker"]

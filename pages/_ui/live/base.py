@@ -10,7 +10,7 @@ from streamlit.runtime import Runtime
 PACKAGE = "genlab"
 HERE = Path(__file__).resolve().parent
 ASSETS = "assets"
-NAMES = ("live_chart", "live_image", "ticker")
+NAMES = ("live_chart", "live_image", "live_scatter", "ticker")
 _mounts: dict[tuple[int, str], object] = {}
 
 

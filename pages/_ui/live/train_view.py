@@ -1,5 +1,5 @@
 """The Train page's live view on the streaming pieces: curves that append, the live grid sent
-when it changes, the latent frame rebuilt once per frame, the refresh timer. pages/train.py calls
+when it changes, the latent frame sent once per frame, the refresh timer. pages/train.py calls
 these from its live fragment while a run is active; a finished run keeps the interactive
 Plotly figures."""
 from __future__ import annotations
@@ -9,9 +9,11 @@ import streamlit as st
 
 from genlab.jobs.job import Job
 from genlab.jobs.live import JobSnapshot
+from genlab.latent.movie import Movie, fixed_frame
 from genlab.models.config import LOSS_LABELS, LOSS_PANELS
 from pages._ui.live.chart import live_chart
 from pages._ui.live.image import live_image
+from pages._ui.live.scatter import live_scatter
 from pages._ui.live.ticker import ticker
 from pages._ui.movie import live_frame_figure
 from pages._ui.projector import projector
@@ -31,15 +33,20 @@ def live_grid(job: Job, caption: str) -> None:
     live_image("tr_live_grid", job.grid_png(1), caption=caption)
 
 
-def live_latent(snap: JobSnapshot):
-    """The latent frame's Plotly spec, built once per new frame (not once per second)."""
+def live_latent(snap: JobSnapshot) -> None:
+    """The latent movie's current frame: the probe codes on their principal axes, drawn in the
+    browser and sent once per new frame (not once per second)."""
     epoch, z, labels, classes = snap.latent
-    key = (snap.id, epoch)
-    cached = st.session_state.get("_tr_latent_fig")
-    if cached is None or cached[0] != key:
-        cached = (key, live_frame_figure(z.astype(np.float32), labels, classes, epoch))
-        st.session_state["_tr_latent_fig"] = cached
-    return cached[1]
+    if not snap.active:  # the run has ended: the interactive figure (hover names the class)
+        st.plotly_chart(live_frame_figure(z.astype(np.float32), labels, classes, epoch), key="tr_latent")
+        return
+
+    def frame():
+        movie = Movie(np.asarray([epoch], np.float32), z.astype(np.float32)[None], np.arange(len(z)), labels)
+        return fixed_frame(movie, 2)[0][0], labels, classes
+    on = projector()
+    live_scatter("tr_live_latent", (snap.id, epoch), frame, height=380 if on else 320, projector=on,
+                 title=f"Latent space at epoch {epoch:.2f} (PCA of {len(z):,} test codes)")
 
 
 def refresh(job: Job, snap: JobSnapshot, waiting: bool) -> None:
