@@ -144,12 +144,17 @@ class LiveChart {
     panel.forEach((s, k) => {
       const i = idx[k];
       g.strokeStyle = color[s.key]; g.beginPath();
-      let pen = false;
+      let pen = false, drawn = 0;
       for (const r of this.rows) {
         if (r[xi] === null || r[i] === null) { pen = false; continue; }
         if (pen) g.lineTo(X(r[xi]), Y(r[i])); else { g.moveTo(X(r[xi]), Y(r[i])); pen = true; }
+        drawn += 1;
       }
       g.stroke();
+      if (drawn === 1) {  // the first report: a dot until there is a line
+        const r = this.rows.find((q) => q[xi] !== null && q[i] !== null);
+        g.fillStyle = color[s.key]; g.beginPath(); g.arc(X(r[xi]), Y(r[i]), 3, 0, 2 * Math.PI); g.fill();
+      }
     });
     for (const pt of this.points) {  // test-set values: dots in the series' colour
       const x = pt[d.x_label];
