@@ -210,9 +210,10 @@ def bench_class(root: Path, levels: list[int], seconds: float) -> None:
         cpu, mem = (c1 - c0) / (n1 - n0), (m1 - m0) / (n1 - n0)
         report("server CPU-s/s per live page (slope)", cpu, "s/s", "context", None)
         report("server memory per live page (slope)", mem, "MB", "context", None)
+        per_gb = f"{1024 / mem:.0f}" if mem > 0.5 else "more than 2,000 (below what RSS can tell)"
         print("  sizing (the web server alone; each training worker needs its own core share and "
-              "memory on top):\n    live pages per server core: "
-              f"{1 / max(cpu, 1e-4):.0f}; per GB of server memory: {1024 / max(mem, 1e-3):.0f}", flush=True)
+              f"memory on top):\n    live pages per server core: {1 / max(cpu, 1e-4):.0f}; "
+              f"per GB of server memory: {per_gb}", flush=True)
 
 
 def main() -> None:
