@@ -50,9 +50,9 @@ def live_latent(snap: JobSnapshot) -> None:
 
 
 def refresh(job: Job, snap: JobSnapshot, waiting: bool) -> None:
-    """The fragment's next rerun while the tab is visible: every second while the run trains
-    (an epoch's images show within a second of its end), every 3 s while it waits behind
-    others, slowing to 5 s while it is paused or loading and nothing changes; none while the
-    tab is hidden."""
+    """The fragment's next rerun while the tab is visible: every second while the run loads or
+    trains (the first step and each epoch's images show within a second), every 3 s while it
+    waits behind others, slowing to 5 s while it is paused and nothing changes; none while
+    the tab is hidden."""
     every = 3.0 if waiting else 1.0
-    ticker("tr_tick", job.version, every=every, slowest=every if snap.state == "running" else 5.0)
+    ticker("tr_tick", job.version, every=every, slowest=5.0 if snap.state == "paused" else every)

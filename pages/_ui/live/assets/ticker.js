@@ -3,7 +3,7 @@
 // re-arms itself if a rerun's data never comes (so a lost rerun cannot stop the live view).
 export default function ({ parentElement, data, setTriggerValue }) {
   let s = parentElement.__genlabTick;
-  if (!s) s = parentElement.__genlabTick = { timer: 0, onVis: null, n: -1 };
+  if (!s) s = parentElement.__genlabTick = { timer: 0, onVis: null, n: -1, last: performance.now() };
   if (data.n === s.n) return () => stop(s);  // the same rerun's data again
   s.n = data.n;
   stop(s);
@@ -19,10 +19,12 @@ export default function ({ parentElement, data, setTriggerValue }) {
       return;
     }
     window.__genlabTicks = (window.__genlabTicks || 0) + 1;
+    s.last = performance.now();
     setTriggerValue("tick", data.n);
     s.timer = setTimeout(fire, Math.max(3 * data.ms, 5000));  // if this rerun is lost
   };
-  s.timer = setTimeout(fire, data.ms);
+  // every data.ms from the last request, not from this rerun's end: once a second is once a second
+  s.timer = setTimeout(fire, Math.max(50, s.last + data.ms - performance.now()));
   return () => stop(s);
 }
 
