@@ -17,12 +17,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(env: dict) -> tuple[subprocess.Popen, str]:
+def start_server(env: dict, root: Path = ROOT) -> tuple[subprocess.Popen, str]:
+    """``streamlit run`` of the app in ``root`` (this checkout, or a reference checkout such as
+    main's for a comparison in the same run: no .pyc files are written into that one)."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+    if Path(root).resolve() != ROOT:
+        env = {**env, "PYTHONDONTWRITEBYTECODE": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(Path(root) / "app.py"),
                              "--server.port", str(port), "--server.address", "127.0.0.1",
-                             "--server.headless", "true"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "--server.headless", "true", "--server.fileWatcherType", "none"],
+                            cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return proc, f"http://127.0.0.1:{port}"
 
 
@@ -67,6 +71,17 @@ def descendants(root: int, procs: dict | None = None) -> dict[int, str]:
                 found[child] = name
                 todo.append(child)
     return found
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of one process in MB (VmRSS), 0 if it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 def cpu_seconds(root: int, names: tuple[str, ...] | None = None, tree: bool = False) -> float:

@@ -53,6 +53,33 @@ def _refresh_body() -> None:
           lambda i: png(upscale(snap.grid, 480), fast=True))
     cached = job.grid_png(480)
     timed("st.image(Job.grid_png(480)): cached PNG", lambda i: st.image(cached, caption="grid"))
+    # the live view as it is now (pages/_ui/live): the chart gets the rows since its cursor,
+    # the grid travels only when it changed, the ticker is a few bytes
+    from genlab.models.config import LOSS_LABELS, LOSS_PANELS
+    from pages._ui.live import live_chart, live_image, ticker
+    row = {"kind": "event", "event": {
+        "kind": "progress", "step": 3000, "total_steps": 4000, "epoch": 7.5, "epochs": 10,
+        "images_per_s": 1500.0, "eta_s": 10.0, "elapsed_s": 5.0, "test": None, "grid": None,
+        "losses": {"recon": 100.0, "kl": 20.0, "total": 120.0}, "message": "CPU"}}
+    chart = {"panels": LOSS_PANELS["vae"], "stream": job.id, "labels": LOSS_LABELS}
+    timed("live_chart: first draw (1,000 rows)", lambda i: live_chart(f"f{i}", job.history_since, **chart))
+    seen = dict(st.session_state["_live_f0"])
+
+    def appended(i):  # what the page already has, then two new progress rows
+        st.session_state[f"_live_a{i}"] = dict(seen)
+        job._apply(row)
+        job._apply(row)
+        live_chart(f"a{i}", job.history_since, **chart)
+        seen.update(st.session_state[f"_live_a{i}"])
+    timed("live_chart: a refresh (rows since the cursor)", appended)
+    live_image("g", cached, caption="grid")
+    shown = dict(st.session_state["_live_g"])
+
+    def same_grid(i):
+        st.session_state[f"_live_g{i}"] = dict(shown)
+        live_image(f"g{i}", cached, caption="grid")
+    timed("live_image: unchanged grid (its hash only)", same_grid)
+    timed("ticker", lambda i: ticker(f"t{i}", job.version))
     st.session_state["refresh_ms"] = out
 
 

@@ -1,12 +1,11 @@
 """Train: pick a lesson or data and a model, start / pause / stop, watch curves and images live.
 Every setting is in the URL (pages/_ui/train_url.py), so a teacher shares a run as a link."""
-import numpy as np
 import streamlit as st
 
 from pages._ui import KIND_NAMES, LOSS_LABELS, curves, frame, session_jobs  # isort: skip
 
 from pages._ui.alarms import alarm_box, mark_alarms
-from pages._ui.movie import live_frame_figure
+from pages._ui.live.train_view import live_curves, live_grid, live_latent, refresh
 from pages._ui.projector import projector
 from pages._ui.share import finished_model
 from pages._ui.train_form import choose_data, choose_model
@@ -75,9 +74,10 @@ def live():
             f"{snap.images_per_s:,.0f} images/s · ETA {_fmt(snap.eta_s)} · elapsed {_fmt(snap.elapsed_s)}")
     st.progress(snap.fraction, text=text)
     left, right = st.columns([3, 2])
-    if snap.history:
-        # While training, a static chart: redrawn every second, it costs the browser far less CPU
-        # (the machine that trains) than an interactive one; interactive again when finished.
+    if snap.history and snap.active:  # a chart that appends new points (pages/_ui/live)
+        with left:
+            live_curves(job, snap)
+    elif snap.history:
         fig = mark_alarms(curves(snap.history, snap.kind, "Training losses (live)"), snap.alarms)
         left.plotly_chart(fig, key="tr_curves", config={"staticPlot": snap.active})
     else:
@@ -85,14 +85,15 @@ def live():
     if snap.grid is not None:
         with right:
             what = "fixed-noise samples" if snap.kind == "gan" else "test images (top) and reconstructions"
-            # the job encodes its grid's PNG once per new grid, not once per page and second
-            st.image(job.grid_png(900 if projector() else 600), caption=f"Live: {what}")
+            if snap.active:  # sent to the browser only when a new grid came
+                live_grid(job, f"Live: {what}")
+            else:
+                st.image(job.grid_png(900 if projector() else 600), caption=f"Live: {what}")
     with right:  # the health alarms, next to the curves that they mark
         alarm_box(snap.alarms)
     if snap.latent is not None:  # the latent movie's current frame: how the space is forming
-        epoch, z, labels, classes = snap.latent
-        left.plotly_chart(live_frame_figure(z.astype(np.float32), labels, classes, epoch),
-                          key="tr_latent", config={"staticPlot": snap.active})
+        with left:
+            live_latent(snap)
     if snap.test_history:  # a table redrawn every second is costly for the browser: text while live
         last = snap.test_history[-1]
         st.caption(f"Test set after epoch {last['epoch']:.0f}: " + ", ".join(
@@ -103,6 +104,8 @@ def live():
     st.session_state["tr_seen_active"] = snap.id if snap.active else None
     if was == snap.id and not snap.active:
         st.rerun()  # the new model appears in every picker
+    if snap.active:
+        refresh(job, snap, waiting)  # the next refresh, only while the tab is visible
 
 
 def settings() -> None:
@@ -128,7 +131,7 @@ def settings() -> None:
 
 
 if busy:  # the live view first, the folded settings under it
-    st.fragment(live, run_every=3.0 if waiting else 1.0)()
+    st.fragment(live)()  # refreshed by its own timer (refresh(): not while the tab is hidden)
     lesson, _ = chosen()
     if lesson is not None:
         st.info(f"**{lesson.title}** — what to look for: {lesson.look_for}", icon=":material/school:")

@@ -101,3 +101,16 @@ def asleep_for(pid: int, seconds: float = 0.5) -> bool:
         if time.monotonic() >= deadline:
             return True
         time.sleep(0.02)
+
+
+# The live view's components (pages/_ui/live) draw inside shadow roots, which
+# document.querySelector does not enter: this finds elements through them.
+_DEEP = """(sel) => { const out = []; const walk = (r) => { r.querySelectorAll(sel).forEach(e => out.push(e));
+    r.querySelectorAll('*').forEach(e => { if (e.shadowRoot) walk(e.shadowRoot) }) };
+    walk(document); return out.map(e => ({...e.dataset})) }"""
+
+
+def live_data(pg, selector: str) -> list[dict]:
+    """The data-* attributes of every element matching ``selector`` on the page, shadow roots
+    included (e.g. ``.live-chart``: born, points, lastX; ``.live-image``: id, changes)."""
+    return pg.evaluate(_DEEP, selector)

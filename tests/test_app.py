@@ -8,6 +8,7 @@ AppTest never fires ``run_every``, so the tests wait on the job itself (with tim
 here on real digits (so every page has something to show even before weights are shipped)."""
 import hashlib
 import io
+import json
 import re
 import time
 import zipfile
@@ -135,9 +136,11 @@ def test_training_from_the_page_is_live_and_obeys_pause_resume_stop(models):
     shown = texts(at)
     m = re.search(r"epoch [\d.]+ / 1000 · ([\d,]+) images/s · ETA (\d+ min \d\d s|\d+ s)", shown)
     assert m and int(m.group(1).replace(",", "")) > 0, shown
-    assert at.get("plotly_chart"), "no live loss curves"
-    live = [im for im in at.image if im.captions and im.captions[0].startswith("Live:")]
-    assert live and live[0].value[0], "no live image grid"
+    live = {e.proto.component_name: json.loads(e.proto.json) for e in at.get("bidi_component")}
+    assert live["genlab.live_chart"]["rows"], "no live loss curves"  # pages/_ui/live
+    grid = live["genlab.live_image"]
+    assert grid["caption"].startswith("Live:") and grid["src"].startswith("data:image/png"), \
+        "no live image grid"
     first = step_shown(at)
     wait_for(lambda: job.snapshot().step > first, 60, "training to go on between reruns")
     at.run()

@@ -14,7 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from _helpers import asleep_for
+from _helpers import asleep_for, live_data
 from app_procs import descendants
 from test_worker import running
 
@@ -214,11 +214,10 @@ def step_of(pg) -> int:
 
 
 def last_x(pg) -> float:
-    """The last x value of the live loss chart (the chart keeps at most 300 points, so its
-    point count stops growing; its last x always grows while training runs)."""
-    return pg.evaluate("() => { const p = document.querySelector('.js-plotly-plot');"
-                       " if (!p || !p.data || !p.data.length) return -1;"
-                       " const x = p.data[0].x; return x.length ? x[x.length - 1] : -1 }")
+    """The last x value of the live loss chart (pages/_ui/live: it appends rows; its last x
+    grows while training runs)."""
+    charts = live_data(pg, ".live-chart")
+    return float(charts[0].get("lastX") or -1) if charts else -1
 
 
 def wait_until(cond, timeout=60.0) -> bool:
@@ -247,7 +246,7 @@ def test_training_runs_live_pauses_resumes_and_stops(server, page, shots):
     assert wait_until(lambda: step_of(pg) > s1 and last_x(pg) > x1), "no live progress"
     progress = pg.locator('[data-testid="stProgress"]').first.inner_text()
     assert re.search(r"[\d,]+ images/s · ETA \d", progress), progress
-    pg.locator('[data-testid="stImage"]').filter(has_text="Live:").wait_for()  # the live grid
+    pg.locator(".live-image").filter(has_text="Live:").wait_for()  # the live grid
     pg.screenshot(path=str(shots / "train.png"))
     nav(pg, "Home", "GenLab")  # training goes on while another page is open
     pg.locator('[data-testid="stSidebar"]').get_by_text("Training 'e2e run': running").wait_for()

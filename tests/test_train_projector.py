@@ -7,7 +7,8 @@ import re
 import time
 
 import pytest
-from test_e2e import browser, shots, streamlit_server  # noqa: F401 (the e2e fixtures)
+from _helpers import live_data
+from test_e2e import browser, shots, streamlit_server, wait_until  # noqa: F401 (the e2e fixtures)
 
 pytestmark = pytest.mark.e2e
 W, H = 1366, 768
@@ -40,7 +41,7 @@ def settled(locators, timeout: float = 30.0) -> list[dict]:
 def fits(pg, progress, grid) -> None:
     """The progress bar, the loss curves and the live images are inside the window."""
     heading, bar, curves, images = settled([pg.get_by_role("heading", name="Train a model"), progress,
-                                            pg.locator(".js-plotly-plot").first, grid.locator("img")])
+                                            pg.locator(".live-chart canvas").first, grid.locator("img")])
     assert heading["y"] >= 0 and min(b["y"] for b in (bar, curves, images)) >= 0
     assert bar["y"] + bar["height"] <= H
     assert curves["y"] + curves["height"] <= H, "the loss curves are below the fold"
@@ -101,9 +102,8 @@ def test_live_view_fits_a_1366x768_screen_after_start_in_both_modes(server, brow
         progress = pg.locator('[data-testid="stProgress"]').filter(
             has_text=re.compile(r"step [\d,]+ / [\d,]+ · epoch [\d.]+ / 20 "))
         progress.wait_for()
-        pg.wait_for_function("() => { const p = document.querySelector('.js-plotly-plot');"
-                             " return p && p.data && p.data.length && p.data[0].x.length > 1 }")
-        grid = pg.locator('[data-testid="stImage"]').filter(has_text="Live:")
+        assert wait_until(lambda: any(int(c.get("points", 0)) > 1 for c in live_data(pg, ".live-chart")), 180)
+        grid = pg.locator(".live-image").filter(has_text="Live:")
         grid.wait_for()
         # the page is at its top (Start sits far down the settings; the page scrolls back up)
         pg.wait_for_function("() => [...document.querySelectorAll('.stMain')].every(m => m.scrollTop === 0)")
@@ -114,9 +114,8 @@ def test_live_view_fits_a_1366x768_screen_after_start_in_both_modes(server, brow
         font_is(pg, "20px")
         assert toggle.is_checked()
         # the rerun's elements replace the old ones: one live grid and one progress bar again
-        pg.wait_for_function("() => [...document.querySelectorAll('[data-testid=stImage]')].filter("
-                             "e => e.innerText.includes('Live:')).length === 1 && "
-                             "document.querySelectorAll('[data-testid=stProgress]').length === 1")
+        assert wait_until(lambda: len(live_data(pg, ".live-image")) == 1 and pg.locator(
+            '[data-testid="stProgress"]').count() == 1, 60)
         fits(pg, progress, grid)
         pg.screenshot(path=str(shots / "train-live-projector.png"))
         # the mode stays on on another page and back (the session remembers it)

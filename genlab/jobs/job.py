@@ -17,7 +17,7 @@ from pathlib import Path
 
 from genlab.data import ImageDataset
 from genlab.images import png, upscale
-from genlab.jobs.live import JobSnapshot, Live
+from genlab.jobs.live import JobSnapshot, Live, RowDelta
 from genlab.jobs.runner import InlineRunner, Runner
 from genlab.jobs.spec import JobSpec, release_path, reserve_path
 
@@ -107,6 +107,13 @@ class Job:
         if snap.state == "queued" and self.manager is not None:
             snap.queue_position = self.manager.queue_position(self)
         return snap
+
+    def history_since(self, cursor: tuple | None, max_rows: int = 1000) -> RowDelta:
+        """The loss rows added since ``cursor`` (a snapshot diff for a page that keeps its own
+        copy of the curves; None or an outdated cursor: all of them, thinned to ``max_rows``),
+        the test rows, and the cursor to ask from next time."""
+        with self._lock:
+            return self._live.history_since(cursor, max_rows)
 
     def grid_png(self, target: int = 480) -> bytes | None:
         """The live grid as PNG bytes, enlarged with crisp pixels to about ``target``

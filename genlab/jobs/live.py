@@ -1,6 +1,10 @@
 """What a job's snapshot shows, rebuilt from its worker's messages (see genlab.jobs.worker): state,
 message, progress, a smoothed training rate, the loss history, test metrics, the live grid, the
-saved model. Plain data, no locking: ``genlab.jobs.Job`` guards it."""
+saved model. Plain data, no locking: ``genlab.jobs.Job`` guards it.
+
+A page that keeps its own copy of the curves (the Train page's streaming chart) asks for what is
+new since its cursor (``Live.history_since``, through ``Job.history_since``) instead of the whole
+history each second; ``RowLog`` is that piece, reusable by any live view that appends rows."""
 from __future__ import annotations
 
 import signal
@@ -16,6 +20,41 @@ from genlab.store.checkpoint import downsample
 ACTIVE = ("queued", "loading", "running", "paused")
 RATE_WINDOW = 7  # images/s shown: the median of the last few training-rate readings
 MAX_HISTORY = 4000  # loss rows kept for the live chart (the checkpoint keeps its own)
+
+
+@dataclass
+class RowDelta:
+    """What a page did not have yet: ``rows`` after its cursor (all rows when ``reset``), the
+    cursor to ask from next time, and small lists sent whole when they changed (``points``)."""
+    rows: list[dict]
+    cursor: tuple
+    reset: bool
+    points: list[dict] = field(default_factory=list)
+
+
+class RowLog:
+    """Rows appended over time (a loss history), at most ``cap`` of them: when full, it is
+    thinned to half (``downsample``) and a new generation starts, so a reader's cursor from the
+    old generation gets the whole (thinned) log again. ``since(cursor)`` is the snapshot diff."""
+
+    def __init__(self, cap: int = MAX_HISTORY) -> None:
+        self.rows: list[dict] = []
+        self.cap, self.generation, self.appended = cap, 0, 0
+
+    def append(self, row: dict) -> None:
+        self.rows.append(row)
+        self.appended += 1
+        if len(self.rows) > self.cap:  # the page shows a few hundred points
+            self.rows = downsample(self.rows, self.cap // 2)
+            self.generation += 1
+
+    def since(self, cursor: tuple | None, max_rows: int = 1000) -> RowDelta:
+        """The rows after ``cursor`` (None: from the start; then at most ``max_rows``, thinned)."""
+        now = (self.generation, self.appended)
+        if cursor is None or cursor[0] != self.generation or cursor[1] > self.appended:
+            return RowDelta(downsample(self.rows, max_rows), now, True)
+        new = self.appended - cursor[1]
+        return RowDelta(self.rows[-new:] if new else [], now, False)
 
 
 @dataclass
@@ -60,7 +99,7 @@ class Live:
         self.state, self.message = "queued", "Waiting for a free training slot."
         self.progress: dict = {}
         self.rates: deque[float] = deque(maxlen=RATE_WINDOW)
-        self.history: list[dict] = []
+        self.log = RowLog()  # the loss history: one row per progress event
         self.test_history: list[dict] = []
         self.grid: np.ndarray | None = None
         self.events = 0
@@ -72,10 +111,16 @@ class Live:
 
     def snapshot(self, job_id: str, name: str, kind: str, max_rows: int) -> JobSnapshot:
         return JobSnapshot(job_id, name, kind, self.state, self.message, None,
-                           history=downsample(self.history, max_rows),
+                           history=downsample(self.log.rows, max_rows),
                            test_history=list(self.test_history), grid=self.grid,
                            saved_path=self.saved_path, events=self.events, latent=self.latent,
                            alarms=list(self.alarms), **self.progress)
+
+    def history_since(self, cursor: tuple | None, max_rows: int = 1000) -> RowDelta:
+        """The loss rows after ``cursor`` and the test rows (whole: one per epoch)."""
+        delta = self.log.since(cursor, max_rows)
+        delta.points = list(self.test_history)
+        return delta
 
     def apply(self, msg: dict) -> None:
         kind = msg.get("kind")
@@ -118,10 +163,8 @@ class Live:
                          "images_per_s": statistics.median(self.rates) if self.rates else 0.0,
                          "eta_s": ev["eta_s"]}
         if ev["kind"] == "progress":
-            self.history.append({"step": ev["step"], "epoch": ev["epoch"], **ev["losses"],
-                                 "images_per_s": ev["images_per_s"]})
-            if len(self.history) > MAX_HISTORY:  # the page shows a few hundred points
-                self.history = downsample(self.history, MAX_HISTORY // 2)
+            self.log.append({"step": ev["step"], "epoch": ev["epoch"], **ev["losses"],
+                             "images_per_s": ev["images_per_s"]})
         elif ev["kind"] == "epoch" and ev["test"] is not None:
             self.test_history.append({"epoch": ev["epoch"], **ev["test"]})
         if ev["grid"] is not None:

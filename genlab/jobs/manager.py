@@ -26,6 +26,7 @@ from genlab.jobs.job import Job
 from genlab.jobs.live import ACTIVE
 from genlab.jobs.runner import Runner
 from genlab.jobs.spec import JobSpec
+from genlab.jobs.threads import cores
 
 
 def default_max_jobs() -> int:
@@ -71,7 +72,7 @@ class JobManager:
 
     def _share(self) -> int:
         """Each running worker's share of the CPU cores (under the lock)."""
-        return max(1, (os.cpu_count() or 1) // max(1, len(self._running)))
+        return max(1, cores() // max(1, len(self._running)))
 
     def _keep_spare(self) -> None:
         """Start a warm spare if the next job will want one soon: always with 4 cores or more;
@@ -81,9 +82,10 @@ class JobManager:
         if self.runner_factory is not None:
             return
         with self._cond:
-            want = (os.cpu_count() or 1) >= 4 or not self._running or bool(self._waiting)
-        if want:
-            runners.refill()
+            busy = len(self._running)
+            want = (os.cpu_count() or 1) >= 4 or not busy or bool(self._waiting)
+        if want:  # its OpenMP policy from the jobs training now (genlab.jobs.threads)
+            runners.refill(busy)
 
     def _work(self, job: Job) -> None:
         with self._cond:
@@ -100,12 +102,13 @@ class JobManager:
                 return
             self._running.append(job)
             share, others = self._share(), [j._runner for j in self._running if j is not job]
+            busy = len(others)
         for r in others:  # the cores are now split one more way
             if r is not None:
                 r.set_threads(share)
         try:
             try:
-                runner = self.runner_factory() if self.runner_factory else runners.take_runner()
+                runner = self.runner_factory() if self.runner_factory else runners.take_runner(busy)
             except RuntimeError as exc:  # the server is shutting down
                 job._set("stopped", f"{exc} Nothing was trained.")
                 job._finished.set()

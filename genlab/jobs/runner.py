@@ -31,7 +31,7 @@ import threading
 import time
 import weakref
 
-from genlab.jobs.threads import name_process, quiet_openmp
+from genlab.jobs.threads import name_process, quiet_openmp, worker_policy
 
 
 class Runner:
@@ -70,10 +70,11 @@ if not getattr(multiprocessing.spawn.get_preparation_data, "genlab", False):
     multiprocessing.spawn.get_preparation_data = _without_main(multiprocessing.spawn.get_preparation_data)
 
 
-def _entry(ctl, out, parent_pid: int) -> None:
-    """First code of a spawned worker: its name, its own OpenMP policy, then torch and genlab."""
+def _entry(ctl, out, parent_pid: int, policy: str = "shared") -> None:
+    """First code of a spawned worker: its name, its OpenMP policy (genlab.jobs.threads), then
+    torch and genlab."""
     name_process("genlab-spare")
-    quiet_openmp()  # before torch
+    quiet_openmp(policy=policy)  # before torch: fixed for the life of this process and its job
     from genlab.jobs.worker import serve
     serve(ctl, out, parent_pid)
 
@@ -81,12 +82,14 @@ def _entry(ctl, out, parent_pid: int) -> None:
 class ProcessRunner(Runner):
     """A job in its own spawned process, talking over two one-way pipes."""
 
-    def __init__(self) -> None:
+    def __init__(self, busy_jobs: int = 0) -> None:
+        """``busy_jobs``: how many jobs train now (the OpenMP policy, ``worker_policy``)."""
         ctx = mp.get_context("spawn")
         ctl_r, self._ctl = ctx.Pipe(duplex=False)
         self._out, out_w = ctx.Pipe(duplex=False)
-        self._proc = ctx.Process(target=_entry, args=(ctl_r, out_w, os.getpid()), daemon=True,
-                                 name="genlab-worker")
+        self.policy = worker_policy(busy_jobs)
+        self._proc = ctx.Process(target=_entry, args=(ctl_r, out_w, os.getpid(), self.policy),
+                                 daemon=True, name="genlab-worker")
         self._proc.start()
         ctl_r.close()
         out_w.close()
@@ -221,9 +224,10 @@ def spare() -> ProcessRunner | None:
     return _SPARE
 
 
-def take_runner() -> ProcessRunner:
-    """The warm spare if there is one (torch already imported), else a new process. Raises
-    RuntimeError once the server is shutting down."""
+def take_runner(busy_jobs: int = 0) -> ProcessRunner:
+    """The warm spare if there is one (torch already imported), else a new process (its OpenMP
+    policy for ``busy_jobs`` other jobs training). Raises RuntimeError once the server is
+    shutting down."""
     global _SPARE
     with _SPARE_LOCK:
         if _CLOSED.is_set():
@@ -234,11 +238,12 @@ def take_runner() -> ProcessRunner:
             return spare
         if spare is not None:
             spare.close(0)
-        return ProcessRunner()
+        return ProcessRunner(busy_jobs)
 
 
-def refill() -> None:
-    """Start a new warm spare if none is waiting (nothing once the server is shutting down)."""
+def refill(busy_jobs: int = 0) -> None:
+    """Start a new warm spare if none is waiting (nothing once the server is shutting down);
+    ``busy_jobs``: how many jobs train now, for its OpenMP policy."""
     global _SPARE
     with _SPARE_LOCK:
         if _CLOSED.is_set():
@@ -246,7 +251,7 @@ def refill() -> None:
         if _SPARE is None or not _SPARE.alive():
             if _SPARE is not None:
                 _SPARE.close(0)
-            _SPARE = ProcessRunner()
+            _SPARE = ProcessRunner(busy_jobs)
 
 
 def shutdown(grace_s: float = 5.0) -> None:

@@ -1,19 +1,53 @@
-"""How a process that trains beside others uses the CPU, set in one place. Import this module
-and call ``quiet_openmp()`` before torch is imported: idle OpenMP threads then sleep instead of
-spinning. On a shared 2-core machine spinning threads made concurrent training 5-20x slower
-(about 10% slower alone), so every training worker, the weights build and the tests use it;
-the web server itself trains nothing and needs no setting."""
+"""How a training process uses the CPU, chosen in one place, once per process (so it is fixed
+for the life of a job): OpenMP reads its wait policy when torch loads, so ``quiet_openmp`` must
+run before torch is imported, and a warm spare worker gets its policy when it starts.
+
+Two policies (``bench/bench_omp.py`` measures them, ratios in the same run):
+- ``"lone"``: libgomp's default, idle threads spin a moment before sleeping. Alone on a quiet
+  machine that trains fastest (issue 21: 9.0 s instead of 11.7 s for 10 epochs of the conv VAE
+  with PASSIVE, 2 cores), but spinning threads that compete with other busy processes make
+  everything slower (bench_omp under load: 2-4x slower than PASSIVE).
+- ``"shared"``: ``OMP_WAIT_POLICY=PASSIVE``, idle threads sleep at once: what protects several
+  jobs (or a busy machine) sharing few cores.
+``worker_policy`` picks "lone" only when no other job trains and the machine is idle. The policy
+does not change a seeded run's numbers; the thread count (the job's share of the cores, see
+``genlab.jobs.manager``) changes them only at the level of float rounding (tests/test_threads.py).
+A policy set in the environment by whoever starts the server (``OMP_WAIT_POLICY``,
+``GOMP_SPINCOUNT``) is always kept."""
 from __future__ import annotations
 
 import os
 
-WORKER_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
+POLICIES = {"lone": {}, "shared": {"OMP_WAIT_POLICY": "PASSIVE"}}
+WORKER_ENV = POLICIES["shared"]  # scripts and tests that train beside others
+IDLE_LOAD = 0.5  # the machine counts as idle below this 1-minute load per core
 
 
-def quiet_openmp(env: dict | None = None) -> dict:
-    """Set ``WORKER_ENV`` in ``env`` (default: this process's environment) where unset."""
+def cores() -> int:
+    """The CPU cores this process may use (its affinity; a container's limit)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def worker_policy(busy_jobs: int, load: float | None = None, n_cores: int | None = None) -> str:
+    """"lone" when no job trains now and the machine is idle (1-minute load average under
+    ``IDLE_LOAD`` per core), else "shared"."""
+    if busy_jobs > 0:
+        return "shared"
+    if load is None:
+        try:
+            load = os.getloadavg()[0]
+        except (AttributeError, OSError):
+            return "shared"
+    return "lone" if load < IDLE_LOAD * (n_cores or cores()) else "shared"
+
+
+def quiet_openmp(env: dict | None = None, policy: str = "shared") -> dict:
+    """Set ``policy``'s variables in ``env`` (default: this process's environment) where unset."""
     env = os.environ if env is None else env
-    for key, value in WORKER_ENV.items():
+    for key, value in POLICIES[policy].items():
         env.setdefault(key, value)
     return env
 
