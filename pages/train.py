@@ -6,6 +6,7 @@ import streamlit as st
 from pages._ui import KIND_NAMES, LOSS_LABELS, curves, frame, session_jobs  # isort: skip
 
 from pages._ui.alarms import alarm_box, mark_alarms
+from pages._ui.denoise import live_strip
 from pages._ui.movie import live_frame_figure
 from pages._ui.projector import projector
 from pages._ui.share import finished_model
@@ -87,6 +88,7 @@ def live():
             what = "fixed-noise samples" if snap.kind == "gan" else "test images (top) and reconstructions"
             # the job encodes its grid's PNG once per new grid, not once per page and second
             st.image(job.grid_png(900 if projector() else 600), caption=f"Live: {what}")
+    live_strip(snap, left)  # flow / DDPM: noise turning into images, epoch by epoch
     with right:  # the health alarms, next to the curves that they mark
         alarm_box(snap.alarms)
     if snap.latent is not None:  # the latent movie's current frame: how the space is forming
