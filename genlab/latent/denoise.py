@@ -206,7 +206,7 @@ def strip_gif(strip: Strip, scale: int = 2, ms: int = 500) -> bytes:
         img = img.repeat(scale, axis=0).repeat(scale, axis=1)
         head = np.full((16, img.shape[1], 3), 255, np.uint8)
         im = Image.fromarray(np.concatenate([head, img]))
-        ImageDraw.Draw(im).text((4, 2), f"epoch {e:.2f}", fill=(0, 0, 0))
+        ImageDraw.Draw(im).text((4, 2), f"epoch {e:.2f}    left: x_t    right: x0-hat", fill=(0, 0, 0))
         frames.append(im.convert("P", palette=Image.Palette.ADAPTIVE, colors=255))
     buf = io.BytesIO()
     durations = [ms] * (len(frames) - 1) + [ms * 4]
