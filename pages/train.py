@@ -85,7 +85,8 @@ def live():
         left.caption("Curves appear after the first steps.")
     if snap.grid is not None:
         with right:
-            what = "fixed-noise samples" if snap.kind == "gan" else "test images (top) and reconstructions"
+            what = ("fixed-noise samples" if snap.kind in ("gan", "flow", "ddpm")
+                    else "test images (top) and reconstructions")
             # the job encodes its grid's PNG once per new grid, not once per page and second
             st.image(job.grid_png(900 if projector() else 600), caption=f"Live: {what}")
     live_strip(snap, left)  # flow / DDPM: noise turning into images, epoch by epoch

@@ -58,16 +58,17 @@ def test_a_job_sends_frames_and_saves_the_strip(job):
 
 def test_noise_turns_into_digits(job):
     """The strip's final images: at epoch 0 (the U-Net starts by predicting zero) they are the
-    noise, far from the digits' mean image; after 3 epochs they are at least 2x closer to it."""
+    noise, far from every digit; after 3 epochs each is much nearer its nearest training digit
+    (RMS distance per pixel; measured on the shipped MNIST models: 0.57 -> 0.24)."""
     kind, _, frames, path, digits = job
     strip = load_strip(path)
-    mean = digits.train_x.mean(0).numpy()
+    real = digits.train_x.float().flatten(1) / 255
 
-    def off(i):  # distance of the frame's final images' mean to the digits' mean image
-        final = strip.x0[i, -1].astype(np.float32) / 255
-        return float(np.abs(final.mean(0) - mean).mean())
+    def off(i):  # mean over the rows of the RMS distance to the nearest training digit
+        final = torch.from_numpy(strip.x0[i, -1].astype(np.float32)).flatten(1) / 255
+        return float(torch.cdist(final, real).min(1).values.mean()) / final.shape[1] ** 0.5
     print(kind, [round(off(i), 3) for i in range(len(strip))])
-    assert off(len(strip) - 1) < 0.5 * off(0)
+    assert off(len(strip) - 1) < 0.75 * off(0)
 
 
 def test_strip_image_and_gif(job):

@@ -46,14 +46,14 @@ def test_sample_seconds_draws_64_with_the_default_sampler(kind, k):
     calls = []
     real = model.decode
 
-    def spy(z, labels=None, **kw):
-        calls.append((len(z), None if labels is None else labels.tolist(), kw))
-        return real(z, labels, **kw)
+    def spy(z, *labels, **kw):  # an unconditional GAN's decode takes z alone
+        calls.append((len(z), labels[0].tolist() if labels else None, kw))
+        return real(z, *labels, **kw)
     model.decode = spy
     s = sample_seconds(model)
     assert s > 0 and model.training  # the mode is restored
     assert calls[-1][0] == SAMPLE_N and calls[-1][2] == {}  # the default sampler, steps, guidance
-    assert calls[-1][1] == (list(torch.arange(SAMPLE_N) % k) if k else None)
+    assert calls[-1][1] == ((torch.arange(SAMPLE_N) % k).tolist() if k else None)
 
 
 def test_compare_shows_the_leaderboard():

@@ -30,10 +30,12 @@ def sample_seconds(model, n: int = SAMPLE_N, seed: int = 0) -> float:
     try:
         z = noise(n, model.config.latent_dim, seed).to(model.device)
         k = model.config.num_classes
-        labels = default_labels(n, k, model.device) if k else None
-        model.decode(z[:1], None if labels is None else labels[:1])  # warm-up: lazy inits
+
+        def draw(z: torch.Tensor):  # an unconditional AE / VAE / GAN's decode takes no labels
+            return model.decode(z, default_labels(len(z), k, model.device)) if k else model.decode(z)
+        draw(z[:1])  # warm-up: lazy inits
         t0 = time.perf_counter()
-        model.decode(z, labels)
+        draw(z)
         if model.device.type == "cuda":
             torch.cuda.synchronize()
         return time.perf_counter() - t0
