@@ -136,9 +136,9 @@ def main(argv=None) -> int:
     if args.write:
         q = ROOT / "bench" / "QUALITY.md"
         body = q.read_text()
-        block = f"<!-- quality:diffusion -->\n{text}<!-- /quality:diffusion -->"
-        if "<!-- quality:diffusion -->" in body:
-            body = re.sub(r"<!-- quality:diffusion -->.*<!-- /quality:diffusion -->", lambda _: block,
+        block = f"<!-- quality:diffusion-measured -->\n{text}<!-- /quality:diffusion-measured -->"
+        if "<!-- quality:diffusion-measured -->" in body:
+            body = re.sub(r"<!-- quality:diffusion-measured -->.*<!-- /quality:diffusion-measured -->", lambda _: block,
                           body, flags=re.S)
         else:
             body = body.rstrip() + "\n\n" + block + "\n"
