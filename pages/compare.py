@@ -9,6 +9,7 @@ from genlab.metrics.samples import generate
 from genlab.report import find_browser, measure_row, report_bytes
 from pages._ui import BY_FILE, catalog, codes, data_for, frame, label, load
 from pages._ui.alarms import alarm_text
+from pages._ui.leaderboard import leaderboard
 
 SAMPLES = 16  # per model, a 4 x 4 grid
 frame("Compare")
@@ -17,6 +18,8 @@ st.markdown(
     "The lab report's table said *AE: reconstruction high, latent space unstructured, generation "
     "limited; VAE: moderate, structured, strong*. Here are the measured numbers for the models you "
     "pick, on the first test images of each model's data set.")
+
+leaderboard(catalog())  # every family on one data set, the same numbers
 
 entries = [e for e in catalog() if e.readable and e.kind in ("ae", "vae")]
 gans = [e for e in catalog() if e.readable and e.kind == "gan"]

@@ -3,6 +3,8 @@ step count and guidance weight; the denoising trajectory (x_t or the predicted c
 noise interpolation; and quality against the number of steps, measured."""
 from pages._ui import data_for, frame, load, pick_model, show  # isort: skip  (first: torch)
 from pages._ui.classes import class_names  # isort: skip
+from pages._ui.alarms import alarm_box  # isort: skip
+from pages._ui.denoise import show_strip  # isort: skip
 
 import streamlit as st
 import torch
@@ -11,6 +13,7 @@ from genlab import models
 from genlab.latent import codes as latent
 from genlab.metrics.classifier import metric_classifier
 from genlab.metrics.steps import STEPS, quality_vs_steps
+from genlab.train.denoise_health import saturation_alarm
 
 DETERMINISTIC = ("ddim", "euler", "heun")  # the same noise always gives the same image
 SAMPLER_HELP = ("Flow matching: Euler takes one network call per step, Heun two (a better step). "
@@ -44,8 +47,10 @@ if cfg.conditional:
 
 noise = models.noise(16, cfg.latent_dim, seed)
 with torch.no_grad():
-    images = model.decode(noise, labels, sampler=sampler, steps=steps, guidance=guidance)
-show(images, nrow=8, target=700, caption=f"16 samples, {sampler}, {steps} steps (noise seed {seed})")
+    raw = model.decode(noise, labels, sampler=sampler, steps=steps, guidance=guidance, clamp=False)
+show(raw.clamp(0, 1), nrow=8, target=700, caption=f"16 samples, {sampler}, {steps} steps (noise seed {seed})")
+saturated = saturation_alarm(raw, guidance)  # a very high guidance weight pushes past black/white
+alarm_box([saturated.to_dict()] if saturated else [])
 
 st.subheader("The same noise, every sampler")
 with torch.no_grad():
@@ -102,3 +107,6 @@ if rows:
                       x="steps", y="class agreement", y_label="share in the asked class")
     st.dataframe([{k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()} for r in rows],
                  hide_index=True)
+
+st.subheader("How it learned: the denoising strip")
+show_strip(entry.key, cfg.kind, class_names(model, meta) if cfg.conditional else [], key="ss_strip")

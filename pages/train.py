@@ -5,6 +5,7 @@ import streamlit as st
 from pages._ui import KIND_NAMES, LOSS_LABELS, curves, frame, session_jobs  # isort: skip
 
 from pages._ui.alarms import alarm_box, mark_alarms
+from pages._ui.denoise import live_strip
 from pages._ui.live.train_view import live_curves, live_grid, live_latent, refresh
 from pages._ui.projector import projector
 from pages._ui.share import finished_model
@@ -84,11 +85,13 @@ def live():
         left.caption("Curves appear after the first steps.")
     if snap.grid is not None:
         with right:
-            what = "fixed-noise samples" if snap.kind == "gan" else "test images (top) and reconstructions"
+            what = ("fixed-noise samples" if snap.kind in ("gan", "flow", "ddpm")
+                    else "test images (top) and reconstructions")
             if snap.active:  # sent to the browser only when a new grid came
                 live_grid(job, f"Live: {what}")
             else:
                 st.image(job.grid_png(900 if projector() else 600), caption=f"Live: {what}")
+    live_strip(snap, left)  # flow / DDPM: noise turning into images, epoch by epoch
     with right:  # the health alarms, next to the curves that they mark
         alarm_box(snap.alarms)
     if snap.latent is not None:  # the latent movie's current frame: how the space is forming

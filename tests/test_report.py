@@ -208,3 +208,17 @@ def test_report_when_the_training_images_are_gone(tiny, tmp_path):
     text = html.unescape(re.sub(r"<[^>]+>", "", to_html(report)))
     assert "Test images not available here, so figures that need them are left out: The images this " \
            "model was trained on (my-faces) are not on this computer any more" in text
+
+
+def test_the_leaderboard_heads_the_report(page):
+    """The one leaderboard: the stored numbers of every model and its time to sample 64 images."""
+    from genlab.metrics.leaderboard import COLUMNS
+    rows = cells(page)
+    at = rows.index(list(COLUMNS))
+    board = {r[0]: r for r in rows[at + 1:at + 1 + len(SHIPPED)]}
+    for path in SHIPPED:
+        meta = read_meta(path)
+        s = meta["metrics"].get("samples") or meta["metrics"]["samples_prior"]
+        r = board[meta["name"]]
+        assert r[3:5] == [num(s["frechet"], "frechet"), num(s["frechet_floor"], "frechet")]
+        assert r[-1].endswith(" s") and float(r[-1][:-2]) > 0  # sample 64: measured

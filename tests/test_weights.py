@@ -21,6 +21,7 @@ from genlab.store.checkpoint import load_checkpoint, read_meta
 DATASETS = ("mnist", "fashion-mnist")
 MODELS = ("ae", "vae", "vae2d", "gan")
 SHIPPED = [f"{d}-{m}" for d in DATASETS for m in MODELS]
+NOISE = ["mnist-cflow", "mnist-ddpm"]  # flow matching and DDPM (issue 22): MNIST only so far
 
 
 @pytest.fixture(scope="module")
@@ -39,13 +40,13 @@ def test_weights_folder_is_small_and_complete():
     assert total <= 60 * 1024**2, f"weights/ is {total / 1024**2:.1f} MB"
     names = {f.name for f in files}
     conditional = [f"{d}-{m}" for d in DATASETS for m in ("cvae", "cgan")]
-    for stem in SHIPPED + conditional + [f"classifier-{d}" for d in DATASETS]:
+    for stem in SHIPPED + conditional + NOISE + [f"classifier-{d}" for d in DATASETS]:
         assert f"{stem}.safetensors" in names and f"{stem}.json" in names, stem
     assert "README.md" in names and "build.py" in names
     assert not [n for n in names if n.endswith((".pt", ".pth", ".pkl", ".ckpt"))]
 
 
-@pytest.mark.parametrize("stem", SHIPPED)
+@pytest.mark.parametrize("stem", SHIPPED + NOISE)
 def test_checkpoint_loads_and_records_its_metrics(stem):
     path = WEIGHTS_DIR / f"{stem}.safetensors"
     model, meta = load_checkpoint(path)
@@ -71,6 +72,12 @@ def test_checkpoint_loads_and_records_its_metrics(stem):
         assert 0 < s["n"] <= m["n_test"] and s["quick"]["n"] <= s["n"]
     if kind == "ae":  # an AE's codes are not N(0, I): a Gaussian fitted to them samples better
         assert m["samples_fitted"]["frechet"] < m["samples_prior"]["frechet"]
+    if model.config.conditional:
+        assert 0.1 < m["class_agreement"]["agreement"] <= 1
+    if kind in ("flow", "ddpm"):  # its denoising strip ships beside it
+        from genlab.latent.denoise import load_strip
+        strip = load_strip(path)
+        assert strip is not None and strip.epochs[-1] == meta["epochs"]
 
 
 @pytest.mark.parametrize("stem", [s for s in SHIPPED if not s.endswith("gan")])

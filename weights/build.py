@@ -3,7 +3,8 @@
     python weights/build.py                      # everything: mnist, then fashion-mnist
     python weights/build.py --only mnist         # one data set
     python weights/build.py --models vae,gan     # some models (classifier, ae, vae, vae2d, gan,
-                                                 # cvae, cgan: the conditional VAE and GAN)
+                                                 # cvae, cgan: the conditional VAE and GAN;
+                                                 # cflow: conditional flow matching; ddpm)
     python weights/build.py --eval-only          # re-measure the shipped files
     python weights/build.py --force              # retrain files that already exist
 
@@ -30,6 +31,7 @@ quiet_openmp()  # before torch
 import torch  # noqa: E402
 
 from genlab.data import dataset_meta, load_dataset  # noqa: E402
+from genlab.latent.denoise import StripRecorder, save_strip_of  # noqa: E402
 from genlab.latent.movie import MovieRecorder, save_movie  # noqa: E402
 from genlab.metrics import class_agreement, evaluate_checkpoint, format_report  # noqa: E402
 from genlab.metrics.classifier import (  # noqa: E402
@@ -47,7 +49,7 @@ from genlab.train import TrainConfig, fit, save_trained  # noqa: E402
 WEIGHTS = ROOT / "weights"
 SEED = 1
 DATASETS = ("mnist", "fashion-mnist")
-MODELS = ("classifier", "vae", "ae", "vae2d", "gan", "cvae", "cgan")
+MODELS = ("classifier", "vae", "ae", "vae2d", "gan", "cvae", "cgan", "cflow", "ddpm")
 
 # What is shipped: architecture and training settings per data set. AE/VAE: the seed report's
 # Adam 1e-3, batch 128; GAN: Adam 2e-4, β1 0.5, batch 64. Epochs are the seed's 20 where the
@@ -60,10 +62,24 @@ ARCH = {
     # conditional (the data set's 10 classes): the same networks told the class of each image
     "cvae": ModelConfig(kind="vae", arch="mlp", latent_dim=4, hidden=(512, 256), num_classes=10),
     "cgan": ModelConfig(kind="gan", arch="conv", latent_dim=100, hidden=(32,), num_classes=10),
+    # the U-Net at the lesson width 16 (97 k weights), not the default 32 (0.94 M): on the shared
+    # 2-core CPU a width-32 epoch of 4,000 digits took ~4 min, width 16 about 4x less (README.md);
+    # sampled as the app does (flow: 20 Euler steps, guidance 2; DDPM: 50 ancestral steps)
+    "cflow": ModelConfig(kind="flow", arch="conv", hidden=(16,), num_classes=10),
+    "ddpm": ModelConfig(kind="ddpm", arch="conv", hidden=(16,)),
 }
+# training settings that differ from genlab.settings' (Adam 1e-3, batch 128): batch 32 gives
+# 4x the steps for the same CPU time, which is what a short CPU budget needs
+TRAIN = {"cflow": {"batch_size": 32}, "ddpm": {"batch_size": 32}}
+# samples measured (default: as many as test images); Fashion-MNIST's 10,000 test images would
+# make 20,000 sampler runs of 20 steps; 2,000 are compared with a floor of the same size
+EVAL_N = {("fashion-mnist", "cflow"): 2000}
 EPOCHS = {
-    "mnist": {"classifier": 15, "ae": 100, "vae": 60, "vae2d": 100, "gan": 120, "cvae": 30, "cgan": 60},
-    "fashion-mnist": {"classifier": 6, "ae": 20, "vae": 20, "vae2d": 20, "gan": 15, "cvae": 10, "cgan": 30},
+    "mnist": {"classifier": 15, "ae": 100, "vae": 60, "vae2d": 100, "gan": 120, "cvae": 30, "cgan": 60,
+              "cflow": 12, "ddpm": 6},
+    # Fashion-MNIST has 15x MNIST's 4,000 training images: 1 epoch is as many steps as 15 of MNIST
+    "fashion-mnist": {"classifier": 6, "ae": 20, "vae": 20, "vae2d": 20, "gan": 15, "cvae": 10, "cgan": 30,
+                      "cflow": 1},  # no Fashion-MNIST DDPM is shipped
 }
 
 
@@ -100,11 +116,13 @@ def build_model_file(ds, name: str, epochs: int, device: str) -> None:
                                  "image_size": ds.shape[1],
                                  "num_classes": len(ds.classes) if ARCH[name].conditional else 0})
     model = build_model(cfg, seed=SEED)
-    tc = TrainConfig(epochs=epochs, seed=SEED, device=device)  # the rest: genlab.settings
+    tc = TrainConfig(epochs=epochs, seed=SEED, device=device, **TRAIN.get(name, {}))  # the rest:
+    # genlab.settings
     load0 = os.getloadavg()[0]
     last = [0.0]
     movie = (MovieRecorder(model, ds.test_x, ds.test_y)
              if MovieRecorder.wants(model) and not cfg.conditional else None)
+    strip = StripRecorder(model) if StripRecorder.wants(model) else None  # flow / DDPM
     # a conditional GAN: class agreement (1,000 samples) after each epoch, kept in the build record
     clf = metric_classifier(ds, "cpu") if cfg.conditional and cfg.kind == "gan" else None
     by_epoch: list[list[float]] = []
@@ -112,6 +130,8 @@ def build_model_file(ds, name: str, epochs: int, device: str) -> None:
     def on_event(e):
         if movie is not None:
             movie.on_event(e)
+        if strip is not None:
+            strip.on_event(e)
         if clf is not None and e.kind == "epoch":
             a = class_agreement(model, clf, n=1000)["agreement"]
             by_epoch.append([round(e.epoch, 2), round(a, 4)])
@@ -132,6 +152,7 @@ def build_model_file(ds, name: str, epochs: int, device: str) -> None:
                      **({"agreement_by_epoch": by_epoch} if by_epoch else {})})
     if movie is not None:
         save_movie(file_for(ds.name, name), movie.movie())
+    save_strip_of(strip, file_for(ds.name, name))
     log(f"{ds.name}-{name}: trained {res.epochs_done:g} epochs in {res.seconds:.0f} s, test {res.test}")
 
 
@@ -140,6 +161,8 @@ def arch_text(meta: dict) -> str:
     model = build_model(ModelConfig.from_dict(c))
     params = sum(p.numel() for p in model.parameters())
     cond = f"conditional ({c['num_classes']} classes) " if c.get("num_classes") else ""
+    if c["kind"] in ("flow", "ddpm"):
+        return f"{cond}U-Net {c['kind'].upper()}, width {c['hidden'][0]}, {params / 1e6:.2f} M weights"
     return (f"{cond}{c['arch']} {c['kind'].upper()}, hidden {'/'.join(map(str, c['hidden']))}, "
             f"latent {c['latent_dim']}, {params / 1e6:.2f} M weights")
 
@@ -160,7 +183,7 @@ def model_card() -> str:
                         f"conv, {c['config']['features']}-d features) | {t['epochs']} | "
                         f"{t['seconds']:.0f} s, {t['device']} | test accuracy **{num(c['test_accuracy'], 'accuracy')}** "
                         f"on {c['n_test']:,} ({'≥ 97%' if data == 'mnist' else '≥ 90%'}) |")
-        for name in ("ae", "vae", "vae2d", "gan", "cvae", "cgan"):
+        for name in ("ae", "vae", "vae2d", "gan", "cvae", "cgan", "cflow", "ddpm"):
             path = file_for(data, name)
             if not path.exists():
                 continue
@@ -207,6 +230,9 @@ def main(argv=None) -> int:
         ds = load_dataset(data, allow_download=False)
         log(ds.summary())
         for name in [m for m in MODELS if m in models]:  # the classifier first: eval needs it
+            if name not in EPOCHS[data]:
+                log(f"no {data}-{name} is shipped: skipped")
+                continue
             path = file_for(data, name)
             if not args.eval_only and (args.force or not path.exists()):
                 log(f"training {path.name} ({EPOCHS[data][name]} epochs)")
@@ -220,7 +246,8 @@ def main(argv=None) -> int:
             path = checkpoint_path(file_for(data, name))
             if path.exists():
                 t = time.perf_counter()
-                metrics = evaluate_checkpoint(path, iwae_k=args.iwae_k, device=args.device)
+                metrics = evaluate_checkpoint(path, iwae_k=args.iwae_k, device=args.device,
+                                              n_samples=EVAL_N.get((data, name)))
                 log(f"{path.name}: evaluated in {time.perf_counter() - t:.0f} s\n" + format_report(metrics))
     if not args.no_card:
         write_card()

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from genlab.latent.denoise import StripRecorder, save_strip_of
 from genlab.latent.movie import MovieRecorder, save_movie
 from genlab.store.checkpoint import CheckpointError
 from genlab.train import TrainEvent, TrainResult, save_trained
@@ -72,15 +73,33 @@ class MovieFrames:
                        "classes": self.classes})
 
 
+class StripFrames:
+    """The denoising strip (flow / DDPM): each frame it records also goes to the server, for
+    the Train page's live strip."""
+    name = "denoise"
+
+    def __init__(self, strip: StripRecorder, emit: Emit) -> None:
+        self.strip, self.emit = strip, emit
+
+    def on_event(self, ev: TrainEvent) -> None:
+        frame = self.strip.on_event(ev)
+        if frame is not None:
+            t, xt, x0 = frame
+            self.emit({"kind": "strip", "epoch": ev.epoch, "t": t, "xt": xt, "x0": x0,
+                       "labels": self.strip.labels})
+
+
 class Checkpointer:
     """At an epoch's end (at most once every ``CHECKPOINT_EVERY_S``), the model so far is saved
     at ``path``, marked incomplete, with its movie; each save is appended to ``saved``."""
     name = "checkpoint"
 
     def __init__(self, path: Path, model, tc, meta: dict, extra: dict, device: str,
-                 history: History, movie: MovieRecorder | None, emit: Emit, saved: list[Path]) -> None:
+                 history: History, movie: MovieRecorder | None, emit: Emit, saved: list[Path],
+                 strip: StripRecorder | None = None) -> None:
         self.path, self.model, self.tc, self.meta, self.extra = path, model, tc, meta, extra
         self.device, self.history, self.movie, self.emit, self.saved = device, history, movie, emit, saved
+        self.strip = strip
         self.last_save = 0.0
 
     def on_event(self, ev: TrainEvent) -> None:
@@ -95,6 +114,7 @@ class Checkpointer:
             self.saved.append(save_trained(self.path, self.model, part, self.tc, dataset=self.meta,
                                            **self.extra))
             save_movie_of(self.movie, self.saved[-1])
+            save_strip_of(self.strip, self.saved[-1])
         except CheckpointError as exc:  # e.g. a full disk: say so, keep training
             self.emit({"kind": "state", "state": "running", "message": str(exc)})
             return

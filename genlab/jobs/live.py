@@ -79,6 +79,8 @@ class JobSnapshot:
     events: int = 0
     # the latent movie's latest frame (AE/VAE): epoch, codes (N, d) float16, labels (N,), classes
     latent: tuple[float, np.ndarray, np.ndarray, list[str]] | None = None
+    # the denoising strip's latest frame (flow / DDPM): {"epoch", "t", "xt", "x0", "labels"}
+    strip: dict | None = None
     # the health alarms fired so far (genlab.train.alarms.Alarm.to_dict(): id, name, step, epoch,
     # message, evidence, advice, numbers), in the order they fired
     alarms: list[dict] = field(default_factory=list)
@@ -108,13 +110,14 @@ class Live:
         self.checkpoint_epoch: float | None = None
         self.latent: tuple[float, np.ndarray, np.ndarray, list[str]] | None = None
         self.alarms: list[dict] = []
+        self.strip: dict | None = None
 
     def snapshot(self, job_id: str, name: str, kind: str, max_rows: int) -> JobSnapshot:
         return JobSnapshot(job_id, name, kind, self.state, self.message, None,
                            history=downsample(self.log.rows, max_rows),
                            test_history=list(self.test_history), grid=self.grid,
                            saved_path=self.saved_path, events=self.events, latent=self.latent,
-                           alarms=list(self.alarms), **self.progress)
+                           alarms=list(self.alarms), strip=self.strip, **self.progress)
 
     def history_since(self, cursor: tuple | None, max_rows: int = 1000) -> RowDelta:
         """The loss rows after ``cursor`` and the test rows (whole: one per epoch)."""
@@ -130,6 +133,8 @@ class Live:
             self.state, self.message = msg["state"], msg["message"]
         elif kind == "frame":
             self.latent = (msg["epoch"], msg["codes"], msg["labels"], msg.get("classes") or [])
+        elif kind == "strip":
+            self.strip = {k: msg[k] for k in ("epoch", "t", "xt", "x0", "labels")}
         elif kind == "checkpoint":
             self.saved_path, self.checkpoint_epoch = Path(msg["path"]), msg["epoch"]
         elif kind == "final":

@@ -12,6 +12,8 @@ tensor), in this order::
                                             # evaluating | epoch | done | stopped | failed
     {"kind": "frame", "epoch": float, "codes": ..., "labels": ..., "classes": [...]}  # AE/VAE:
                                             # a frame of the latent movie
+    {"kind": "strip", "epoch": float, "t": ..., "xt": ..., "x0": ..., "labels": ...}  # flow /
+                                            # DDPM: a frame of the denoising strip
     {"kind": "checkpoint", "path": str, "epoch": float}   # saved, meta status "incomplete"
     {"kind": "final", "state": "done" | "stopped" | "failed", "message": str,
      "path": str | None}                    # always the last message; run_training returns it
@@ -33,8 +35,17 @@ from pathlib import Path
 import torch
 
 from genlab.data import DataError, dataset_meta, load_dataset
-from genlab.jobs.consumers import Checkpointer, Emit, History, Messages, MovieFrames, save_movie_of
+from genlab.jobs.consumers import (
+    Checkpointer,
+    Emit,
+    History,
+    Messages,
+    MovieFrames,
+    StripFrames,
+    save_movie_of,
+)
 from genlab.jobs.threads import name_process
+from genlab.latent.denoise import StripRecorder, save_strip_of
 from genlab.latent.movie import MovieRecorder
 from genlab.models import ConfigError, ModelConfig, build_model
 from genlab.store.checkpoint import CheckpointError
@@ -70,13 +81,16 @@ def run_training(work: dict, control: TrainControl, emit: Emit) -> dict:
             extra["owner"] = str(work["owner"])  # until shared (genlab.store.catalog)
         history = History(len(data.train_x))
         movie = MovieRecorder(model, data.test_x, data.test_y) if MovieRecorder.wants(model) else None
+        strip = StripRecorder(model) if StripRecorder.wants(model) else None  # flow / DDPM
         callbacks = Callbacks([
             Messages(emit), history, MovieFrames(movie, emit, data.classes) if movie else None,
+            StripFrames(strip, emit) if strip else None,
             Checkpointer(path, model, tc, meta, extra, describe_device(tc.device), history, movie,
-                         emit, saved)])
+                         emit, saved, strip)])
         result = fit(model, data, spec.train, control, callbacks)
         data = None
-        return _finish(result, model, path, result.config or tc, meta, saved, final, movie, extra)
+        return _finish(result, model, path, result.config or tc, meta, saved, final, movie, extra,
+                       strip)
     except (DataError, ConfigError, CheckpointError, ValueError) as exc:
         return final("failed", str(exc) + _kept(saved))
     except torch.OutOfMemoryError:
@@ -97,7 +111,7 @@ def _kept(saved: list[Path]) -> str:
 
 def _finish(result: TrainResult, model, path: Path, tc, meta: dict, saved: list[Path],
             final: Callable[[str, str], dict], movie: MovieRecorder | None = None,
-            extra: dict | None = None) -> dict:
+            extra: dict | None = None, strip: StripRecorder | None = None) -> dict:
     """The final save: done, stopped early, or failed with the last good weights (NaN/OOM)."""
     if not result.history:  # not one step ended with finite losses: nothing was learned
         if saved:
@@ -107,6 +121,7 @@ def _finish(result: TrainResult, model, path: Path, tc, meta: dict, saved: list[
         return final("stopped" if result.status == "stopped" else "failed", words.strip())
     saved.append(save_trained(path, model, result, tc, dataset=meta, **(extra or {})))
     save_movie_of(movie, saved[-1])
+    save_strip_of(strip, saved[-1])
     name = saved[-1].stem
     if result.status == "failed":
         return final("failed", f"{result.message} Saved as '{name}'.")

@@ -8,7 +8,7 @@ import time
 import torch
 
 from genlab.metrics.classifier import embed
-from genlab.metrics.frechet import frechet_between
+from genlab.metrics.frechet import class_coverage, frechet_between
 from genlab.models.labels import default_labels
 
 STEPS = (2, 5, 10, 20, 50)
@@ -18,7 +18,8 @@ STEPS = (2, 5, 10, 20, 50)
 def quality_vs_steps(model, data, clf, sampler: str, steps=STEPS, n: int = 200, seed: int = 0,
                      guidance: float | None = None) -> list[dict]:
     """One row per step count: ``frechet`` of ``n`` samples against the test split,
-    ``frechet_floor`` (``n`` real training images against the same), ``agreement`` (share of
+    ``frechet_floor`` (``n`` real training images against the same), ``coverage`` (how evenly
+    the samples spread over the classes), ``agreement`` (share of
     samples the classifier puts in the asked class; conditional models) and ``seconds`` to
     sample them. Every row samples the same noise (and the same classes)."""
     n = int(min(n, len(data.test_x), len(data.train_x)))
@@ -38,7 +39,7 @@ def quality_vs_steps(model, data, clf, sampler: str, steps=STEPS, n: int = 200, 
             seconds = time.perf_counter() - t0
             f, p = embed(clf, images.float().cpu())
             row = {"steps": int(s), "frechet": frechet_between(f, test_f), "frechet_floor": floor,
-                   "seconds": seconds, "n": n}
+                   "coverage": class_coverage(p.argmax(1), p.shape[1]), "seconds": seconds, "n": n}
             if k:
                 row["agreement"] = float((p.argmax(1) == labels.cpu()).float().mean())
             rows.append(row)

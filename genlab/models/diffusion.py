@@ -121,11 +121,13 @@ class DenoisingModel(Conditional, GenerativeModel):
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor, labels=None, *, sampler: str | None = None,
-               steps: int | None = None, guidance: float | None = None) -> torch.Tensor:
+               steps: int | None = None, guidance: float | None = None,
+               clamp: bool = True) -> torch.Tensor:
         """Images in [0, 1] sampled from the noise ``z`` (N, C*H*W) with the default sampler
-        (or ``sampler`` / ``steps`` / ``guidance``)."""
-        x = S.last(self._steps(z, sampler, steps, guidance, labels))
-        return ((x + 1) / 2).clamp(0, 1)
+        (or ``sampler`` / ``steps`` / ``guidance``); ``clamp=False``: as the sampler left them
+        (a strongly guided sample overshoots [0, 1]: ``genlab.train.denoise_health``)."""
+        x = (S.last(self._steps(z, sampler, steps, guidance, labels)) + 1) / 2
+        return x.clamp(0, 1) if clamp else x
 
     @torch.no_grad()
     def sample_trajectory(self, noise: torch.Tensor, sampler: str | None = None,

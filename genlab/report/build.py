@@ -19,6 +19,7 @@ from genlab.latent import codes as latent
 from genlab.latent.movie import MovieError, fixed_frame, load_movie
 from genlab.metrics import elbo, knn_accuracy, latent_stats, reconstruction_metrics
 from genlab.metrics.format import compare_column
+from genlab.metrics.leaderboard import SAMPLE_N, leaderboard_row, leaderboard_text, sample_seconds
 from genlab.metrics.samples import fit_code_gaussian, generate
 from genlab.report import figures, text
 from genlab.settings import NOISE_KINDS
@@ -191,6 +192,8 @@ def model_section(path: str | os.PathLike, index: int, tsne: bool = False,
                                     f"({m.get('measured', '?')})." + (f" Note: {m['note']}" if m.get("note") else "")))
     else:
         blocks.append(Block("p", f"Not measured yet: run `python -m genlab eval {p}`."))
+    say(f"{name}: timing {SAMPLE_N} samples")
+    row["sample_s"] = sample_seconds(model)  # the leaderboard's column, measured while building
     alarms = text.alarm_lines(meta)
     blocks += [Block("h3", "Health alarms"),
                Block("list", rows=alarms) if alarms else Block("p", "None recorded.")]
@@ -213,21 +216,33 @@ def comparison_blocks(cols: dict[str, dict[str, str]]) -> list[Block]:
                           "defined for that kind.")]
 
 
+def leaderboard_blocks(rows: list[dict]) -> list[Block]:
+    return [Block("h2", "Leaderboard: every family, measured the same way"),
+            Block("table", rows=leaderboard_text(rows)),
+            Block("note", "Fréchet distance of samples on GenLab's classifier features beside the "
+                          "floor (real training images against the same test split), coverage and "
+                          "class agreement: stored by `python -m genlab eval`; an AE is scored on "
+                          "samples from N(0, I). Training time: recorded when it was trained. "
+                          f"Sample {SAMPLE_N}: seconds to draw {SAMPLE_N} images with the model's "
+                          "default sampler, measured while building this report on its CPU.")]
+
+
 def build_report(paths: list[str | os.PathLike], *, tsne: bool = False, title: str = "GenLab lab report",
                  progress: Callable[[str], None] | None = None) -> Report:
     """The whole report for the checkpoints at ``paths`` (in that order)."""
     if not paths:
         raise ValueError("Name at least one checkpoint to report on.")
-    sections, cols, names = [], {}, []
+    sections, cols, names, board = [], {}, [], []
     for i, path in enumerate(paths):
         blocks, row, meta = model_section(path, i, tsne, progress)
         name = str(meta.get("name") or Path(path).stem)
         if name in cols:
             name = f"{name} ({i + 1})"
+        board.append(leaderboard_row(name, meta, row.pop("sample_s", None)))
         cols[name] = compare_column(row, meta)
         names.append(name)
         sections += blocks
     head = [Block("h1", title),
             Block("note", f"Made by GenLab {__version__} on {time.strftime('%Y-%m-%d %H:%M')} from "
                           f"{len(names)} model{'s' if len(names) > 1 else ''}: {', '.join(names)}.")]
-    return Report(title, head + comparison_blocks(cols) + sections, names)
+    return Report(title, head + leaderboard_blocks(board) + comparison_blocks(cols) + sections, names)

@@ -20,6 +20,11 @@ KINDS = {
                    "example to a tenth; for a GAN also the D learning rate (--lr-d)."),
     "nothing_learned": ("Nothing learned", "Raise the learning rate (--lr) or train longer "
                         "(--epochs); for a VAE lower β (--beta) or add a KL warm-up (--kl-warmup)."),
+    "trivial_loss": ("Stuck at the trivial loss", "Raise the learning rate (--lr, 'Learning "
+                     "rate'), for example to 1e-3, and check the data are images of the model's "
+                     "size; then train again."),
+    "saturated": ("Saturated samples", "Lower the guidance weight ('Guidance weight w' in the "
+                  "Sampling studio) to between 1 and 3, or sample with more steps."),
 }
 
 

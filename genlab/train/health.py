@@ -18,6 +18,7 @@ import torch
 from genlab.data import to_float
 from genlab.metrics.frechet import class_coverage
 from genlab.train.alarms import KINDS, Alarm
+from genlab.train.denoise_health import STUCK, trivial_loss
 
 ACTIVE_VAR = 0.01  # a latent unit is active if Var_x E[z|x] > 0.01 (Burda et al., 2016)
 MIN_STEPS = 150  # epoch-level checks (collapse, nothing learned) and D wins start after this
@@ -63,6 +64,8 @@ class HealthMonitor:
             pick = lambda x: x[torch.randperm(len(x), generator=gen)[:PROBE]]  # noqa: E731
             self.probe = pick(data.test_x if len(data.test_x) else data.train_x)
             self.real_spread = _spread(to_float(pick(data.train_x)[:32]))
+        self.trivial = trivial_loss(kind, self.probe if data is not None else None)
+        self.noise_sum = self.noise_steps = 0.0  # flow / DDPM: this epoch's loss, summed
 
     # --- what the trainer calls --------------------------------------------------------------
 
@@ -74,13 +77,16 @@ class HealthMonitor:
         if key in losses and math.isfinite(losses[key]):
             self.epoch_sums[key] = self.epoch_sums.get(key, 0.0) + losses[key] * n
             self.epoch_steps += n
+        if self.trivial and math.isfinite(losses.get("loss", math.nan)):
+            self.noise_sum += losses["loss"] * n
+            self.noise_steps += n
         return self._keep([self._spike(step, epoch, losses),
                            self._d_wins(step, epoch, losses) if self.kind == "gan" else None])
 
     def epoch_end(self, step: int, epoch: int, test: dict | None, fixed=None) -> list[Alarm]:
         """End of an epoch: overfitting, posterior collapse, nothing learned, mode collapse.
         ``fixed``: the GAN's fixed preview noise."""
-        out = [self._epoch_losses(step, epoch, test)]
+        out = [self._epoch_losses(step, epoch, test), self._stuck(step, epoch)]
         if self.model is None:
             return self._keep(out)
         was = self.model.training
@@ -129,6 +135,23 @@ class HealthMonitor:
     def _persist(self, id: str, condition: bool, step: int) -> bool:
         self.streak[id] = self.streak.get(id, 0) + 1 if condition and step >= MIN_STEPS else 0
         return self.streak[id] >= PERSIST
+
+    def _stuck(self, step: int, epoch: int) -> Alarm | None:
+        """Flow / DDPM: the epoch's mean loss still near that of predicting zero."""
+        if not self.trivial or not self.noise_steps:
+            return None
+        mean = self.noise_sum / self.noise_steps
+        self.noise_sum = self.noise_steps = 0.0
+        if not self._persist("trivial_loss", mean >= STUCK * self.trivial, step):
+            return None
+        what = ("data − noise" if self.kind == "flow" else "the noise")
+        return self._alarm(
+            "trivial_loss", step, epoch,
+            f"The loss is stuck near its trivial value: the network still predicts about zero "
+            f"instead of {what}, so it has learned nothing.",
+            f"Mean loss {mean:.4g} over epoch {epoch}, {mean / self.trivial:.0%} of the trivial "
+            f"{self.trivial:.4g} (a network that outputs zero); a learning model is far below it "
+            "within the first epoch.", loss=mean, trivial=self.trivial)
 
     def _spike(self, step: int, epoch: float, losses: dict) -> Alarm | None:
         for k, win in self.window.items():
