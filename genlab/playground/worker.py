@@ -13,6 +13,9 @@ import os
 import queue
 import time
 
+import genlab.jobs.runner  # noqa: F401  (its spawn patch: a "genlab-worker" child skips the page script)
+from genlab.jobs.threads import name_process
+
 FRAME_S, SLOW_HZ, JS_S = 0.1, 4.0, 1.0
 IDLE_PAUSE_S, IDLE_EXIT_S = 20.0, 300.0
 
@@ -25,8 +28,9 @@ def _run(settings: dict, drawn, cmds, out) -> None:  # the worker process
     from genlab.playground.pack import pack
     from genlab.playground.trainer import Trainer
     from genlab.playground.views import Views
+    name_process("genlab-playgrnd")
     torch.set_num_threads(1)
-    parent, seq = os.getppid(), 0
+    parent, seq, run = os.getppid(), 0, 1
 
     def build(s, pts):
         tr = Trainer(s, pts)
@@ -40,7 +44,7 @@ def _run(settings: dict, drawn, cmds, out) -> None:  # the worker process
         meta, arrays = views.frame()
         if with_js:
             meta["js"] = round(js_bits(real, tr.sample(SAMPLES, seed=7)), 5)
-        meta.update(floor=round(floor, 5), playing=playing, seq=seq + 1, slow=s["slow"],
+        meta.update(floor=round(floor, 5), playing=playing, seq=seq + 1, slow=s["slow"], run=run,
                     total=tr.total_steps())
         seq += 1
         try:
@@ -78,9 +82,12 @@ def _run(settings: dict, drawn, cmds, out) -> None:  # the worker process
             except ValueError as exc:
                 out.put(("error", seq, str(exc)))
             emit(True)
+        elif cmd == "slow":
+            s = {**s, "slow": bool(arg)}
         elif cmd == "reset":
             try:
                 s, tr, views, real, floor = build(*arg)
+                run += 1
             except ValueError as exc:
                 out.put(("error", seq, str(exc)))
             emit(True)
@@ -108,7 +115,7 @@ class PlayWorker:
         ctx = mp.get_context("spawn")
         self.cmds, self.out = ctx.Queue(), ctx.Queue(maxsize=256)
         self.proc = ctx.Process(target=_run, args=(dict(settings), drawn, self.cmds, self.out),
-                                daemon=True, name="genlab-playground")
+                                daemon=True, name="genlab-worker-playground")
         self.proc.start()
 
     def send(self, cmd: str, arg=None) -> None:
@@ -125,6 +132,9 @@ class PlayWorker:
 
     def reset(self, settings: dict, drawn=None) -> None:
         self.send("reset", (dict(settings), drawn))
+
+    def slow(self, on: bool) -> None:
+        self.send("slow", bool(on))
 
     def ping(self) -> None:
         self.send("ping")
