@@ -24,8 +24,8 @@ if "pg_settings" not in ss:  # the first run of this session: the URL (or lesson
     if why:
         st.error(why)
     ss.pg_drawn, ss.pg_drawn_version, ss.pg_playing, ss.pg_meta = [], 0, False, None
-    for k, v in ss.pg_settings.items():
-        ss[f"pg_{k}"] = v
+for k, v in ss.pg_settings.items():  # Streamlit drops a widget's key while it is not shown
+    ss.setdefault(f"pg_{k}", v)
 h = holder()
 
 
@@ -43,7 +43,7 @@ def _widget(key: str, col) -> None:
         col.number_input(min_value=int(s.lo), max_value=int(s.hi), step=1, **kw)
 
 
-left, right = st.columns([1, 2.4])
+left, right = st.columns([1, 2.6])
 with left:
     st.selectbox("Data", list(NAMES), format_func=NAMES.get, key="pg_data",
                  help=PLAY_BY_KEY["data"].help)
@@ -55,6 +55,7 @@ with left:
             if key not in ("data", "family") and (not s.kinds or fam in s.kinds):
                 _widget(key, st)
     settings = {k: ss[f"pg_{k}"] for k in PLAY_BY_KEY}
+    ss.pg_settings = settings
     if ss.pg_data == "drawn":
         st.caption(f"Click on the plane to add points ({len(ss.pg_drawn)} so far).")
         if st.button("Clear my points", disabled=not ss.pg_drawn):
@@ -70,8 +71,6 @@ if ready and (ss.get("pg_run_key") != run_key or h.worker is None or not h.worke
 elif h.worker is not None and ss.get("pg_slow_sent") != settings["slow"]:
     h.worker.slow(settings["slow"])
 ss.pg_slow_sent = settings["slow"]
-if settings != ss.pg_settings:
-    ss.pg_settings, ss.pg_lesson = settings, ss.pg_lesson
 url.write(settings, ss.pg_lesson)
 
 
@@ -98,6 +97,7 @@ with left:
     c2.button("↺ Reset", disabled=not ready, use_container_width=True, on_click=_reset,
               help="Start again from new weights with the same settings and seed.")
     parts = PARTS[fam]
+    st.caption("One step of:")
     for col, part in zip(st.columns(len(parts)), parts):
         col.button(PART_NAMES[part], key=f"pg_step_{part}", disabled=not ready,
                    use_container_width=True, on_click=_step, args=(part,),
@@ -119,6 +119,8 @@ def live() -> None:
             else:
                 buf.add(seq, body)
         h.worker.ping()
+        if not h.worker.alive():
+            st.error("The playground's trainer stopped. Press Reset to start it again.")
     if st.session_state.get("pg_error"):
         st.error(st.session_state.pop("pg_error"))
     if buf.frames:

@@ -14,7 +14,7 @@ from genlab.playground.nets import Discriminator, TimeNet, VAE2d, mlp
 FAMILIES = ("gan", "vae", "flow", "ddpm")
 PARTS = {"gan": ("d", "g", "iteration"), "vae": ("iteration",), "flow": ("iteration",),
          "ddpm": ("iteration",)}
-PART_NAMES = {"d": "1 D step", "g": "1 G step", "iteration": "1 iteration"}
+PART_NAMES = {"d": "D step", "g": "G step", "iteration": "Iteration"}
 BETAS = {"gan": (0.5, 0.999)}  # Adam's betas: DCGAN's for the GAN, the defaults otherwise
 
 

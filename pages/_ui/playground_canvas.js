@@ -39,11 +39,11 @@ function unpack(u8) {
 
 function setup(root, key, setStateValue) {
   const box = root.querySelector(".pg");
-  box.innerHTML = `<div class="status"></div><div class="row"><div><canvas class="plane" width="380" height="380"></canvas>
+  box.innerHTML = `<div class="status"></div><div class="row"><div><canvas class="plane" width="370" height="370"></canvas>
     <div class="time"><label>sampler time <input type="range" class="t" min="0" max="1000" value="1000"></label>
     <span class="tv"></span></div></div>
-    <div><canvas class="latent" width="240" height="240"></canvas>
-    <canvas class="curve" width="240" height="150"></canvas></div></div>`;
+    <div><canvas class="latent" width="230" height="230"></canvas>
+    <canvas class="curve" width="230" height="150"></canvas></div></div>`;
   const st = { key, box, queue: [], lastBatch: -1, shown: 0, received: 0, batches: 0, frame: null,
     dirty: true, nextAt: 0, interval: 100, lastArrival: 0, curve: [], drawn: [], extra: {},
     setStateValue, slider: box.querySelector(".t") };

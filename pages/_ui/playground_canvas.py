@@ -12,10 +12,10 @@ from genlab.playground.worker import PlayWorker
 JS = Path(__file__).with_name("playground_canvas.js").read_text(encoding="utf-8")
 CSS = """
 .pg { font-family: "Source Sans 3", "Source Sans Pro", sans-serif; color: #31333f; }
-.pg .row { display: flex; gap: 1.2rem; flex-wrap: wrap; align-items: flex-start; }
+.pg .row { display: flex; gap: 0.8rem; flex-wrap: nowrap; align-items: flex-start; }
 .pg canvas { display: block; margin-bottom: 8px; max-width: 100%; }
 .pg .plane { cursor: crosshair; }
-.pg .time { font-size: 14px; } .pg .time input { width: 220px; vertical-align: middle; }
+.pg .time { font-size: 14px; } .pg .time input { width: 200px; vertical-align: middle; }
 .pg .status { font-size: 14px; font-variant-numeric: tabular-nums; margin-bottom: 6px; min-height: 1.3em; }
 """
 canvas = st.components.v2.component("genlab.playground_canvas", html='<div class="pg"></div>',
