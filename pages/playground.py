@@ -92,17 +92,18 @@ def _step(part: str) -> None:
 
 with left:
     c1, c2 = st.columns(2)
-    c1.button("⏸ Pause" if ss.pg_playing else "▶ Play", type="primary", disabled=not ready,
+    c1.button("❚❚ Pause" if ss.pg_playing else "▶ Play", type="primary", disabled=not ready,
               use_container_width=True, on_click=_toggle, key="pg_play")
     c2.button("↺ Reset", disabled=not ready, use_container_width=True, on_click=_reset,
               help="Start again from new weights with the same settings and seed.")
     parts = PARTS[fam]
     st.caption("One step of:")
-    for col, part in zip(st.columns(len(parts)), parts):
-        col.button(PART_NAMES[part], key=f"pg_step_{part}", disabled=not ready,
-                   use_container_width=True, on_click=_step, args=(part,),
-                   help="Exactly one optimiser step of the part named (an iteration: 'D steps "
-                   "per G step' D steps, then one G step).")
+    slots = list(st.columns(2)) if "d" in parts else []
+    for part in parts:
+        (slots.pop(0) if part != "iteration" else st).button(
+            PART_NAMES[part], key=f"pg_step_{part}", disabled=not ready, use_container_width=True,
+            on_click=_step, args=(part,), help="Exactly one optimiser step of the part named (an "
+            "iteration: 'D steps per G step' D steps, then one G step).")
     st.caption("**Lessons** · " + " · ".join(f"[{v['title']}]({url.link(k)})"
                                              for k, v in url.LESSONS.items()))
     if ss.pg_lesson in url.LESSONS:

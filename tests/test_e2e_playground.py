@@ -91,7 +91,7 @@ def test_each_family_trains_its_divergence_falls_and_its_views_change(server, br
                 assert np.abs(x - y).mean() > 1e-3, (family, name)
             js0, js1 = first["curve"][0][1], b["curve"][-1][1]
             assert js1 < js0 - 0.1, (family, js0, js1)
-            pg.get_by_role("button", name="⏸ Pause").click()
+            pg.get_by_role("button", name="❚❚ Pause").click()
             wait_state(pg, lambda s: not s["meta"]["playing"])
     finally:
         pg.close()

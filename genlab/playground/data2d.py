@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-DATASETS = ("gaussians8", "moons", "ring", "spiral", "checkerboard", "drawn")
+from genlab.settings import PLAY_DATASETS as DATASETS
+
 NAMES = {"gaussians8": "8 Gaussians on a ring", "moons": "Two moons", "ring": "Ring",
          "spiral": "Spiral", "checkerboard": "Checkerboard", "drawn": "Points you draw"}
 RADIUS, MODE_STD = 2.5, 0.2  # the 8 Gaussians: centres on a circle of this radius, this spread

@@ -11,7 +11,6 @@ from genlab.models import schedules as S
 from genlab.playground import data2d
 from genlab.playground.nets import Discriminator, TimeNet, VAE2d, mlp
 
-FAMILIES = ("gan", "vae", "flow", "ddpm")
 PARTS = {"gan": ("d", "g", "iteration"), "vae": ("iteration",), "flow": ("iteration",),
          "ddpm": ("iteration",)}
 PART_NAMES = {"d": "D step", "g": "G step", "iteration": "Iteration"}

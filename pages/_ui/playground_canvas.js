@@ -193,7 +193,13 @@ function drawCurve(st) {
 
 export default function (component) {
   const { data, parentElement, key, setStateValue } = component;
-  const st = parentElement.__pg || (parentElement.__pg = setup(parentElement, key, setStateValue));
+  let st = parentElement.__pg;
+  if (!st) { // a new element (Streamlit remounted it): carry on from the last one's state
+    const last = (window.genlabPlayground || {})[key];
+    st = parentElement.__pg = setup(parentElement, key, setStateValue);
+    if (last) for (const k of ["queue", "lastBatch", "shown", "received", "batches", "frame", "curve",
+      "run", "perBatch", "interval", "lastArrival", "drawn", "drawnVersion"]) st[k] = last[k];
+  }
   st.setStateValue = setStateValue;
   const b = unbatch(data);
   if (!b) return;
