@@ -75,9 +75,9 @@ url.write(settings, ss.pg_lesson)
 
 
 
-def _toggle() -> None:
-    ss.pg_playing = not ss.pg_playing
-    (h.worker.play if ss.pg_playing else h.worker.pause)()
+def _play(on: bool) -> None:  # one callback per label: a click does what its button says
+    ss.pg_playing = on
+    (h.worker.play if on else h.worker.pause)()
 
 
 def _reset() -> None:
@@ -93,7 +93,7 @@ def _step(part: str) -> None:
 with left:
     c1, c2 = st.columns(2)
     c1.button("❚❚ Pause" if ss.pg_playing else "▶ Play", type="primary", disabled=not ready,
-              use_container_width=True, on_click=_toggle, key="pg_play")
+              use_container_width=True, on_click=_play, args=(not ss.pg_playing,), key="pg_play")
     c2.button("↺ Reset", disabled=not ready, use_container_width=True, on_click=_reset,
               help="Start again from new weights with the same settings and seed.")
     parts = PARTS[fam]

@@ -92,6 +92,7 @@ def test_each_family_trains_its_divergence_falls_and_its_views_change(server, br
             js0, js1 = first["curve"][0][1], b["curve"][-1][1]
             assert js1 < js0 - 0.1, (family, js0, js1)
             pg.get_by_role("button", name="❚❚ Pause").click()
+            pg.get_by_role("button", name="▶ Play").wait_for()
             wait_state(pg, lambda s: not s["meta"]["playing"])
     finally:
         pg.close()

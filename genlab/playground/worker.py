@@ -85,6 +85,7 @@ def _run(settings: dict, drawn, cmds, out) -> None:  # the worker process
         elif cmd == "slow":
             s = {**s, "slow": bool(arg)}
         elif cmd == "reset":
+            playing = False  # a new run starts paused, as the page shows it
             try:
                 s, tr, views, real, floor = build(*arg)
                 run += 1
