@@ -120,7 +120,7 @@ def test_a_lesson_link_opens_the_same_run(server, browser):
         try:
             pg.wait_for_url("**noise=1**")  # the lesson's settings, all in the URL
             url = pg.url  # the second time: the share link the first page shows
-            assert "lesson=mode-collapse" in url and "lr=0.01" in url
+            assert "lesson=mode-collapse" in url and "lr=0.003" in url
             pg.get_by_role("button", name="Iteration", exact=True).click()
             runs.append(wait_state(pg, lambda s: s["meta"]["iterations"] == 1, timeout=30))
         finally:

@@ -11,12 +11,13 @@ from genlab.settings import SettingError
 LESSONS: dict[str, dict] = {
     "mode-collapse": {
         "title": "Mode collapse on 8 Gaussians",
-        "settings": {"family": "gan", "data": "gaussians8", "noise": 1, "lr": 0.01, "lr_d": 0.001,
+        # measured (seed 1, 12 s, one thread): 95% of the samples in one of the eight modes
+        "settings": {"family": "gan", "data": "gaussians8", "noise": 1, "lr": 0.003, "lr_d": 0.0003,
                      "width": 64, "depth": 2},
-        "text": "A generator with a 1-D noise, a fast learning rate and a slow discriminator "
-                "hops from mode to mode: the purple points cover one or two of the eight "
-                "Gaussians at a time, the warped noise line folds onto them, and the JS "
-                "divergence stays high. Compare with the default GAN, which covers all eight."},
+        "text": "A generator with a 1-D noise and a learning rate ten times its discriminator's "
+                "piles its samples onto one of the eight Gaussians: the purple points sit in one "
+                "place, the warped noise line folds onto it, and the JS divergence stays high. "
+                "Compare with the default GAN, which covers all eight."},
     "d-wins": {
         "title": "A discriminator that wins",
         "settings": {"family": "gan", "data": "moons", "lr": 0.0001, "lr_d": 0.01, "d_steps": 5},
