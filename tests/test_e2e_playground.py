@@ -1,7 +1,8 @@
 """The 2-D playground in a real Chromium against a real server: each family trains and its
 divergence falls while the views change frame to frame; one step moves the page's step counter
 by exactly one optimiser step of the part named; a lesson link (and the share link it becomes)
-opens the same run; points drawn by clicks on the plane become the data."""
+opens the same run; points drawn by clicks on the plane become the data; a closed page's worker
+process ends."""
 import os
 import subprocess
 import sys
@@ -10,9 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from app_procs import descendants
 from test_e2e import CHROMIUM, chromium_or_fail, free_port
 
 pytestmark = pytest.mark.e2e
+SERVER_PID = {}
 ROOT = Path(__file__).resolve().parent.parent
 STATE = "(() => { const s = Object.values(window.genlabPlayground || {})[0]; if (!s || !s.frame) return null;" \
         " const a = s.frame.arrays, o = {}; for (const k in a) o[k] = Array.from(a[k]);" \
@@ -29,6 +32,7 @@ def server(tmp_path_factory):
                              str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
                              "--server.headless", "true"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    SERVER_PID["pid"] = proc.pid
     yield f"http://127.0.0.1:{port}"
     proc.terminate()
     proc.wait(20)
@@ -144,3 +148,8 @@ def test_points_drawn_on_the_plane_become_the_data(server, browser):
         assert np.allclose(real.mean(0), [2.0, 2.0], atol=0.5)
     finally:
         pg.close()
+    # every page of this module is closed now: their sessions ended, so their workers did
+    end = time.time() + 30
+    while any(n.startswith("genlab-playgrn") for n in descendants(SERVER_PID["pid"]).values()):
+        assert time.time() < end, "a playground worker outlived its browser session"
+        time.sleep(0.5)
