@@ -42,6 +42,7 @@ NAV = [("app.py", "Home", ":material/home:"),
        ("pages/latent_space.py", "Latent space", ":material/scatter_plot:"),
        ("pages/gan_studio.py", "GAN studio", ":material/palette:"),
        ("pages/sampling_studio.py", "Sampling studio", ":material/blur_on:"),
+       ("pages/playground.py", "2-D playground", "🕹️"),
        ("pages/compare.py", "Compare", ":material/compare:"),
        ("pages/gallery.py", "Class gallery", ":material/groups:")]
 
