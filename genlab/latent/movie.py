@@ -21,8 +21,11 @@ from safetensors.numpy import save as st_save
 from genlab.latent.codes import encode_images, fit_pca
 from genlab.store.checkpoint import atomic_write, checkpoint_path
 
+# fractions of the first epoch that get a frame too; the trainer reads the losses there whatever
+# the clock says (genlab.train.loop), so the frames are taken on any machine, fast or slow
+EARLY = (0.1, 0.25, 0.5)
+
 PROBE_SIZE = 1000
-EARLY = (0.1, 0.25, 0.5)  # fractions of the first epoch that get a frame too
 MAX_EPOCH_FRAMES = 30  # a longer run keeps this many epoch ends, evenly spaced, the last included
 MOVIE_SUFFIX = ".movie.safetensors"
 MAX_MOVIE_BYTES = 256 * 1024**2

@@ -19,6 +19,7 @@ import torch
 from genlab.data import ImageDataset, one_per_class, to_float
 from genlab.device import describe_device, select_device
 from genlab.images import make_grid
+from genlab.latent.movie import EARLY
 from genlab.metrics.classifier import metric_classifier
 from genlab.metrics.likelihood import test_metrics
 from genlab.models import GenerativeModel
@@ -94,6 +95,8 @@ class _Run:
         gan = not model.has_encoder  # BatchNorm in D and G: no ragged last batch, never one image
         self.steps_per_epoch = n // bs if gan else math.ceil(n / bs)
         self.total = self.steps_per_epoch * cfg.epochs
+        # the first epoch's EARLY points are read on any machine, fast or slow (movie frames)
+        self.early = {math.ceil(f * self.steps_per_epoch) for f in EARLY} - {0}
         self.gen = torch.Generator(device=dev).manual_seed(cfg.seed)
         self.autocast = (torch.autocast("cuda", dtype=torch.bfloat16)
                          if cfg.amp and dev.type == "cuda" else nullcontext())
@@ -159,6 +162,7 @@ class _Run:
                                           autocast=self.autocast, **given)
         self.count, self.done, self.images = self.count + 1, self.done + 1, self.images + len(xb)
         if (self.count >= self.cfg.log_every or (self.done == 1 and self.cfg.first_report)
+                or self.done in self.early
                 or time.perf_counter() - self.window_t >= self.cfg.progress_every_s):
             self.report()
 
