@@ -36,7 +36,8 @@ def _run(digits, kind, blow_up_at):
                 seen["good"], seen["step"] = _state(model), ev.step
                 _explode(model)
 
-    cfg = TrainConfig(epochs=2, batch_size=64, seed=0, log_every=4, progress_every_s=1e9)
+    cfg = TrainConfig(epochs=2, batch_size=64, seed=0, log_every=4, progress_every_s=1e9,
+                      early_reads=False)  # a read every 4 steps exactly
     return model, fit(model, digits, cfg, on_event=on_event), events, seen
 
 
@@ -113,7 +114,7 @@ def _fit_recording(model, digits, **cfg):
             states[ev.step] = _state(model)
 
     cfg = TrainConfig(**{"epochs": 2, "batch_size": 64, "seed": 0, "log_every": 4,
-                         "progress_every_s": 1e9, **cfg})
+                         "progress_every_s": 1e9, "early_reads": False, **cfg})
     return fit(model, digits, cfg, on_event=on_event), states
 
 
@@ -151,7 +152,7 @@ def test_when_every_checked_state_is_bad_the_initial_weights_are_kept(digits):
     _poison_after_step(model, -1, lambda m: m.load_state_dict(bad))  # after every step
     events = []
     result = fit(model, digits, TrainConfig(epochs=2, batch_size=64, seed=0, log_every=4,
-                                            progress_every_s=1e9), on_event=events.append)
+                                            progress_every_s=1e9, early_reads=False), on_event=events.append)
     assert result.status == "failed"
     assert "test metrics became NaN or infinite at step 23" in result.message
     assert "initial weights (step 0, the last good ones) were kept" in result.message

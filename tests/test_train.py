@@ -149,7 +149,8 @@ def test_images_per_s_counts_training_time_only(digits, monkeypatch):
     monkeypatch.setattr(loop, "preview_grid", slow(loop.preview_grid))
     model = build_model(ModelConfig(kind="vae", arch="mlp", image_size=8, latent_dim=4, hidden=(32,)),
                         seed=0)
-    result = fit(model, digits, TrainConfig(epochs=3, batch_size=64, log_every=5, progress_every_s=1e9),
+    result = fit(model, digits, TrainConfig(epochs=3, batch_size=64, log_every=5, progress_every_s=1e9,
+                                            early_reads=False),
                  on_event=events.append)
     assert result.status == "done"
     kinds = [e.kind for e in events]

@@ -23,6 +23,8 @@ class TrainConfig:
     grid_every_s: float | None = None  # also send a sample grid this often (the app uses 1 s)
     amp: bool = True  # bf16 autocast on CUDA
     test_every_epoch: bool = True
+    early_reads: bool = True  # also read them at the first epoch's EARLY points (genlab.latent.movie),
+    # on any machine, fast or slow: the latent movie and the denoising strip film there
     first_report: bool = False  # also read the losses after the very first step (the app: the
     # first step shows at once; still the same steps in every run, so links give the same curves)
     # the knobs the health alarms recommend (genlab.train.health); these defaults are the seed recipes

@@ -95,8 +95,8 @@ class _Run:
         gan = not model.has_encoder  # BatchNorm in D and G: no ragged last batch, never one image
         self.steps_per_epoch = n // bs if gan else math.ceil(n / bs)
         self.total = self.steps_per_epoch * cfg.epochs
-        # the first epoch's EARLY points are read on any machine, fast or slow (movie frames)
-        self.early = {math.ceil(f * self.steps_per_epoch) for f in EARLY} - {0}
+        # the first epoch's EARLY points are read on any machine (the films' early frames)
+        self.early = {math.ceil(f * self.steps_per_epoch) for f in EARLY} - {0} if cfg.early_reads else set()
         self.gen = torch.Generator(device=dev).manual_seed(cfg.seed)
         self.autocast = (torch.autocast("cuda", dtype=torch.bfloat16)
                          if cfg.amp and dev.type == "cuda" else nullcontext())
