@@ -317,3 +317,26 @@ def test_a_health_alarm_shows_beside_the_live_curves_and_marks_them(models):
     layout = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]
     assert any(a["text"] == "Posterior collapse" for a in layout["annotations"])
     assert any(sh["x0"] == alarm["epoch"] and sh["line"]["dash"] == "dot" for sh in layout["shapes"])
+
+
+def test_a_flow_runs_live_denoising_strip_is_sent_only_when_a_new_frame_comes(models):
+    """A flow model trained on the page: its denoising strip shows while it trains (the live
+    image piece: its bytes travel once per new frame, an unchanged frame sends its hash only)."""
+    at = configure(page("pages/train.py"), "flow", "conv", 1000, "strip run")
+    at.button(key="tr_start").click().run()
+    job = job_named("strip run")
+    wait_for(lambda: job.snapshot().strip is not None, 180, "the strip's first frame")
+    at.run()
+
+    def strip():
+        live = [json.loads(e.proto.json) for e in at.get("bidi_component")
+                if e.proto.component_name == "genlab.live_image"]
+        return next(d for d in live if d["caption"].startswith("Live denoising strip"))
+    first = strip()
+    assert first["src"].startswith("data:image/png") and first["id"]
+    at.run()  # a refresh with the same frame: its hash, no bytes
+    again = strip()
+    if again["id"] == first["id"]:
+        assert again["src"] is None
+    job.stop()
+    assert job.wait(60)

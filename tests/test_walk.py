@@ -18,6 +18,7 @@ each page had and how many were pressed. Marked ``long``: run by ``.ci/run`` aft
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import subprocess
 import sys
@@ -80,7 +81,7 @@ DISCOVER = """(controls) => {
       el.setAttribute('data-walk', id);
       const disabled = el.disabled || el.getAttribute('aria-disabled') === 'true'
         || !!el.closest('[disabled], [aria-disabled="true"]');
-      out.push({kind, key, id, disabled});
+      out.push({kind, key, id, disabled, dialog: !!el.closest('[role="dialog"]')});
     }
   }
   return out;
@@ -178,6 +179,7 @@ class Walk:
         host = urlparse(url).netloc
         pg.on("console", lambda m: self.errors.append(f"console error: {m.text}") if m.type == "error" else None)
         pg.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+        pg.on("response", lambda r: self.errors.append(f"HTTP {r.status} for {r.url}") if r.status >= 400 else None)
         pg.context.on("request", lambda r: None if urlparse(r.url).scheme in ("data", "blob", "about")
                       or urlparse(r.url).netloc == host else self.errors.append(f"request to another host: {r.url}"))
 
@@ -199,6 +201,7 @@ class Walk:
             el.press("ArrowRight")
         else:  # selectbox / multiselect: the user's own model if offered, else another option
             now = el.input_value(timeout=10_000)
+            el.evaluate("e => e.scrollIntoView({block: 'center'})")  # room for its list below it
             opener = el.locator('xpath=..').locator('button[aria-haspopup="listbox"]')
             (opener if opener.count() else el).click(timeout=10_000)
             options = pg.locator('[role="listbox"] [role="option"]')
@@ -214,6 +217,11 @@ class Walk:
         if urlparse(self.pg.url).path == path:
             return
         self.pg.keyboard.press("Escape")  # a list left open would cover the link
+        side = self.pg.locator('[data-testid="stSidebar"]')
+        if side.get_attribute("data-collapsed") == "true":  # projector mode (pressed) collapses it
+            self.pg.locator('[data-testid="stExpandSidebarButton"]').click()
+            self.pg.wait_for_function("() => document.querySelector('[data-testid=\"stSidebar\"]')"
+                                      ".getAttribute('data-collapsed') === 'false'")
         for _ in range(3):
             self.pg.wait_for_function(LINK, arg=path)
             self.pg.locator('[data-walk-link]').click()
@@ -234,6 +242,12 @@ class Walk:
             controls = pg.evaluate(DISCOVER, list(CONTROLS.items()))
             found |= {c["key"] for c in controls}
             todo = [c for c in controls if c["key"] not in pressed | failed | self.sidebar and not c["disabled"]]
+            if pg.locator('[role="dialog"]').count():  # a dialog covers the page: its controls, then close it
+                todo = [c for c in todo if c["dialog"]]
+                if not todo:
+                    pg.keyboard.press("Escape")
+                    self.settle()
+                    continue
             if not todo:
                 break
             rank = list(CONTROLS)
@@ -245,7 +259,11 @@ class Walk:
                     self.sidebar.add(c["key"])
             except Exception as exc:  # it went away under a rerun, or did not answer in 10 s:
                 failed.add(c["key"])  # logged (the list of what was not pressed names it)
-                self.log.append(f"{path}: {c['key']} could not be pressed ({type(exc).__name__})")
+                if os.environ.get("WALK_ONLY"):
+                    pg.screenshot(path=f"/tmp/walk-{len(failed)}.png")
+                why = str(exc).splitlines()
+                self.log.append(f"{path}: {c['key']} could not be pressed ({type(exc).__name__}: "
+                                f"{why[0] if why else ''} / {why[-1] if why else ''})")
             self.settle(rerun=c["kind"] not in ("expander", "tab"))  # those two draw in the browser
             self.check(f"{c['key']!r} on {path}")
         # what is on the page now and was never pressed: a control that failed gets one more try
@@ -294,8 +312,9 @@ def test_press_everything_on_every_page(tmp_path, monkeypatch):
         walk.settle()
         paths = ["/"] + [p for p in pg.evaluate(PATHS) if p != "/"]  # Home's own link has no href here
         assert len(paths) >= 8 and "/" in paths and "/train" in paths, paths
+        only = [p for p in os.environ.get("WALK_ONLY", "").split(",") if p]  # to look at one page
         try:
-            for path in paths:
+            for path in only or paths:
                 walk.page(path)
             # README: every page has its own address and opens whole from its deep link (test_e2e
             # checks six on a fresh server; this covers every page the navigation lists)
@@ -309,7 +328,7 @@ def test_press_everything_on_every_page(tmp_path, monkeypatch):
         finally:
             print("\n".join(walk.log))
             browser.close()
-        assert set(walk.counts) == set(paths)
+        assert set(walk.counts) == set(only or paths)
         # every page but Home and the gallery (which may show a table only) has controls, and
         # the walk pressed some on each page that has them
         assert all(found for p, (found, _) in walk.counts.items() if p not in ("/", "/gallery")), walk.counts

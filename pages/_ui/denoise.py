@@ -10,6 +10,7 @@ import streamlit as st
 from genlab.images import png, upscale
 from genlab.latent.denoise import Strip, StripError, load_strip, strip_gif, strip_image, strip_path
 from genlab.store.checkpoint import CheckpointError, read_meta
+from pages._ui.live.image import live_image
 
 WIDTH = 560  # the strip's width on the page (crisp pixels)
 
@@ -48,9 +49,10 @@ def live_strip(snap, where=None) -> bool:
         if s is None:
             st.caption("The denoising strip appears when the first frame is sampled.")
             return False
-        st.image(frame_png(s["xt"], s["x0"]),
-                 caption=f"Live denoising strip, epoch {s['epoch']:.2f}: x_t (left) and the "
-                         f"model's clean-image guess x0-hat (right) at t = {_times(snap.kind, s['t'])}")
+        # sent to the browser only when a new frame came (pages/_ui/live), not every second
+        live_image("tr_live_strip", frame_png(s["xt"], s["x0"]),
+                   caption=f"Live denoising strip, epoch {s['epoch']:.2f}: x_t (left) and the "
+                           f"model's clean-image guess x0-hat (right) at t = {_times(snap.kind, s['t'])}")
     return True
 
 
