@@ -38,14 +38,14 @@ SETTLE_S = 30.0  # the longest wait for one rerun to finish (loading a data set 
 MINE = "walk-"  # the user's own models' names start with this: pickers choose them
 
 # kind -> the CSS of one pressable element of that kind, in the order they are pressed: the
-# settings first, then buttons (so "Start training" starts what the settings say, and Pause /
+# settings first (tickboxes before radios, which may switch a view and grey them out), then buttons (so "Start training" starts what the settings say, and Pause /
 # Stop come right after it), then expanders (which reveal more), then tabs (which hide the open
 # tab's content, walked by then).
 CONTROLS = {
     "selectbox": '[data-testid="stSelectbox"] [role="combobox"]',
     "multiselect": '[data-testid="stMultiSelect"] [role="combobox"]',
-    "radio": '[data-testid="stRadioOption"]',
     "checkbox": '[data-testid="stCheckbox"] label',
+    "radio": '[data-testid="stRadioOption"]',
     "slider": '[data-testid="stSlider"] [role="slider"]',
     "number": '[data-testid="stNumberInput"] [data-testid="stNumberInputStepUp"]',
     "button": '[data-testid="stButton"] button, [data-testid="stDownloadButton"] button, '
@@ -80,7 +80,7 @@ DISCOVER = """(controls) => {
       const id = 'w' + (n++);
       el.setAttribute('data-walk', id);
       const disabled = el.disabled || el.getAttribute('aria-disabled') === 'true'
-        || !!el.closest('[disabled], [aria-disabled="true"]');
+        || !!el.closest('[disabled], [aria-disabled="true"]') || !!el.querySelector('input:disabled');
       out.push({kind, key, id, disabled, dialog: !!el.closest('[role="dialog"]')});
     }
   }

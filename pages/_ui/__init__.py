@@ -267,7 +267,7 @@ def bars(stats: dict, title: str) -> go.Figure:
                      go.Bar(x=d, y=stats["var"], name="variance")])
     fig.add_hline(y=1.0, line_dash="dot", annotation_text="prior variance 1")
     fig.update_layout(title=title, barmode="group", height=260, xaxis_title="latent dimension",
-                      margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.35))
+                      margin=dict(l=10, r=10, t=40, b=10), legend=dict(x=1.02, y=0.5))  # clear of the axis title
     return _styled(fig)
 
 
