@@ -50,3 +50,23 @@ def test_the_train_page_shares_the_short_network_link():
     host = url.split("//")[1].split("/")[0].split(":")[0]
     assert not is_local(host) and host == network_host() and "projector" not in url
     assert any(im.captions and im.captions[0].startswith("Scan to open") for im in at.image)
+
+
+def test_the_short_link_opens_the_run_the_teacher_set_up():
+    """The link holds only what differs from the lesson; a student's fresh page opened by it
+    fills in the rest from the lesson and starts the very run the teacher's page would start."""
+    from urllib.parse import parse_qsl, urlsplit
+    teacher = train_page({"lesson": "ae-vs-vae-mnist", "variant": "ae", "projector": "1"})
+    teacher.number_input(key="tr_latent_ae").set_value(12).run()
+    teacher.number_input(key="tr_epochs_ae").set_value(3).run()
+    teacher.button(key="tr_share_lesson").click().run()
+    assert not teacher.exception
+    if network_host() is None:
+        return  # no network address here: the test above checks what the page says instead
+    url = next(c.value for c in teacher.code if "lesson=" in c.value)
+    query = dict(parse_qsl(urlsplit(url).query))
+    assert query == {"lesson": "ae-vs-vae-mnist", "variant": "ae", "latent": "12", "epochs": "3"}, query
+    student = train_page(query)
+    want, got = teacher.session_state["tr_spec"], student.session_state["tr_spec"]
+    assert got is not None and (got.model, got.train) == (want.model, want.train)
+    assert got.model.latent_dim == 12 and got.train.epochs == 3 and got.model.kind == "ae"

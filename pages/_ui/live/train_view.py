@@ -51,8 +51,14 @@ def live_latent(snap: JobSnapshot) -> None:
 
 def refresh(job: Job, snap: JobSnapshot, waiting: bool) -> None:
     """The fragment's next rerun while the tab is visible: every second while the run loads or
-    trains (the first step and each epoch's images show within a second), every 3 s while it
+    trains (the first step and each epoch's images show within a second; 4 times a second until
+    the first step, a second or so after Start), every 3 s while it
     waits behind others, slowing to 5 s while it is paused and nothing changes; none while
     the tab is hidden."""
     every = 3.0 if waiting else 1.0
-    ticker("tr_tick", job.version, every=every, slowest=5.0 if snap.state == "paused" else every)
+    slowest = 5.0 if snap.state == "paused" else every
+    if not waiting and snap.step == 0 and snap.state != "paused":
+        # the worker is starting: asked 4 times a second (back to once a second within 2 s
+        # while nothing changes, e.g. a large data set loading), so the first step shows at once
+        every = 0.25
+    ticker("tr_tick", job.version, every=every, slowest=slowest)
