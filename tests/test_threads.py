@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from _helpers import eventually
 
 from genlab.jobs.threads import POLICIES, quiet_openmp, worker_policy
 
@@ -43,6 +44,35 @@ def test_the_policy_follows_the_situation():
     env = quiet_openmp({}, "shared")
     assert env == {"OMP_WAIT_POLICY": "PASSIVE"} and quiet_openmp({}, "lone") == POLICIES["lone"]
     assert quiet_openmp({"OMP_WAIT_POLICY": "ACTIVE"}, "shared") == {"OMP_WAIT_POLICY": "ACTIVE"}
+
+
+def test_the_machine_counts_as_busy_from_other_processes_not_this_one():
+    """A spinning process elsewhere makes the machine busy; this process's own work (the server
+    itself) does not; a job that ended a second ago weighs nothing (no 1-minute average)."""
+    import threading
+    import time
+
+    from genlab.jobs.threads import busy_elsewhere
+    spin = subprocess.Popen([sys.executable, "-c", "import time\nt = time.time()\nwhile time.time() - t < 30: pass"])
+    try:
+        assert eventually(lambda: busy_elsewhere(0.3) >= 0.7, 20), "a spinning process not seen"
+    finally:
+        spin.kill()
+        spin.wait()
+    stop = threading.Event()
+
+    def own():
+        while not stop.is_set():
+            sum(range(10_000))
+    th = threading.Thread(target=own)
+    th.start()
+    try:
+        time.sleep(0.2)
+        assert eventually(lambda: busy_elsewhere(0.3) < 0.7, 20), "this process counted as other load"
+    finally:
+        stop.set()
+        th.join()
+    assert eventually(lambda: worker_policy(0, n_cores=2) == "lone", 20)  # a second after the spin
 
 
 @pytest.mark.slow

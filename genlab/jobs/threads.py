@@ -17,6 +17,7 @@ A policy set in the environment by whoever starts the server (``OMP_WAIT_POLICY`
 from __future__ import annotations
 
 import os
+import time
 
 POLICIES = {"lone": {}, "shared": {"OMP_WAIT_POLICY": "PASSIVE"}}
 WORKER_ENV = POLICIES["shared"]  # scripts and tests that train beside others
@@ -32,16 +33,41 @@ def cores() -> int:
 
 
 def worker_policy(busy_jobs: int, load: float | None = None, n_cores: int | None = None) -> str:
-    """"lone" when no job trains now and the machine is idle (1-minute load average under
-    ``IDLE_LOAD`` per core), else "shared"."""
+    """"lone" when no job trains now and the machine is idle (other processes than this one
+    keep under ``IDLE_LOAD`` per core busy now), else "shared"."""
     if busy_jobs > 0:
         return "shared"
     if load is None:
-        try:
-            load = os.getloadavg()[0]
-        except (AttributeError, OSError):
+        load = busy_elsewhere()
+        if load is None:
             return "shared"
     return "lone" if load < IDLE_LOAD * (n_cores or cores()) else "shared"
+
+
+def busy_elsewhere(window: float = 0.2) -> float | None:
+    """How many cores processes other than this one keep busy now, over ``window`` seconds
+    (/proc/stat less this process's own time); the 1-minute load average where there is no
+    /proc. Not the load average where there is: a job that has just ended keeps it high for a
+    minute, and the next job would get the policy for a busy machine."""
+    def read() -> tuple[int, int, float]:
+        with open("/proc/stat") as fh:
+            ticks = [int(v) for v in fh.readline().split()[1:]]
+        t = os.times()
+        return sum(ticks), ticks[3] + ticks[4], t.user + t.system  # all, idle + iowait, own s
+    try:
+        a = read()
+        time.sleep(window)
+        b = read()
+    except (OSError, ValueError, IndexError):
+        try:
+            return os.getloadavg()[0]
+        except (AttributeError, OSError):
+            return None
+    total = b[0] - a[0]
+    if total <= 0:
+        return None
+    busy = (total - (b[1] - a[1])) / total * (os.cpu_count() or 1)  # cores busy, all processes
+    return max(0.0, busy - (b[2] - a[2]) / window)
 
 
 def quiet_openmp(env: dict | None = None, policy: str = "shared") -> dict:
