@@ -19,7 +19,7 @@ import torch
 from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
-from genlab.latent.movie import EARLY, MAX_EPOCH_FRAMES
+from genlab.latent.movie import MAX_EPOCH_FRAMES, FrameSchedule
 from genlab.models.labels import default_labels
 from genlab.settings import NOISE_KINDS
 from genlab.store.checkpoint import atomic_write, checkpoint_path
@@ -71,7 +71,7 @@ def strip_frame(model, noise: torch.Tensor, labels: torch.Tensor | None
     return (np.asarray([tr.t[i] for i in cols], np.float32), _u8(tr.x[cols]), _u8(tr.x0[cols]))
 
 
-class StripRecorder:
+class StripRecorder(FrameSchedule):
     """Feed it the trainer's events (``on_event``): it samples the fixed noise at the start, at
     the ``EARLY`` points of the first epoch and at every epoch's end (at most
     ``MAX_EPOCH_FRAMES`` of them). For flow-matching and DDPM models (``wants``). A training
@@ -90,8 +90,7 @@ class StripRecorder:
         self.xt: list[np.ndarray] = []
         self.x0: list[np.ndarray] = []
         self.t: np.ndarray | None = None
-        self._early = list(EARLY)
-        self.max_epoch_frames = max_epoch_frames
+        super().__init__(max_epoch_frames)
 
     @staticmethod
     def wants(model) -> bool:
@@ -105,25 +104,6 @@ class StripRecorder:
         self.xt.append(xt)
         self.x0.append(x0)
         return t, xt, x0
-
-    def on_event(self, ev):
-        """Record a frame if this event is one of the strip's moments; returns (t, x_t, x0-hat)."""
-        if ev.kind == "start":
-            return self.record(0.0)
-        if ev.kind == "progress" and self._early and ev.epoch < 1.0 and ev.epoch >= self._early[0]:
-            while self._early and ev.epoch >= self._early[0]:
-                self._early.pop(0)
-            return self.record(ev.epoch)
-        if ev.kind == "epoch":
-            self._early = []
-            return self.record(ev.epoch) if self.keeps(round(ev.epoch), ev.epochs) else None
-        return None
-
-    def keeps(self, epoch: int, epochs: int) -> bool:
-        """Whether the end of ``epoch`` (1-based) of ``epochs`` gets a frame."""
-        if epochs <= self.max_epoch_frames:
-            return True
-        return epoch in set(np.round(np.linspace(1, epochs, self.max_epoch_frames)).astype(int).tolist())
 
     def strip(self) -> Strip | None:
         if not self.xt:

@@ -64,43 +64,21 @@ def probe_indices(labels: torch.Tensor | np.ndarray, n: int = PROBE_SIZE, seed: 
     return np.sort(np.asarray(picked, np.int64))
 
 
-class MovieRecorder:
-    """Feed it the trainer's events (``on_event``); it encodes the probe set at the start, at
-    the ``EARLY`` points of the first epoch and at every epoch's end. For AE and VAE models only
-    (``MovieRecorder.wants(model)``). A training callback (``genlab.train.callbacks``)."""
-    name = "movie"
+class FrameSchedule:
+    """When a film of the training takes a frame: at the start, at the ``EARLY`` points of the
+    first epoch and at every epoch's end (at most ``max_epoch_frames`` of them, evenly spaced,
+    the last included). The latent movie and the denoising strip (genlab.latent.denoise) share it;
+    a subclass's ``record(epoch)`` takes the frame."""
 
-    def __init__(self, model, test_x: torch.Tensor, test_y: torch.Tensor | None,
-                 n: int = PROBE_SIZE, seed: int = 0, max_epoch_frames: int = MAX_EPOCH_FRAMES) -> None:
-        labels = test_y if test_y is not None and len(test_y) == len(test_x) else None
-        self.model = model
-        self.indices = (probe_indices(labels, n, seed) if labels is not None
-                        else np.arange(min(n, len(test_x)), dtype=np.int64))
-        self.x = test_x[torch.from_numpy(self.indices)]
-        self.labels = (np.asarray(labels)[self.indices].astype(np.int64) if labels is not None
-                       else np.full(len(self.indices), -1, np.int64))
-        self.epochs: list[float] = []
-        self.frames: list[np.ndarray] = []
+    def __init__(self, max_epoch_frames: int = MAX_EPOCH_FRAMES) -> None:
         self._early = list(EARLY)
         self.max_epoch_frames = max_epoch_frames
 
-    @staticmethod
-    def wants(model) -> bool:
-        return bool(getattr(model, "has_encoder", False))
+    def record(self, epoch: float):
+        raise NotImplementedError
 
-    def record(self, epoch: float) -> np.ndarray:
-        was_training = self.model.training
-        self.model.eval()
-        try:
-            codes = encode_images(self.model, self.x).astype(np.float16)
-        finally:
-            self.model.train(was_training)
-        self.epochs.append(float(epoch))
-        self.frames.append(codes)
-        return codes
-
-    def on_event(self, ev) -> np.ndarray | None:
-        """Record a frame if this event is one of the movie's moments; returns its codes."""
+    def on_event(self, ev):
+        """Record a frame if this event is one of the film's moments; returns what ``record`` did."""
         if ev.kind == "start":
             return self.record(0.0)
         if ev.kind == "progress" and self._early and ev.epoch < 1.0 and ev.epoch >= self._early[0]:
@@ -117,6 +95,41 @@ class MovieRecorder:
         if epochs <= self.max_epoch_frames:
             return True
         return epoch in set(np.round(np.linspace(1, epochs, self.max_epoch_frames)).astype(int).tolist())
+
+
+class MovieRecorder(FrameSchedule):
+    """Feed it the trainer's events (``on_event``); it encodes the probe set at the start, at
+    the ``EARLY`` points of the first epoch and at every epoch's end. For AE and VAE models only
+    (``MovieRecorder.wants(model)``). A training callback (``genlab.train.callbacks``)."""
+    name = "movie"
+
+    def __init__(self, model, test_x: torch.Tensor, test_y: torch.Tensor | None,
+                 n: int = PROBE_SIZE, seed: int = 0, max_epoch_frames: int = MAX_EPOCH_FRAMES) -> None:
+        labels = test_y if test_y is not None and len(test_y) == len(test_x) else None
+        self.model = model
+        self.indices = (probe_indices(labels, n, seed) if labels is not None
+                        else np.arange(min(n, len(test_x)), dtype=np.int64))
+        self.x = test_x[torch.from_numpy(self.indices)]
+        self.labels = (np.asarray(labels)[self.indices].astype(np.int64) if labels is not None
+                       else np.full(len(self.indices), -1, np.int64))
+        self.epochs: list[float] = []
+        self.frames: list[np.ndarray] = []
+        super().__init__(max_epoch_frames)
+
+    @staticmethod
+    def wants(model) -> bool:
+        return bool(getattr(model, "has_encoder", False))
+
+    def record(self, epoch: float) -> np.ndarray:
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            codes = encode_images(self.model, self.x).astype(np.float16)
+        finally:
+            self.model.train(was_training)
+        self.epochs.append(float(epoch))
+        self.frames.append(codes)
+        return codes
 
     def movie(self) -> Movie | None:
         if not self.frames:
