@@ -9,6 +9,7 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -204,7 +205,15 @@ def start_training(pg, name: str) -> None:
     pg.get_by_label("Save the model as").fill(name)
     pg.get_by_label("Save the model as").press("Enter")
     pg.get_by_role("button", name="Start training").click()
-    pg.locator('[data-testid="stMarkdown"]').filter(has_text=name).first.wait_for()
+    try:
+        pg.locator('[data-testid="stMarkdown"]').filter(has_text=name).first.wait_for()
+    except Exception as exc:  # what the page showed instead: a failure must say why
+        slug = re.sub(r"\W", "-", name)
+        shot = Path(tempfile.gettempdir()) / f"start-{slug}.png"
+        pg.screenshot(path=str(shot), full_page=True)
+        text = pg.locator('[data-testid="stMain"]').inner_text(timeout=5_000)[-3000:]
+        raise AssertionError(f"the run {name!r} did not show after Start (screenshot {shot}); "
+                             f"the page said:\n{text}") from exc
     pg.locator('[data-testid="stProgress"]').filter(has_text=re.compile(r"epoch [\d.]+ / 1000 ")).wait_for()
 
 

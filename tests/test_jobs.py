@@ -243,6 +243,21 @@ def test_a_killed_worker_is_reported_and_the_others_go_on(digits):
     assert keep.wait(60) and keep.snapshot().state == "stopped"
 
 
+def test_a_checkpoint_written_but_not_announced_is_still_kept_in_the_message(tmp_path):
+    """A worker killed between saving its checkpoint and sending the message (a busy machine
+    makes that window wide): the owner is told what is on disk, not "nothing was saved"."""
+    from genlab.jobs.live import Live
+    model = build_model(ModelConfig(kind="ae", arch="mlp", image_size=8, channels=1, latent_dim=2))
+    path = save_checkpoint(tmp_path / "unannounced", model, status="incomplete", epochs=3.0)
+    live = Live()
+    live.apply({"kind": "crash", "code": -signal.SIGKILL, "path": str(path)})
+    assert live.state == "failed" and live.saved_path == path
+    assert "The model saved after epoch 3 is kept as 'unannounced' (marked incomplete)" in live.message
+    nothing = Live()  # a path with no checkpoint, or a finished model's file, is not claimed
+    nothing.apply({"kind": "crash", "code": -signal.SIGKILL, "path": str(tmp_path / "none.safetensors")})
+    assert "Nothing was saved" in nothing.message and nothing.saved_path is None
+
+
 def test_evaluating_is_said_and_the_rate_is_smoothed():
     """The shown images/s is the median of recent training rates (an outlier reading does not
     move it), and the test-set evaluation is announced while it runs."""

@@ -32,3 +32,21 @@ def test_variant_switch_renames_the_run_and_keeps_the_other_settings():
 def test_a_lesson_variant_named_otherwise_is_in_the_name():
     at = train_page({"lesson": "posterior-collapse", "variant": "beta1"})
     assert at.text_input(key="tr_name").value == "posterior-collapse-beta1-vae"
+
+
+def test_a_rerun_that_does_not_rename_the_run_leaves_the_name_box_alone(monkeypatch):
+    """A value the script sets replaces what the browser holds. Writing the automatic name on
+    every rerun dropped a name typed while an earlier rerun ran (type the epochs, Enter, type a
+    name: the run started under the automatic name on a busy machine). It is written only when it
+    changes, and the clock moving on does not change it."""
+    import pages._ui.train_form as form
+    at = train_page()
+    name = at.text_input(key="tr_name")
+    assert name.proto.set_value and name.value.startswith("mnist-vae-")  # the first default
+    monkeypatch.setattr(form.time, "strftime", lambda fmt: "1231-2359")  # a minute later
+    at.number_input(key="tr_epochs_vae").set_value(3).run()
+    assert not at.text_input(key="tr_name").proto.set_value  # the box keeps what the user types
+    assert at.text_input(key="tr_name").value == name.value
+    at.radio(key="tr_kind").set_value("ae").run()  # a new kind: a new automatic name, sent
+    assert at.text_input(key="tr_name").proto.set_value
+    assert at.text_input(key="tr_name").value == "mnist-ae-1231-2359"

@@ -159,7 +159,8 @@ class Job:
             while not final:
                 msgs = runner.poll(0.25)
                 if not msgs and not runner.alive():
-                    msgs = runner.poll(0) or [{"kind": "crash", "code": runner.exit_code()}]
+                    msgs = runner.poll(0) or [{"kind": "crash", "code": runner.exit_code(),
+                                                   "path": str(path)}]
                 for msg in msgs:
                     self._apply(msg)
                     final = final or msg["kind"] in ("final", "crash")

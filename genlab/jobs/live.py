@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genlab.store.checkpoint import downsample
+from genlab.store.checkpoint import CheckpointError, downsample, read_meta
 
 ACTIVE = ("queued", "loading", "running", "paused")
 RATE_WINDOW = 7  # images/s shown: the median of the last few training-rate readings
@@ -141,9 +141,18 @@ class Live:
             self.state, self.message = msg["state"], msg["message"]
             self.saved_path = Path(msg["path"]) if msg.get("path") else None
         elif kind == "crash":  # not a worker's message: the job saw it die without a final one
-            self.crashed(msg["code"])
+            self.crashed(msg["code"], msg.get("path"))
 
-    def crashed(self, code: int | None) -> None:
+    def crashed(self, code: int | None, path: str | None = None) -> None:
+        """The worker died without a final message. A checkpoint it wrote at ``path`` but had no
+        time to announce (killed between the save and the message) is found on disk."""
+        if self.saved_path is None and path:
+            try:
+                meta = read_meta(path)
+                if meta.get("status") == "incomplete":
+                    self.saved_path, self.checkpoint_epoch = Path(path), float(meta["epochs"])
+            except (CheckpointError, KeyError, TypeError, ValueError):
+                pass  # no checkpoint there (or a half-written one): nothing was saved
         how = (f"it was killed by signal {-code} ({signal.Signals(-code).name})" if code and code < 0
                and -code in signal.valid_signals() else f"it exited with code {code}")
         if code == -signal.SIGKILL:

@@ -99,20 +99,26 @@ def lesson_label() -> str:
 
 def run_name(kind: str, data, fields: dict) -> str:
     """The default name of the run: lesson, variant and model kind ("ae-vs-vae-mnist-ae"; a
-    variant named after the kind is not said twice), else the data set, kind and time."""
+    variant named after the kind is not said twice), else the data set, kind and the time they
+    were picked (kept while they stay: a name that changed with the clock would be re-sent to a
+    box the user may be typing in)."""
     les, variant = chosen()
     if les is not None:
         return "-".join([les.name, *([variant] if variant and variant != kind else []), kind])
-    stem = (fields.get("dataset_label") or data.name).split("/")[-1]
-    return f"{stem}-{kind}-{time.strftime('%m%d-%H%M')}"
+    base = f"{(fields.get('dataset_label') or data.name).split('/')[-1]}-{kind}-"
+    before = st.session_state.get("tr_name_auto") or ""
+    return before if before.startswith(base) else base + time.strftime("%m%d-%H%M")
 
 
 def _auto_name(auto: str) -> str:
-    """The name box's key, its value set to ``auto`` unless the user typed a name of their own
-    (the box still holds the last automatic name): a lesson, variant or kind switch renames
-    the run, a name typed by hand is kept."""
+    """The name box's key, its value set to ``auto`` when the automatic name changes (a lesson,
+    variant, data set or kind switch renames the run) unless the user typed a name of their own;
+    a name typed by hand is kept, an emptied box gets the automatic one back. The box is
+    written only when the name changes: a value set by the script replaces what the browser
+    holds, so writing it on every rerun would drop a name typed during an earlier rerun."""
     ss = st.session_state
-    if ss.get("tr_name") in (None, "", ss.get("tr_name_auto")):
+    if ss.get("tr_name") in (None, "") or (auto != ss.get("tr_name_auto")
+                                           and ss.get("tr_name") == ss.get("tr_name_auto")):
         ss["tr_name"] = auto
     ss["tr_name_auto"] = auto
     return "tr_name"
