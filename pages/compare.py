@@ -84,7 +84,11 @@ if chosen:
         cols[by_path[p].name] = compare_column(measure(by_path[p], n), by_path[p].meta)
     names = list(cols)
     rows = [{"measure": k, **{m: cols[m][k] for m in names}} for k in next(iter(cols.values()))]
-    st.dataframe(rows, hide_index=True, height=35 * (len(rows) + 1) + 3)
+    # each column as wide as its longest cell (an AE's generation cells hold both samplers):
+    # a cell is never cut off; many models scroll sideways
+    wide = {c: st.column_config.TextColumn(width=int(7.2 * max(len(str(r[c])) for r in rows + [{c: c}]) + 28))
+            for c in rows[0]}
+    st.dataframe(rows, hide_index=True, height=35 * (len(rows) + 1) + 3, column_config=wide)
     st.caption(f"Reconstruction and latent rows: measured now on the first {n:,} test images "
                "(fewer if the test split is smaller). Likelihood (IWAE) and generation rows: "
                "measured by `python -m genlab eval` with GenLab's own classifier and stored in "

@@ -94,8 +94,8 @@ def live():
     live_strip(snap, left)  # flow / DDPM: noise turning into images, epoch by epoch
     with right:  # the health alarms, next to the curves that they mark
         alarm_box(snap.alarms)
-    if snap.latent is not None:  # the latent movie's current frame: how the space is forming
-        with left:
+    if snap.latent is not None:  # the latent movie's current frame: how the space is forming,
+        with right:  # beside the curves, so that it stays above the fold on a projector too
             live_latent(snap)
     if snap.test_history:  # a table redrawn every second is costly for the browser: text while live
         last = snap.test_history[-1]

@@ -103,6 +103,23 @@ def asleep_for(pid: int, seconds: float = 0.5) -> bool:
         time.sleep(0.02)
 
 
+def cpu_share(pid: int, seconds: float = 1.0) -> float:
+    """The CPU seconds per second that process ``pid`` used over the next ``seconds`` (user and
+    system, all threads; /proc ticks). A paused worker's housekeeping (its control and parent
+    checks) costs under 0.01; a training one, even starved by other processes, 0.3 or more.
+    Sturdier than "every thread asleep at every look", which a busy machine breaks by leaving a
+    thread that woke for its housekeeping runnable for a few milliseconds."""
+    def used() -> float:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan")
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    start, t0 = used(), time.monotonic()
+    time.sleep(seconds)
+    return (used() - start) / (time.monotonic() - t0)
+
+
 # The live view's components (pages/_ui/live) draw inside shadow roots, which
 # document.querySelector does not enter: this finds elements through them.
 _DEEP = """(sel) => { const out = []; const walk = (r) => { r.querySelectorAll(sel).forEach(e => out.push(e));

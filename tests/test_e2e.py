@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from _helpers import asleep_for, live_data
+from _helpers import cpu_share, live_data
 from app_procs import descendants
 from test_worker import running
 
@@ -267,10 +267,10 @@ def test_training_runs_live_pauses_resumes_and_stops(server, page, shots):
     pg.get_by_role("button", name="Pause").click()
     pg.get_by_role("button", name="Resume").wait_for()
     # the batch in flight when Pause came may still report: wait until the worker really waits
-    # (every thread asleep), for longer than the page's 1 s poll, so the page shows its last report
-    assert wait_until(lambda: asleep_for(worker, 1.5), 30), "the worker kept computing after Pause"
+    # (next to no CPU), for longer than the page's 1 s poll, so the page shows its last report
+    assert wait_until(lambda: cpu_share(worker, 1.5) < 0.05, 30), "the worker kept computing after Pause"
     assert len(steps_over(pg, 3.0)) == 1, "the step count moved while paused"
-    assert asleep_for(worker, 0.2), "the worker computed while paused"
+    assert cpu_share(worker, 1.0) < 0.05, "the worker computed while paused"
     frozen = step_of(pg)
     pg.get_by_role("button", name="Resume").click()
     assert wait_until(lambda: step_of(pg) > frozen), "Resume did not resume"

@@ -45,8 +45,8 @@ def live_latent(snap: JobSnapshot) -> None:
         movie = Movie(np.asarray([epoch], np.float32), z.astype(np.float32)[None], np.arange(len(z)), labels)
         return fixed_frame(movie, 2)[0][0], labels, classes
     on = projector()
-    live_scatter("tr_live_latent", (snap.id, epoch), frame, height=380 if on else 320, projector=on,
-                 title=f"Latent space at epoch {epoch:.2f} (PCA of {len(z):,} test codes)")
+    live_scatter("tr_live_latent", (snap.id, epoch), frame, height=330 if on else 320, projector=on,
+                 title=f"Latent space, epoch {epoch:.2f} (PCA, {len(z):,} test codes)")
 
 
 def refresh(job: Job, snap: JobSnapshot, waiting: bool) -> None:
