@@ -4,6 +4,7 @@ import torch
 
 from genlab.images import make_grid, upscale
 from genlab.metrics import evaluate_checkpoint, format_report, unmeasured
+from genlab.metrics.codes import IN_USE_NATS
 from genlab.metrics.format import compare_column
 from genlab.metrics.samples import generate
 from genlab.report import find_browser, measure_row, report_bytes
@@ -100,7 +101,9 @@ if chosen:
             "codes near the prior.\n- **KL(codes ‖ N(0, I))**: near 0 means samples from the prior "
             "land where real codes are: the VAE's case. An AE's codes can be far away.\n"
             "- **Active units**: dimensions the model actually uses; a VAE switches unneeded ones "
-            "off (posterior collapse per dimension).\n- **5-NN accuracy**: how well nearby codes "
+            "off (posterior collapse per dimension).\n- **Units in use**: dimensions whose KL term is "
+            f"above {IN_USE_NATS:g} nats, the ones that carry information; a larger β switches more of them off "
+            "(the β-VAE lesson) even while their codes still move a little.\n- **5-NN accuracy**: how well nearby codes "
             "share a class — structure learned without labels.\n- **Fréchet distance**: how far "
             "the samples' classifier features are from the test images' (0 = the same); "
             "**coverage**: how evenly the samples spread over the classes; **confidence**: how "

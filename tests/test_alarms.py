@@ -145,7 +145,7 @@ def test_no_alarm_on_the_shipped_models_histories():
             continue  # the metric classifiers
         last = meta["history"][-1]
         fired = check_history(meta["model"]["kind"], meta["history"], meta["test_history"],
-                              round(last["step"] / last["epoch"]))
+                              round(last["step"] / last["epoch"]), meta["train"].get("label_smoothing", 0.0))
         assert fired == [], (path.name, [a.text() for a in fired])
         checked += 1
     assert checked >= 6
@@ -297,3 +297,20 @@ def test_alarm_marks_on_the_live_curves():
     by_step = mark_alarms(curves(hist, "vae", x="step"), [alarm])
     assert by_step["layout"]["shapes"][0]["x0"] == 25
     assert alarm_text(alarm).startswith("**Posterior collapse** — step 25, epoch 2.50: m.")
+
+
+def test_d_wins_is_read_against_the_real_target_label_smoothing_sets():
+    """With one-sided label smoothing 0.1, D's target for real images is 0.9, so a winning D
+    sits at D(x) ≈ 0.9 and never above it: the alarm reads D(x) against 0.9 of that target
+    (the discriminator-wins lesson's "smoothed" variant ran silent at D(G(z)) = 0.006)."""
+    from genlab.train.health import HealthMonitor
+    losses = [{"d_x": 0.895, "d_g_z": 0.01, "g_loss": 5.0 + 0.01 * i, "d_loss": 0.33} for i in range(40)]
+
+    def fired(real_target: float) -> list[str]:
+        mon = HealthMonitor("gan", 63, real_target=real_target)
+        out = []
+        for i, row in enumerate(losses):
+            out += [a.name for a in mon.progress(150 + 10 * i, (150 + 10 * i) / 63, row)]
+        return out
+    assert fired(0.9) == ["Discriminator wins"]  # smoothing 0.1: D is at its target
+    assert fired(1.0) == []  # without smoothing, D(x) = 0.895 is not yet a win

@@ -61,7 +61,7 @@ def test_the_alarm_knobs_reach_the_training_config():
     tc = train_config(wins.settings)
     assert (tc.lr, tc.lr_d, tc.label_smoothing, tc.d_steps) == (2e-5, 2e-3, 0.0, 1)
     smoothed = train_config(parse_settings(lesson_settings(wins, "smoothed")))
-    assert (smoothed.lr_d, smoothed.label_smoothing) == (2e-3, 0.1)
+    assert (smoothed.lr, smoothed.lr_d, smoothed.label_smoothing) == (2e-4, 2e-4, 0.1)  # balanced + smoothing
     assert train_config(parse_settings(lesson_settings(wins, "balanced"))).lr_d == 2e-4
     warm = parse_settings(lesson_settings(load_lesson("posterior-collapse"), "warmup"))
     assert train_config(warm).kl_warmup_epochs == 4.0 and train_config(parse_settings({})).lr_d is None

@@ -237,6 +237,11 @@ def test_active_units_have_one_definition(digits):
     assert a["active"] == s["active_units"] == int((var > ACTIVE_THRESHOLD).sum()) == 3
     assert np.allclose(s["var"], var, rtol=1e-5)
     assert code_variance(z[:1]).tolist() == [0.0] * 4  # one image: no variance
+    # units in use: those whose mean posterior KL is above 0.2 nats (the per-dimension KL)
+    from genlab.metrics.codes import IN_USE_NATS
+    per_dim = s["kl_posterior_per_dim"]
+    assert s["units_in_use"] == int((per_dim > IN_USE_NATS).sum())
+    assert per_dim[0] < per_dim[1:].min()  # the unit whose mean never moves carries the least
 
 
 # --- formatting --------------------------------------------------------------------------------
@@ -265,6 +270,9 @@ def test_one_formatter_for_every_reader():
     assert col["Likelihood: IWAE −log p(x), k=500 (VAE)"] == "99.8"
     assert col["Generation: Fréchet distance of samples (lower is better)"] == "89.43"
     assert col["Latent: active units"] == "29 / 32" and col["Latent: mean posterior KL, nats (VAE)"] == "—"
+    assert col["Latent: units in use, KL > 0.2 nats (VAE)"] == "—"  # not measured: not claimed
+    in_use = compare_column({"kind": "VAE", "latent": 32, "in_use": 12}, meta)
+    assert in_use["Latent: units in use, KL > 0.2 nats (VAE)"] == "12 / 32"
     # partial and older records read as "—" or are left out, never raise
     partial = {"kind": "vae", "elbo": {"total": 1.0}, "samples": {"frechet": None}, "active_units": {}}
     assert "—" in format_report(partial) and summarize(partial)["test −ELBO"].startswith("1.0 (recon —")

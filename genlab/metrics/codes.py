@@ -12,6 +12,7 @@ from genlab.latent.codes import encode_images, posterior_stats
 from genlab.models import VAE, GenerativeModel
 
 ACTIVE_THRESHOLD = 0.01  # Burda et al. (2016): a unit is active if Var_x E[z_u | x] > 0.01
+IN_USE_NATS = 0.2  # a VAE's unit is in use if its mean posterior KL is above this (nats per image)
 
 
 def code_variance(z: np.ndarray) -> np.ndarray:
@@ -55,12 +56,16 @@ def latent_stats(model: GenerativeModel, x_u8: torch.Tensor, z: np.ndarray | Non
     out = {"n": len(z), "latent_dim": z.shape[1], "mean": mean, "var": var,
            "kl_aggregate": float(gaussian_kl(mean, var).sum()),
            "active_units": active_units(model, x_u8, z=z)["active"], "kl_posterior": None,
-           "kl_posterior_per_dim": None}
+           "kl_posterior_per_dim": None, "units_in_use": None}
     if isinstance(model, VAE):
         mu, lv = posterior_stats(model, x_u8)
         per_dim = gaussian_kl(mu, np.exp(lv)).mean(0)
         out["kl_posterior"] = float(per_dim.sum())
         out["kl_posterior_per_dim"] = per_dim.astype(np.float32)
+        # units that carry information: Burda's variance test counts a unit whose mean moves a
+        # little (Var > 0.01) while its KL is a few hundredths of a nat; β > 1 switches such
+        # units off in KL long before their means stop moving
+        out["units_in_use"] = int((per_dim > IN_USE_NATS).sum())
     return out
 
 

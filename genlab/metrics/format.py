@@ -193,6 +193,7 @@ def compare_column(row: dict, meta: dict) -> dict[str, str]:
     """One model's column of the Compare page: ``row`` holds what the page measured now
     (``kind``, ``latent``, ``mse``, ``kl_agg``, ``kl_post``, ``active``, ``knn``, ``elbo``), the
     rest comes from the metrics stored in ``meta``."""
+    from genlab.metrics.codes import IN_USE_NATS  # (torch: imported by the callers anyway)
     e, q = row.get("elbo") or {}, stored_samples(meta)
     return {
         "Kind": f"{row.get('kind')} (latent {row.get('latent')})",
@@ -201,6 +202,8 @@ def compare_column(row: dict, meta: dict) -> dict[str, str]:
         "Latent: KL(codes ‖ N(0, I)), nats": num(row.get("kl_agg"), "nats"),
         "Latent: mean posterior KL, nats (VAE)": num(row.get("kl_post"), "nats"),
         "Latent: active units": MISSING if "active" not in row else f"{row['active']} / {row['latent']}",
+        f"Latent: units in use, KL > {IN_USE_NATS:g} nats (VAE)": MISSING if row.get("in_use") is None
+        else f"{row['in_use']} / {row['latent']}",
         "Latent: 5-NN class accuracy of codes": num(row.get("knn"), "percent"),
         "Likelihood: −ELBO nats (VAE, lower is better)": num(e.get("total"), "nats"),
         "Likelihood: IWAE −log p(x), k=500 (VAE)": num(q.get("iwae_nll"), "nats"),

@@ -66,7 +66,7 @@ def measure_row(model, data, n: int | None = None, z: np.ndarray | None = None) 
     z = latent.encode_images(model, x) if z is None else z[:len(x)]
     s = latent_stats(model, x, z)
     row.update({"n": len(x), "mse": reconstruction_metrics(model, x)["mse"], "active": s["active_units"],
-                "kl_agg": s["kl_aggregate"], "kl_post": s["kl_posterior"],
+                "kl_agg": s["kl_aggregate"], "kl_post": s["kl_posterior"], "in_use": s["units_in_use"],
                 "knn": knn_accuracy(z, data.test_y[:len(x)].numpy())})
     if model.config.kind == "vae":
         row["elbo"] = elbo(model, x)

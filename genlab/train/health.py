@@ -47,8 +47,11 @@ class HealthMonitor:
     """The detectors of one run; ``fired`` lists the alarms raised so far (each id once)."""
 
     def __init__(self, kind: str, steps_per_epoch: int, model=None, data=None, seed: int = 0,
-                 classifier=None) -> None:
+                 classifier=None, real_target: float = 1.0) -> None:
         self.kind, self.model, self.classifier = kind, model, classifier
+        # GAN: D's target for real images (1 - label smoothing): D(x) cannot pass it, so "D wins"
+        # reads D(x) against 0.9 of it (with smoothing 0.1 a winning D sits at D(x) ≈ 0.9)
+        self.real_target = real_target
         self.steps_per_epoch = steps_per_epoch
         self.fired: list[Alarm] = []
         self.window: dict[str, deque] = {k: deque(maxlen=20) for k in WATCH.get(kind, ())}
@@ -176,7 +179,7 @@ class HealthMonitor:
         dx, dgz, g = losses.get("d_x"), losses.get("d_g_z"), losses.get("g_loss")
         if dx is None or dgz is None or g is None:
             return None
-        if not (dx > 0.9 and dgz < 0.1) or step < MIN_STEPS:  # early dominance often passes
+        if not (dx > 0.9 * self.real_target and dgz < 0.1) or step < MIN_STEPS:  # early dominance often passes
             self.stretch = None
             return None
         if self.stretch is None:
@@ -277,10 +280,10 @@ class HealthMonitor:
 
 
 def check_history(kind: str, history: list[dict], test_history: list[dict],
-                  steps_per_epoch: int) -> list[Alarm]:
+                  steps_per_epoch: int, label_smoothing: float = 0.0) -> list[Alarm]:
     """The loss-based alarms (divergence, D wins, overfitting) over a stored history (a
     checkpoint's meta), as the trainer would have raised them."""
-    mon = HealthMonitor(kind, steps_per_epoch)
+    mon = HealthMonitor(kind, steps_per_epoch, real_target=1.0 - label_smoothing)
     tests = {int(round(r["epoch"])): r for r in test_history if "epoch" in r}
     epoch = 1
     for row in history:

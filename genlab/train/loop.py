@@ -110,8 +110,10 @@ class _Run:
         # the first test image of each class (fixed: the same columns all run long)
         examples = (data.test_x[one_per_class(data.test_y)] if len(data.test_x) else self.X[:10]).to(dev)
         self.fixed = model.preview_inputs(examples, cfg.seed)
+        gan = model.config.kind == "gan"
         self.health = HealthMonitor(model.config.kind, self.steps_per_epoch, model, data, cfg.seed,
-                                    metric_classifier(data, dev) if model.config.kind == "gan" else None) if cfg.alarms else None
+                                    metric_classifier(data, dev) if gan else None,
+                                    real_target=1.0 - cfg.label_smoothing if gan else 1.0) if cfg.alarms else None
         self.names = model.config.loss_names
         self.acc = torch.zeros(len(self.names), device=dev)
         self.count = self.done = self.images = 0
