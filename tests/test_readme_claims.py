@@ -130,6 +130,7 @@ def test_the_queue_position_shown_is_the_jobs_real_place(distinct_sessions, monk
     showing 1 is the one that starts when the slot frees."""
     manager = get_manager()
     monkeypatch.setattr(manager, "max_jobs", 1)
+    assert eventually(lambda: not any(j.snapshot().active for j in manager.jobs()), 120)  # an empty queue
     pages = []
     for name in ("queue-a", "queue-b", "queue-c"):
         at = configure(page("pages/train.py"), "vae", "mlp", 5000, name)
@@ -168,6 +169,7 @@ def test_no_warm_spare_beside_a_training_on_fewer_than_4_cores(digits, monkeypat
     spec = JobSpec("digits", ModelConfig("vae", "mlp", latent_dim=4, hidden=(64,)),
                    TrainConfig(epochs=5000, batch_size=64, progress_every_s=0.05), "spare-test")
     jobs = []
+    assert eventually(lambda: not any(j.snapshot().active for j in get_manager().jobs()), 120)  # none but ours
 
     def training(cores: int):
         monkeypatch.setattr(os, "cpu_count", lambda: cores)
