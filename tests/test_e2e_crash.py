@@ -1,7 +1,8 @@
 """Crash isolation and shutdown in the real app: ``streamlit run app.py`` driven by Chromium.
 A training process killed with SIGKILL is reported to its owner in words (with what was kept),
 every other session goes on and the owner starts again at once; stopping the server with
-SIGTERM or Ctrl-C (SIGINT) ends its workers, which save first: no process is left behind."""
+SIGTERM or Ctrl-C (SIGINT) ends its workers, which save first, and a server killed with SIGKILL
+leaves its workers to save and exit by themselves: no process is left behind."""
 import os
 import signal
 import subprocess
@@ -109,8 +110,10 @@ def test_a_killed_training_process_is_reported_and_the_server_goes_on(browser, t
         end(server)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL], ids=["SIGTERM", "Ctrl-C", "SIGKILL"])
 def test_stopping_the_server_ends_its_workers(browser, tmp_path, sig):
+    """SIGTERM and Ctrl-C: the server stops its workers; SIGKILL (no handler, no atexit runs in
+    the server): its workers notice it is gone and save and exit by themselves."""
     server, url = serve(tmp_path)
     try:
         pg = open_train(browser, url)

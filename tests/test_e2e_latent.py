@@ -1,5 +1,6 @@
 """The latent views in a real browser (Chromium against ``streamlit run app.py``): hovering a
-point on the Latent space map shows that test image, clicking it decodes it; a latent slider
+point on the Latent space map shows that test image (``test_x[index]``, pixel for pixel) and names
+its class, clicking it decodes it; a latent slider
 key press changes the decoded image; strokes drawn on the canvas come back as a reconstruction.
 Screenshots go to $GENLAB_SCREENSHOTS (e.g. ``assets/``) or to a temporary folder."""
 
@@ -14,7 +15,25 @@ pytestmark = pytest.mark.e2e
 TOOLTIP = """() => { const t = document.getElementById('vg-tooltip-element');
   const i = t && t.querySelector('img');
   return i && t.classList.contains('visible')
-    ? {src: i.src, text: t.innerText, width: i.getBoundingClientRect().width} : null }"""
+    ? {src: i.src, text: t.innerText, width: i.getBoundingClientRect().width,
+       rows: [...t.querySelectorAll('tr')].map(r => [...r.cells].map(c => c.innerText.trim()))} : null }"""
+
+
+def shown_is_the_test_image(tip: dict, data) -> int:
+    """The tooltip's image is ``test_x[index]`` of the index it names, pixel for pixel, and it
+    names that image's class; the index."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+    rows = {r[0]: r[-1] for r in tip["rows"] if r}
+    index = int(rows["test image #"].replace(",", ""))
+    png = base64.b64decode(tip["src"].split(",", 1)[1])
+    shown = np.asarray(Image.open(io.BytesIO(png)))
+    assert np.array_equal(shown, data.test_x[index, 0].numpy()), f"not test image #{index}"
+    assert rows["class"] == data.classes[int(data.test_y[index])], (rows, index)
+    return index
 
 
 def hover_a_point(pg, chart, step: int = 7):
@@ -30,6 +49,10 @@ def hover_a_point(pg, chart, step: int = 7):
 
 
 def test_hover_shows_the_image_and_a_click_decodes_it(page, shots):  # noqa: F811
+    from genlab.data import dataset_for_meta
+    from genlab.store.catalog import WEIGHTS_DIR
+    from genlab.store.checkpoint import read_meta
+    data = dataset_for_meta(read_meta(WEIGHTS_DIR / "mnist-ae.safetensors"))  # the page's defaults' test set
     pg = page
     nav(pg, "Latent space", "Latent space: AE vs VAE")
     for side in range(2):  # AE and VAE maps
@@ -41,7 +64,7 @@ def test_hover_shows_the_image_and_a_click_decodes_it(page, shots):  # noqa: F81
         x, y, tip = found
         assert tip["src"].startswith("data:image/png;base64,")
         assert tip["width"] >= 80, tip  # large enough to read
-        index = int(re.search(r"test image #\s*(\d+)", tip["text"]).group(1))
+        index = shown_is_the_test_image(tip, data)
         if side == 0:
             pg.screenshot(path=str(shots / "latent_space.png"))
         pg.mouse.click(x, y)
@@ -60,6 +83,7 @@ def test_hover_shows_the_image_and_a_click_decodes_it(page, shots):  # noqa: F81
     chart.locator("svg.marks, canvas.marks").first.wait_for()
     found = hover_a_point(pg, chart, step=5)
     assert found and found[2]["src"].startswith("data:image/png;base64,")
+    shown_is_the_test_image(found[2], data)
 
 
 def decoded_src(pg) -> str:

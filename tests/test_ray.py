@@ -2,7 +2,8 @@
 once for this module and stopped at its end with every process it started. Through it: the CLI
 trains and the checkpoint lands here, a Job streams progress and obeys Pause / Stop, a SIGKILLed
 Ray worker is reported plainly, an image folder is shipped to the worker, the app's manager uses
-Ray when GENLAB_RAY_ADDRESS is set, and without it Ray is never imported.
+Ray when GENLAB_RAY_ADDRESS is set (an alarm raised on a Ray worker reaches the Train page), and
+without it Ray is never imported.
 
 Skipped only when ray is not installed and CI is not true (.ci/run installs requirements-ray.txt).
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from _ray_head import ray_head_fixture, wait_for  # noqa: F401 (the fixture ray_head)
+from test_app import configure, job_named, page
 
 from genlab.jobs import JobManager, JobSpec, SessionJobs
 from genlab.models import ModelConfig
@@ -193,6 +195,32 @@ def test_the_app_manager_runs_jobs_on_ray_when_the_address_is_set(ray_head, digi
     assert len(snap.test_history) == 2 and snap.history
     assert load_checkpoint(snap.saved_path)[1]["status"] == "done"
     assert mgr.max_jobs == 2  # the 2-CPU cluster fits two 1-CPU jobs
+
+
+@needs_ray
+def test_an_alarm_raised_on_a_ray_worker_reaches_the_page(ray_head, monkeypatch):
+    """β = 25 on the digits, started on the Train page of an app whose jobs run on the cluster:
+    the posterior-collapse alarm fired in the Ray worker shows on the page, in words."""
+    import genlab.jobs.session as jobs_mod
+    from genlab.jobs.ray.backend import RayRunner
+    monkeypatch.setenv("GENLAB_RAY_ADDRESS", ray_head)
+    monkeypatch.setattr(jobs_mod, "_MANAGER", None)
+    at = configure(page("pages/train.py"), "vae", "mlp", 14, "ray collapse")
+    at.number_input(key="tr_latent_vae").set_value(8)
+    at.text_input(key="tr_hidden_mlp_vae").set_value("64")
+    at.number_input(key="tr_beta").set_value(25.0).run()
+    at.button(key="tr_start").click().run()
+    job = job_named("ray collapse")
+    try:
+        assert wait_for(lambda: job.snapshot().alarms or not job.snapshot().active, 180)
+        assert job.snapshot().alarms, job.snapshot().message
+        assert isinstance(job._runner, RayRunner)
+        boxes = [w.value for w in at.run().warning if "Posterior collapse" in w.value]
+        assert boxes and "Evidence:" in boxes[0], [w.value for w in at.warning]
+    finally:
+        job.stop()
+        job.wait(60)
+    assert wait_for(lambda: free_cpus() == 2, 30)
 
 
 @needs_ray

@@ -53,10 +53,13 @@ def assert_spec_is(job: Job, settings: dict, lesson_title: str) -> None:
         s["kind"], s["arch"], s["latent"], s["hidden"], s["beta"])
     assert (t.lr, t.batch_size, t.epochs, t.seed) == (s["lr"], s["batch"], s["epochs"], s["seed"])
     assert tuple(t.betas) == pytest.approx(defaults_for(s["kind"]).betas)
+    knobs = {"lr_d": "lr_d", "smoothing": "label_smoothing", "d_steps": "d_steps", "kl_warmup": "kl_warmup_epochs"}
+    assert {k: getattr(t, f) for k, f in knobs.items() if k in s} == {k: s[k] for k in knobs if k in s}
     assert spec.lesson == lesson_title
 
 
 @pytest.mark.parametrize("name, variant", [("posterior-collapse", None), ("ae-vs-vae-mnist", "ae"),
+                                           ("gan-discriminator-wins", None),  # D's own learning rate
                                            ("gan-discriminator-wins", "balanced")])
 def test_a_lesson_link_starts_exactly_the_lessons_run(name, variant):
     lesson = load_lesson(name)
@@ -69,6 +72,8 @@ def test_a_lesson_link_starts_exactly_the_lessons_run(name, variant):
     try:
         title = lesson.title + (f" (variant {variant})" if variant else "")
         assert_spec_is(job, parse_settings(lesson_settings(lesson, variant)), title)
+        if name == "gan-discriminator-wins" and variant is None:  # README: D ten times faster, G ten times slower
+            assert (job.spec.train.lr_d, job.spec.train.lr) == (lesson.settings["lr_d"], lesson.settings["lr"]) == (2e-3, 2e-5)
     finally:
         job.stop()
         assert job.wait(120)
