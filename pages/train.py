@@ -59,8 +59,9 @@ def live():
     if snap.state == "paused":
         c1.button("Resume", on_click=job.resume, key="tr_resume", type="primary")
     else:
-        c1.button("Pause", on_click=job.pause, key="tr_pause", disabled=snap.state != "running")
-    c2.button("Stop", on_click=job.stop, key="tr_stop", disabled=not snap.active)
+        c1.button("Pause", on_click=job.pause, key="tr_pause",
+                  disabled=snap.state != "running" or job.stop_requested)
+    c2.button("Stop", on_click=job.stop, key="tr_stop", disabled=not snap.active or job.stop_requested)
     c3.markdown(f"**{snap.name}** ({KIND_NAMES[snap.kind]}) — *{snap.state}*")
     if snap.state == "queued":
         st.info(f"Waiting for a free training slot: position {snap.queue_position} in the queue."

@@ -91,6 +91,8 @@ def test_stop_and_pause_take_effect_within_a_second(digits):
     assert wait_for(lambda: job.snapshot().step > s2.step, timeout=1.0)
     t0 = time.perf_counter()
     job.stop()
+    now = job.snapshot()  # said at once, before the worker has saved and ended
+    assert now.state == "stopped" or now.message.startswith("Stopping"), now.message
     assert wait_for(lambda: job.snapshot().state == "stopped", timeout=5.0)
     assert time.perf_counter() - t0 < 1.0, "Stop must take effect within a second"
     snap = job.snapshot()

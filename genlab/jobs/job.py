@@ -94,12 +94,14 @@ class Job:
         changed since the last call with the same ``max_rows``; otherwise a shallow copy of the
         last one: its lists and arrays are shared, read them, never change them."""
         with self._lock:
-            key = (self._version, self._paused)
+            key = (self._version, self._paused, self._stop)
             cached = self._snaps.get(max_rows)
             if cached is None or cached[0] != key:
                 snap = self._live.snapshot(self.id, self.spec.name, self.spec.model.kind, max_rows)
                 if snap.state == "running" and self._paused:
                     snap.state, snap.message = "paused", "Paused; press Resume to go on."
+                if snap.state in ("loading", "running") and self._stop:  # said at once, not when saved
+                    snap.message = "Stopping: the model trained so far is being saved..."
                 if len(self._snaps) > 8:
                     self._snaps.clear()
                 self._snaps[max_rows] = cached = (key, snap)
