@@ -87,7 +87,7 @@ if chosen:
     rows = [{"measure": k, **{m: cols[m][k] for m in names}} for k in next(iter(cols.values()))]
     # each column as wide as its longest cell (an AE's generation cells hold both samplers):
     # a cell is never cut off; many models scroll sideways
-    wide = {c: st.column_config.TextColumn(width=int(7.2 * max(len(str(r[c])) for r in rows + [{c: c}]) + 28))
+    wide = {c: st.column_config.TextColumn(width=max(80, int(6.5 * max(len(str(r[c])) for r in rows + [{c: c}]) + 24)))
             for c in rows[0]}
     st.dataframe(rows, hide_index=True, height=35 * (len(rows) + 1) + 3, column_config=wide)
     st.caption(f"Reconstruction and latent rows: measured now on the first {n:,} test images "
