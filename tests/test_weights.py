@@ -21,7 +21,7 @@ from genlab.store.checkpoint import load_checkpoint, read_meta
 DATASETS = ("mnist", "fashion-mnist")
 MODELS = ("ae", "vae", "vae2d", "gan")
 SHIPPED = [f"{d}-{m}" for d in DATASETS for m in MODELS]
-NOISE = ["mnist-cflow", "mnist-ddpm"]  # flow matching and DDPM (issue 22): MNIST only so far
+NOISE = ["mnist-cflow", "fashion-mnist-cflow", "mnist-ddpm"]  # flow matching and DDPM (issue 22)
 
 
 @pytest.fixture(scope="module")
