@@ -39,6 +39,14 @@ def test_the_ae_column_shows_prior_and_fitted_generation():
         assert re.fullmatch(r"[\d.]+", rows[label]["mnist-vae"])  # a VAE: one number, its prior
     # the fitted Gaussian samples better than N(0, I) on the shipped AE
     assert stored["samples_fitted"]["frechet"] < stored["samples_prior"]["frechet"]
+    # no cell is cut off: every column is at least as wide as its longest text (about 6.5 px a
+    # character at the table's 14 px font; the AE's two-sampler cells were cut at the default)
+    element = next(d for d in at.dataframe if "measure" in d.value.columns)
+    import json
+    config = json.loads(element.proto.columns)
+    for col in ("measure", "mnist-ae", "mnist-vae"):
+        longest = max(len(str(v)) for v in [col, *table[col]])
+        assert config[col]["width"] >= 6.5 * longest, (col, config[col], longest)
 
 
 def test_measuring_a_model_of_ones_own_shows_its_report(tmp_path):

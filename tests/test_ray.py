@@ -201,10 +201,15 @@ def test_the_app_manager_runs_jobs_on_ray_when_the_address_is_set(ray_head, digi
 def test_an_alarm_raised_on_a_ray_worker_reaches_the_page(ray_head, monkeypatch):
     """β = 25 on the digits, started on the Train page of an app whose jobs run on the cluster:
     the posterior-collapse alarm fired in the Ray worker shows on the page, in words."""
+    import streamlit as st
+
     import genlab.jobs.session as jobs_mod
     from genlab.jobs.ray.backend import RayRunner
     monkeypatch.setenv("GENLAB_RAY_ADDRESS", ray_head)
     monkeypatch.setattr(jobs_mod, "_MANAGER", None)
+    # AppTest's sessions share the session-scoped cache: an earlier test's SessionJobs would keep
+    # the page on the local manager (the job then never reached the cluster)
+    st.cache_resource.clear()
     at = configure(page("pages/train.py"), "vae", "mlp", 14, "ray collapse")
     at.number_input(key="tr_latent_vae").set_value(8)
     at.text_input(key="tr_hidden_mlp_vae").set_value("64")
@@ -220,6 +225,7 @@ def test_an_alarm_raised_on_a_ray_worker_reaches_the_page(ray_head, monkeypatch)
     finally:
         job.stop()
         job.wait(60)
+        st.cache_resource.clear()  # the next AppTest's page gets the local manager again
     assert wait_for(lambda: free_cpus() == 2, 30)
 
 

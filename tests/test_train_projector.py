@@ -22,7 +22,9 @@ def server():
 
 
 def boxes(locators) -> list[dict | None]:
-    return [loc.bounding_box() for loc in locators]
+    """Each element's box; None while it is not there exactly once (a rerun's new element can
+    stand beside the old one for a moment: the caller waits for the layout to settle)."""
+    return [loc.bounding_box() if loc.count() == 1 else None for loc in locators]
 
 
 def settled(locators, timeout: float = 30.0) -> list[dict]:
@@ -39,13 +41,18 @@ def settled(locators, timeout: float = 30.0) -> list[dict]:
 
 
 def fits(pg, progress, grid) -> None:
-    """The progress bar, the loss curves and the live images are inside the window."""
-    heading, bar, curves, images = settled([pg.get_by_role("heading", name="Train a model"), progress,
-                                            pg.locator(".live-chart canvas").first, grid.locator("img")])
-    assert heading["y"] >= 0 and min(b["y"] for b in (bar, curves, images)) >= 0
+    """The progress bar, the loss curves, the live images and the latent frame's plot are
+    inside the window."""
+    latent = pg.locator(".live-scatter canvas").first
+    latent.wait_for()
+    heading, bar, curves, images, plot = settled([
+        pg.get_by_role("heading", name="Train a model"), progress,
+        pg.locator(".live-chart:not(.live-scatter) canvas").first, grid.locator("img"), latent])
+    assert heading["y"] >= 0 and min(b["y"] for b in (bar, curves, images, plot)) >= 0
     assert bar["y"] + bar["height"] <= H
     assert curves["y"] + curves["height"] <= H, "the loss curves are below the fold"
     assert images["y"] + images["height"] <= H, "the live images are below the fold"
+    assert plot["y"] + plot["height"] <= H, "the latent frame is below the fold"
 
 
 def sidebar(pg):
