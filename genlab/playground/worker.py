@@ -1,8 +1,8 @@
 """The playground's trainer in its own process (never in a page script): commands in (play,
 pause, step of a named part, reset with new settings, ping, quit), packed frames out.
 
-While playing it trains for about ``FRAME_S`` between frames, and spends at most about a
-quarter of its time drawing frames; slow motion is ``SLOW_HZ`` iterations a second, each its own
+While playing it sends a frame every ``FRAME_S`` (training in between), and spends at most about
+a quarter of its time drawing frames (slower frames come less often); slow motion is ``SLOW_HZ`` iterations a second, each its own
 frame. The JS divergence (5,000 samples) is measured at most every ``JS_S`` seconds and never
 takes more than a fifth of the time. Without a ping for ``IDLE_PAUSE_S`` it pauses (nobody is
 watching); without one for ``IDLE_EXIT_S``, or when its parent dies, it exits."""
@@ -11,12 +11,15 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import queue
+import threading
 import time
+from collections import deque
 
 import genlab.jobs.runner  # noqa: F401  (its spawn patch: a "genlab-worker" child skips the page script)
 from genlab.jobs.threads import name_process
 
 FRAME_S, SLOW_HZ, JS_S = 0.1, 4.0, 1.0
+KEEP = 64  # the newest frames kept for the page (it takes them once a second)
 IDLE_PAUSE_S, IDLE_EXIT_S = 20.0, 300.0
 
 
@@ -59,6 +62,7 @@ def _run(settings: dict, drawn, cmds, out) -> None:  # the worker process
         out.put(("error", 0, str(exc)))
         return
     playing, last_ping, last_js, frame_cost, js_cost = False, time.monotonic(), 0.0, 0.0, 0.0
+    due: float | None = None  # when the next frame is due while playing
     emit(True)
     while True:
         try:
@@ -93,15 +97,24 @@ def _run(settings: dict, drawn, cmds, out) -> None:  # the worker process
                 out.put(("error", seq, str(exc)))
             emit(True)
         if not playing:
+            due = None
             continue
         t0 = time.perf_counter()
+        with_js = time.monotonic() - last_js > max(JS_S, 5 * js_cost)
         if s["slow"]:
             tr.step()
             time.sleep(max(0.0, 1 / SLOW_HZ - (time.perf_counter() - t0)))
-        else:
-            while time.perf_counter() - t0 < max(FRAME_S, 3 * frame_cost):
+        else:  # frames due every FRAME_S while they are cheap (at most a quarter of the time)
+            period = max(FRAME_S, 4 * frame_cost)
+            due = t0 + period if due is None or due + 2 * period < t0 else due + period  # catch
+            # up after one late frame (the JS divergence of a flow: 5,000 sampler runs, ~0.13 s)
+            until, step_s = due - (js_cost if with_js else frame_cost), 0.0
+            while True:  # at least one step; no step that would end after ``until``
+                ts = time.perf_counter()
                 tr.step()
-        with_js = time.monotonic() - last_js > max(JS_S, 5 * js_cost)
+                step_s = time.perf_counter() - ts
+                if time.perf_counter() + step_s > until:
+                    break
         cost = emit(with_js)
         if with_js:
             last_js, js_cost = time.monotonic(), cost
@@ -110,7 +123,7 @@ def _run(settings: dict, drawn, cmds, out) -> None:  # the worker process
 
 
 class PlayWorker:
-    """A playground trainer in a spawned process; ``frames()`` drains what it sent."""
+    """A playground trainer in a spawned process; ``messages()`` gives what it sent."""
 
     def __init__(self, settings: dict, drawn=None):
         ctx = mp.get_context("spawn")
@@ -118,6 +131,22 @@ class PlayWorker:
         self.proc = ctx.Process(target=_run, args=(dict(settings), drawn, self.cmds, self.out),
                                 daemon=True, name="genlab-worker-playground")
         self.proc.start()
+        # A thread reads the worker's frames as they come: read only when the page asks (once
+        # a second), a flow's worker (~50 KB frames) made 5 frames a second instead of 10
+        # (bench/bench_playground.py; bench/RESULTS.md, issue 23).
+        self.got: deque = deque(maxlen=KEEP)
+        self.closed = threading.Event()
+        threading.Thread(target=self._read, name="genlab-playground-frames", daemon=True).start()
+
+    def _read(self) -> None:
+        while not self.closed.is_set():
+            try:
+                self.got.append(self.out.get(timeout=0.5))
+            except queue.Empty:
+                if not self.proc.is_alive():
+                    return
+            except (EOFError, OSError, ValueError):  # the queue was closed
+                return
 
     def send(self, cmd: str, arg=None) -> None:
         self.cmds.put((cmd, arg))
@@ -141,19 +170,18 @@ class PlayWorker:
         self.send("ping")
 
     def messages(self) -> list[tuple[str, int, object]]:
-        """Everything the worker sent since the last call: ("frame", seq, bytes) and
-        ("error", seq, text)."""
+        """What the worker sent since the last call (the newest ``KEEP`` messages):
+        ("frame", seq, bytes) and ("error", seq, text)."""
         got = []
-        while True:
-            try:
-                got.append(self.out.get_nowait())
-            except queue.Empty:
-                return got
+        while self.got:
+            got.append(self.got.popleft())
+        return got
 
     def alive(self) -> bool:
         return self.proc.is_alive()
 
     def close(self) -> None:
+        self.closed.set()
         if self.proc.is_alive():
             try:
                 self.send("quit")

@@ -69,7 +69,9 @@ function setup(root, key, setStateValue) {
       const m = st.frame.meta;
       if (m.run !== st.run) { st.run = m.run; st.curve = []; }
       if (m.js !== undefined && m.js !== null) st.curve.push([m.total, m.js, m.floor]);
-      st.nextAt = now + st.interval;
+      // due times advance by the interval (not from the animation frame that showed it: that
+      // drifts by up to a display frame each time, 9 frames a second shown of 10 sent)
+      st.nextAt = now - st.nextAt < st.interval ? st.nextAt + st.interval : now + st.interval;
       st.dirty = true;
     }
     if (st.dirty) { st.dirty = false; draw(st); }
