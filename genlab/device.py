@@ -1,6 +1,8 @@
 """Device choice: CUDA > MPS > CPU, overridable."""
 from __future__ import annotations
 
+import os
+
 import torch
 
 
@@ -30,4 +32,5 @@ def describe_device(device: torch.device | str | None = None) -> str:
         return f"{torch.cuda.get_device_name(dev)} (cuda)"
     if dev.type == "mps":
         return "Apple GPU (mps)"
-    return f"CPU ({torch.get_num_threads()} threads)"
+    wait = os.environ.get("OMP_WAIT_POLICY")  # the worker's OpenMP policy (genlab.jobs.threads)
+    return f"CPU ({torch.get_num_threads()} threads{f', OMP_WAIT_POLICY={wait}' if wait else ''})"
