@@ -143,7 +143,8 @@ def test_the_discriminator_wins_and_the_balanced_recipe_keeps_the_generator_goin
 def test_the_smoothed_variant_keeps_the_generator_going_too():
     """Its text: the "smoothed" variant (the balanced rates with one-sided label smoothing 0.1)
     keeps D(G(z)) well above 0, the D loss away from 0, and its samples become digits, like the
-    balanced one, against the same seed's discriminator-wins run."""
+    balanced one, against the same seed's discriminator-wins run. Measured (seed 1): D(G(z))
+    0.112 vs 0.005, D loss 0.53 vs 0.011, Fréchet distance 97 vs 502; no alarm."""
     lesson, *_, wins = run("gan-discriminator-wins")
     assert says(lesson, '"smoothed" one (the same with one-sided label smoothing 0.1)')
     *_, smooth = run("gan-discriminator-wins", "smoothed")
