@@ -296,6 +296,10 @@ PLAYGROUND: tuple[Setting, ...] = (
        8, 4096),
     _S("steps", "int", "Sampler steps", "flow (Euler) and DDPM (DDIM): steps from noise to data",
        "", "play", "steps", 25, 2, 200, kinds=("flow", "ddpm")),
+    _S("ema", "float", "Weight average", "flow and DDPM: the sampler (and the field drawn) use "
+       "a running average of the network's weights with this decay, as diffusion models are "
+       "sampled; 0.9 averages about the last 10 steps; 0 shows the raw weights", "", "play", "ema",
+       0.9, 0.0, 0.999, kinds=("flow", "ddpm")),
     _S("seed", "int", "Seed", "seed of the data, the initial weights and the noise", "", "play",
        "seed", 1, 0, 2**31 - 1),
     _S("slow", "bool", "Slow motion", "a few iterations a second, one frame each", "", "play",

@@ -106,3 +106,20 @@ def test_the_worker_process_takes_one_step_of_the_named_part():
     finally:
         w.close()
     assert not w.alive()
+
+
+@pytest.mark.parametrize("family", ["flow", "ddpm"])
+def test_the_sampler_runs_the_weights_running_average_and_0_means_the_raw_weights(family):
+    """Setting "ema": after each step the average moves (1 - ema) of the way to the new weights,
+    and the sampler and the field drawn use it; with 0 they use the network as trained."""
+    tr = Trainer(resolve({"family": family, "ema": "0.5"}), None)
+    avg = [p.detach().clone() for p in tr.net.parameters()]
+    for _ in range(3):
+        tr.step()
+        avg = [0.5 * a + 0.5 * p.detach() for a, p in zip(avg, tr.net.parameters())]
+    assert tr.sampler_net is tr.ema
+    for a, e, p in zip(avg, tr.ema.parameters(), tr.net.parameters()):
+        assert torch.allclose(a, e, atol=1e-6) and not torch.equal(e, p)
+    raw = Trainer(resolve({"family": family, "ema": "0"}), None)
+    raw.step()
+    assert raw.ema is None and raw.sampler_net is raw.net

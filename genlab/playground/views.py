@@ -115,7 +115,7 @@ class Views:
         plane = _plane(FIELD)
         field = []
         for i in pick:
-            out = tr.net(plane, torch.full((len(plane),), float(ts[i])))
+            out = tr.sampler_net(plane, torch.full((len(plane),), float(ts[i])))
             field.append(out if tr.family == "flow" else -out)  # DDPM: the score's direction
         meta.update(steps=k, field_steps=[int(i) for i in pick], field=FIELD)
         return {"fake": _f32(traj[-1]), "traj": _f32(traj), "field": _f32(torch.stack(field))}
