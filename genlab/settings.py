@@ -298,7 +298,8 @@ PLAYGROUND: tuple[Setting, ...] = (
        "", "play", "steps", 25, 2, 200, kinds=("flow", "ddpm")),
     _S("ema", "float", "Weight average", "flow and DDPM: the sampler (and the field drawn) use "
        "a running average of the network's weights with this decay, as diffusion models are "
-       "sampled; 0.9 averages about the last 10 steps; 0 shows the raw weights", "", "play", "ema",
+       "sampled; 0.9 averages about the last 10 steps while playing; one step pressed, slow "
+       "motion and 0 show the raw weights", "", "play", "ema",
        0.9, 0.0, 0.999, kinds=("flow", "ddpm")),
     _S("seed", "int", "Seed", "seed of the data, the initial weights and the noise", "", "play",
        "seed", 1, 0, 2**31 - 1),

@@ -120,6 +120,8 @@ def test_the_sampler_runs_the_weights_running_average_and_0_means_the_raw_weight
     assert tr.sampler_net is tr.ema
     for a, e, p in zip(avg, tr.ema.parameters(), tr.net.parameters()):
         assert torch.allclose(a, e, atol=1e-6) and not torch.equal(e, p)
+    tr.average_from_here()  # one step pressed by hand: the views show the weights as trained
+    assert all(torch.equal(e, p) for e, p in zip(tr.ema.parameters(), tr.net.parameters()))
     raw = Trainer(resolve({"family": family, "ema": "0"}), None)
     raw.step()
     assert raw.ema is None and raw.sampler_net is raw.net

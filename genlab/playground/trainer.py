@@ -131,6 +131,12 @@ class Trainer:
             return S.flow_steps(self.sampler_net, noise, steps, "euler")
         return S.diffusion_steps(self.sampler_net, noise, self.abar, steps, "ddim", clip=False)
 
+    def average_from_here(self) -> None:
+        """The weights' average restarts at the weights as trained: after one step pressed by
+        hand (or in slow motion) the views show exactly the state that step left."""
+        if self.ema is not None:
+            self.ema.load_state_dict(self.net.state_dict())
+
     @property
     def sampler_net(self) -> torch.nn.Module:
         """The network the flow's and DDPM's sampler runs: the weights' average, or the raw."""

@@ -83,6 +83,7 @@ def _run(settings: dict, drawn, cmds, out) -> None:  # the worker process
             playing = False
             try:
                 tr.step(arg)
+                tr.average_from_here()
             except ValueError as exc:
                 out.put(("error", seq, str(exc)))
             emit(True)
@@ -103,6 +104,7 @@ def _run(settings: dict, drawn, cmds, out) -> None:  # the worker process
         with_js = time.monotonic() - last_js > max(JS_S, 5 * js_cost)
         if s["slow"]:
             tr.step()
+            tr.average_from_here()
             time.sleep(max(0.0, 1 / SLOW_HZ - (time.perf_counter() - t0)))
         else:  # frames due every FRAME_S while they are cheap (at most a quarter of the time)
             period = max(FRAME_S, 4 * frame_cost)
