@@ -228,7 +228,7 @@ def _frechet(model, judge, n=400, **kw):
     return frechet_between(f, test_f), p
 
 
-@pytest.mark.slow
+@pytest.mark.long  # 40-50 s each on 2 cores: after the suite (pyproject.toml)
 @pytest.mark.parametrize("kind,epochs", [("flow", 2), ("ddpm", 3)])
 def test_training_on_mnist_halves_the_frechet_distance(mnist, judge, kind, epochs):
     """The lesson-size model, 2-3 epochs of the 4,000 offline MNIST digits (20-30 s on 2
@@ -252,7 +252,7 @@ def test_training_on_mnist_halves_the_frechet_distance(mnist, judge, kind, epoch
     assert res.last_grid is not None and res.last_grid.ndim == 3  # the preview: samples
 
 
-@pytest.mark.slow
+@pytest.mark.long
 def test_a_conditional_flow_draws_the_class_it_is_told(mnist, judge):
     """The trainer hands the labels to a conditional flow; after 3 epochs the classifier
     reads the requested digit far above chance with guidance, at chance with w = 0."""
