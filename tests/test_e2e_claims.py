@@ -48,8 +48,17 @@ def test_pause_and_resume_change_the_page_within_a_second_start_and_stop_in_a_fe
                              "?.dataset.testScriptState === 'notRunning'")  # the settings are in
         button = lambda name: pg.get_by_role("button", name=name, exact=True)  # noqa: E731
         times = {}
+        start = button("Start training")
+        try:  # once in a clean-clone CI run Start stayed disabled for 120 s: say what the page showed
+            pg.wait_for_function("() => [...document.querySelectorAll('button')].some(b => "
+                                 "b.innerText.trim() === 'Start training' && !b.disabled)", timeout=60_000)
+        except Exception:
+            pg.screenshot(path="/tmp/claims-start-disabled.png", full_page=True)
+            alerts = pg.locator('[data-testid="stAlert"]').all_inner_texts()
+            raise AssertionError(f"Start training stayed disabled (screenshot /tmp/claims-start-"
+                                 f"disabled.png); the page's messages: {alerts}") from None
         # Start: the run shows, under its name, with its Pause and Stop buttons
-        times["Start"] = seconds_until(pg, button("Start training").click, pg.locator(
+        times["Start"] = seconds_until(pg, start.click, pg.locator(
             '[data-testid="stMarkdown"]').filter(has_text="within a second").filter(has_text="VAE"))
         button("Stop").wait_for()
         pg.locator('[data-testid="stProgress"]').filter(has_text=re.compile(r"step [1-9][\d,]* /")).wait_for()
