@@ -45,7 +45,7 @@ class Trainer:
             self.net = TimeNet(w, d, 1.0 if self.family == "flow" else 1.0 / S.TRAIN_STEPS)
             self.opt = torch.optim.Adam(self.net.parameters(), lr=s["lr"], betas=betas)
             # the weights' running average (setting "ema"): at 15 s on 8 Gaussians it halved the
-            # DDPM's JS divergence above the floor (0.045 -> 0.023 bit; bench/RESULTS.md)
+            # DDPM's JS divergence above the floor (0.056 -> 0.023 bit; bench/RESULTS.md)
             self.ema = copy.deepcopy(self.net).requires_grad_(False) if s["ema"] > 0 else None
             self.abar = S.alphas_cumprod(S.beta_schedule("linear"))
 

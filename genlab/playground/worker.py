@@ -1,9 +1,9 @@
 """The playground's trainer in its own process (never in a page script): commands in (play,
 pause, step of a named part, reset with new settings, ping, quit), packed frames out.
 
-While playing it sends a frame every ``FRAME_S`` (training in between), and spends at most about
-a quarter of its time drawing frames (slower frames come less often); slow motion is ``SLOW_HZ`` iterations a second, each its own
-frame. The JS divergence (5,000 samples) is measured at most every ``JS_S`` seconds and never
+While playing it sends a frame every ``FRAME_S`` (training in between), and spends at most
+about a quarter of its time drawing frames (slower frames come less often); slow motion is
+``SLOW_HZ`` iterations a second, each its own frame. The JS divergence (5,000 samples) is measured at most every ``JS_S`` seconds and never
 takes more than a fifth of the time. Without a ping for ``IDLE_PAUSE_S`` it pauses (nobody is
 watching); without one for ``IDLE_EXIT_S``, or when its parent dies, it exits."""
 from __future__ import annotations
@@ -110,7 +110,7 @@ def _run(settings: dict, drawn, cmds, out) -> None:  # the worker process
             period = max(FRAME_S, 4 * frame_cost)
             due = t0 + period if due is None or due + 2 * period < t0 else due + period  # catch
             # up after one late frame (the JS divergence of a flow: 5,000 sampler runs, ~0.13 s)
-            until, step_s = due - (js_cost if with_js else frame_cost), 0.0
+            until = due - (js_cost if with_js else frame_cost)
             while True:  # at least one step; no step that would end after ``until``
                 ts = time.perf_counter()
                 tr.step()
