@@ -2,6 +2,7 @@
 enlargement and PNG encoding."""
 from __future__ import annotations
 
+import base64
 import io
 
 import numpy as np
@@ -47,3 +48,9 @@ def png(img: np.ndarray, fast: bool = False) -> bytes:
     options = {"compress_level": 1} if fast else {"optimize": True}
     Image.fromarray(np.ascontiguousarray(img)).save(buf, format="PNG", **options)
     return buf.getvalue()
+
+
+def png_url(data: bytes) -> str:
+    """PNG bytes as a ``data:image/png;base64,...`` URL: an image that travels inside the page
+    (a hover tooltip, a report, a live view), with no file to fetch from the server later."""
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")

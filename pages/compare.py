@@ -71,7 +71,7 @@ def samples_side_by_side(chosen_entries: list) -> None:
                 "of the same latent size): an AE was never trained to decode such codes.")
     for col, entry in zip(st.columns(max(len(chosen_entries), 3)), chosen_entries):
         col.image(_samples(entry, 0), caption=f"{entry.name} ({entry.kind.upper()})",
-                  width="stretch")
+                  width="stretch", output_format="PNG")
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -3,7 +3,7 @@ Every setting is in the URL (pages/_ui/train_url.py), so a teacher shares a run 
 import streamlit as st
 
 from pages._ui import KIND_NAMES, LOSS_LABELS, curves, frame, session_jobs  # isort: skip
-
+from genlab.images import png_url
 from pages._ui.alarms import alarm_box, mark_alarms
 from pages._ui.denoise import live_strip
 from pages._ui.live.train_view import live_curves, live_grid, live_latent, refresh
@@ -90,8 +90,9 @@ def live():
                     else "test images (top) and reconstructions")
             if snap.active:  # sent to the browser only when a new grid came
                 live_grid(job, f"Live: {what}")
-            else:
-                st.image(job.grid_png(900 if projector() else 600), caption=f"Live: {what}")
+            else:  # inside the page, not a media file: a grid replaced by the final one in the
+                # rerun that ends the run is not fetched after the server dropped it (HTTP 404)
+                st.image(png_url(job.grid_png(900 if projector() else 600)), caption=f"Live: {what}")
     live_strip(snap, left)  # flow / DDPM: noise turning into images, epoch by epoch
     with right:  # the health alarms, next to the curves that they mark
         alarm_box(snap.alarms)

@@ -6,12 +6,12 @@ for hover tooltips. No UI imports: the pages call these.
 Arrays are NumPy float32; images out are float tensors in [0, 1] (N, C, H, W)."""
 from __future__ import annotations
 
-import base64
 import io
 
 import numpy as np
 import torch
 
+from genlab.images import png_url
 from genlab.latent.codes import PCA, decode
 from genlab.models import GenerativeModel
 
@@ -28,7 +28,7 @@ def png_data_urls(x_u8: torch.Tensor | np.ndarray) -> list[str]:
         a = img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0)
         buf = io.BytesIO()
         Image.fromarray(a).save(buf, format="PNG", optimize=False, compress_level=9)
-        out.append("data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii"))
+        out.append(png_url(buf.getvalue()))
     return out
 
 

@@ -3,12 +3,12 @@ external URL of any kind), or Markdown with its PNG figures in a zip. Both come 
 blocks, so they say the same thing."""
 from __future__ import annotations
 
-import base64
 import html
 import io
 import re
 import zipfile
 
+from genlab.images import png_url
 from genlab.report.build import Block, Report
 
 CSS = """
@@ -38,10 +38,6 @@ def _inline(text: str) -> str:
                    for i, p in enumerate(parts))
 
 
-def _png_url(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-
-
 def _html_block(b: Block) -> str:
     if b.kind in ("h1", "h2", "h3"):
         return f"<{b.kind}>{_inline(b.text)}</{b.kind}>"
@@ -59,7 +55,7 @@ def _html_block(b: Block) -> str:
                 + "</tbody></table>")
     if b.kind == "figures":
         return '<div class="figures">' + "".join(
-            f'<figure><img src="{_png_url(f.png)}" alt="{html.escape(f.caption)}" data-name="{f.name}">'
+            f'<figure><img src="{png_url(f.png)}" alt="{html.escape(f.caption)}" data-name="{f.name}">'
             f"<figcaption>{_inline(f.caption)}</figcaption></figure>" for f in b.figures) + "</div>"
     raise ValueError(f"unknown report block {b.kind!r}")
 

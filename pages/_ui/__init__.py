@@ -196,7 +196,8 @@ def show(img: np.ndarray | torch.Tensor, caption: str | None = None, nrow: int =
     to about ``target`` pixels wide."""
     if isinstance(img, torch.Tensor):
         img = make_grid(img, nrow=nrow)
-    st.image(upscale(img, int(target * 1.5) if projector() else target), caption=caption)
+    st.image(upscale(img, int(target * 1.5) if projector() else target), caption=caption,
+             output_format="PNG")  # Streamlit's "auto" is JPEG: blurred pixel edges
 
 
 # -- figures ------------------------------------------------------------------------------------

@@ -49,4 +49,4 @@ def class_row(model, meta: dict, z: np.ndarray, what: str = "the same noise") ->
     with torch.inference_mode():
         images = base.decode(codes.expand(k, -1), torch.arange(k, device=base.device)).float().cpu()
     st.caption(f"{what[:1].upper() + what[1:]}, drawn as each of the {k} classes:")
-    st.image([upscale(latent.to_uint8_image(im), 84) for im in images], caption=names)
+    st.image([upscale(latent.to_uint8_image(im), 84) for im in images], caption=names, output_format="PNG")

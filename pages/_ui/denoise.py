@@ -76,7 +76,7 @@ def show_strip(path: str, kind: str, classes: list[str], key: str) -> bool:
         labels = [f"{e:.2f}" for e in strip.epochs]
         pick = st.select_slider("Epoch", labels, value=labels[-1], key=f"{key}_epoch")
         i = labels.index(pick)
-        st.image(frame_png(strip.xt[i], strip.x0[i]))
+        st.image(frame_png(strip.xt[i], strip.x0[i]), output_format="PNG")
     st.caption(f"{len(strip)} frames from epoch 0 to {strip.epochs[-1]:g}; x_t (left) and x0-hat "
                f"(right) at t = {_times(kind, strip.t)}; {_rows(strip.labels, classes)}.")
     return True

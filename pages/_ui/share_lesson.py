@@ -31,7 +31,7 @@ def _dialog(les: Lesson, variant: str | None, on_screen: dict[str, str]) -> None
         return
     st.markdown(f"**{les.title}**" + (f", variant {variant}" if variant else ""))
     st.code(url, language=None)
-    st.image(qr_png(url), caption="Scan to open the lesson", width=360)
+    st.image(qr_png(url), caption="Scan to open the lesson", width=360, output_format="PNG")
     st.caption("Students open this on their own laptops: the lesson's settings"
                + (" and the ones you changed" if len(short_query(les, variant, on_screen)) > 1 + bool(variant)
                   else "") + ". Projector mode is not part of the link.")

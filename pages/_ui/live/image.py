@@ -3,9 +3,9 @@ hash of its bytes), at its own pixel size; ``assets/live_image.js`` shows it at 
 pixels (or the column's width) with crisp pixels, and keeps it between refreshes."""
 from __future__ import annotations
 
-import base64
 import hashlib
 
+from genlab.images import png_url
 from pages._ui.live.base import component, resync, sent
 
 
@@ -16,7 +16,7 @@ def live_image(key: str, png: bytes | None, *, caption: str = "", width: int | N
     digest = hashlib.blake2b(png, digest_size=12).hexdigest() if png else None
     src = None
     if digest is not None and mem.get("id") != digest:
-        src = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+        src = png_url(png)
         mem["id"] = digest
     data = {"id": digest, "src": src, "caption": caption, "width": width}
     component("live_image")(key=key, data=data, on_resync_change=resync(key))
