@@ -76,7 +76,7 @@ TRAIN = {"cflow": {"batch_size": 32}, "ddpm": {"batch_size": 32}}
 EVAL_N = {("fashion-mnist", "cflow"): 2000}
 EPOCHS = {
     "mnist": {"classifier": 15, "ae": 100, "vae": 60, "vae2d": 100, "gan": 120, "cvae": 30, "cgan": 60,
-              "cflow": 12, "ddpm": 6},
+              "cflow": 36, "ddpm": 6},
     # Fashion-MNIST has 15x MNIST's 4,000 training images: 1 epoch is as many steps as 15 of MNIST
     "fashion-mnist": {"classifier": 6, "ae": 20, "vae": 20, "vae2d": 20, "gan": 15, "cvae": 10, "cgan": 30,
                       "cflow": 1},  # no Fashion-MNIST DDPM is shipped
