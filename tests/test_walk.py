@@ -157,6 +157,12 @@ def models_of_my_own(folder: Path) -> list[str]:
     return sorted(p.stem for p in folder.glob("*.safetensors") if "." not in p.stem)  # not .movie, .denoise
 
 
+# whether the page shows a training of this session that has not ended (the Train page's live
+# view names its state: "NAME (KIND) — running")
+LIVE_RUN = """() => [...document.querySelectorAll('[data-testid="stMarkdown"]')].some(e =>
+    /— (queued|loading|running|paused)$/.test(e.innerText.trim()))"""
+
+
 def settle(pg, rerun: bool = True, limit: float = SETTLE_S) -> None:
     """Wait until no script run is going on (seen so a few times in a row), at most SETTLE_S;
     with ``rerun``, first (up to 2 s) for the run that the last action asked for to begin."""
@@ -235,7 +241,7 @@ class Walk:
         every control was pressed or the page's time is up."""
         pg = self.pg
         self.open(path)
-        pressed, failed, t0, found = set(), set(), time.monotonic(), set()
+        pressed, failed, t0, found, waited = set(), set(), time.monotonic(), set(), False
         while time.monotonic() - t0 < PAGE_S:
             if urlparse(pg.url).path != path:  # a control led to another page: come back
                 self.open(path)
@@ -249,6 +255,17 @@ class Walk:
                     self.settle()
                     continue
             if not todo:
+                if not waited and pg.evaluate(LIVE_RUN):
+                    # a training the walk started folds the settings away until it ends (in a
+                    # moment for a 1-epoch run, or in minutes): stop it, wait for the page that
+                    # follows its end (the settings unfolded), and look again
+                    waited = True
+                    stop = pg.locator('[data-testid="stButton"] button').filter(has_text=re.compile("^Stop$"))
+                    if stop.count() and stop.first.is_enabled():
+                        stop.first.click()
+                    pg.wait_for_function(f"() => !({LIVE_RUN})()", timeout=90_000)
+                    self.settle()
+                    continue
                 break
             rank = list(CONTROLS)
             c = min(todo, key=lambda c: rank.index(c["kind"]))  # then in the page's order
