@@ -30,66 +30,13 @@ from urllib.parse import urlparse
 import pytest
 from _helpers import eventually, genlab_env, wait_until
 from test_e2e import ARGS, CHROMIUM, chromium_or_fail, free_port
+from walk_probes import BUSY, CONTROLS, DISCOVER, LINK, LIVE_RUN, PATHS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.long, pytest.mark.timeout(2400)]
 ROOT = Path(__file__).resolve().parent.parent
 PAGE_S = 300.0  # each page's walk, at most (seconds): a control left unpressed then fails
 SETTLE_S = 30.0  # the longest wait for one rerun to finish (loading a data set under load)
 MINE = "walk-"  # the user's own models' names start with this: pickers choose them
-
-# kind -> the CSS of one pressable element of that kind, in the order they are pressed: the
-# settings first (tickboxes before radios, which may switch a view and grey them out), then buttons (so "Start training" starts what the settings say, and Pause /
-# Stop come right after it), then expanders (which reveal more), then tabs (which hide the open
-# tab's content, walked by then).
-CONTROLS = {
-    "selectbox": '[data-testid="stSelectbox"] [role="combobox"]',
-    "multiselect": '[data-testid="stMultiSelect"] [role="combobox"]',
-    "checkbox": '[data-testid="stCheckbox"] label',
-    "radio": '[data-testid="stRadioOption"]',
-    "slider": '[data-testid="stSlider"] [role="slider"]',
-    "number": '[data-testid="stNumberInput"] [data-testid="stNumberInputStepUp"]',
-    "button": '[data-testid="stButton"] button, [data-testid="stDownloadButton"] button, '
-              '[data-testid="stFormSubmitButton"] button, [data-testid="stButtonGroup"] button',
-    "expander": '[data-testid="stExpander"] details:not([open]) > summary',
-    "tab": '[data-baseweb="tab-list"] [role="tab"]',
-}
-# Each visible control of the main area (and the sidebar's, outside the page links): its kind,
-# a key that names it across reruns (kind, its widget's label, its own text, digits blurred so a
-# count in a label does not make it new), whether it is disabled. The element gets a data-walk
-# attribute so that Python can find the very element the key was made from.
-DISCOVER = """(controls) => {
-  const out = [];
-  let n = 0;
-  document.querySelectorAll('[data-walk]').forEach(el => el.removeAttribute('data-walk'));
-  for (const [kind, css] of controls) {
-    const seen = {};
-    for (const el of document.querySelectorAll(css)) {
-      if (!el.checkVisibility() || el.closest('[data-testid="stSidebarNav"]')) continue;
-      const box = el.closest('[data-testid^="st"][data-testid$="Button"], [data-testid="stSelectbox"],'
-        + '[data-testid="stMultiSelect"], [data-testid="stRadio"], [data-testid="stCheckbox"],'
-        + '[data-testid="stSlider"], [data-testid="stNumberInput"], [data-testid="stExpander"],'
-        + '[data-testid="stTabs"], [data-testid="stButtonGroup"]') || el;
-      const lab = box.querySelector('[data-testid="stWidgetLabel"]');
-      const own = (kind === 'selectbox' || kind === 'multiselect' || kind === 'slider'
-                   || kind === 'number') ? '' : el.textContent;
-      const side = el.closest('[data-testid="stSidebar"]') ? 'sidebar ' : '';
-      let key = side + kind + ': ' + ((lab ? lab.textContent : '') + ' | ' + own)
-        .replace(/[0-9][0-9,.]*/g, '#').replace(/\\s+/g, ' ').trim();
-      seen[key] = (seen[key] || 0) + 1;
-      if (seen[key] > 1) key += ' #' + seen[key];
-      const id = 'w' + (n++);
-      el.setAttribute('data-walk', id);
-      const disabled = el.disabled || el.getAttribute('aria-disabled') === 'true'
-        || !!el.closest('[disabled], [aria-disabled="true"]') || !!el.querySelector('input:disabled');
-      out.push({kind, key, id, disabled, dialog: !!el.closest('[role="dialog"]')});
-    }
-  }
-  return out;
-}"""
-# Whether the app is not at rest: a script run going on or asked for, or elements left stale.
-BUSY = """() => { const app = document.querySelector('[data-testid="stApp"]');
-  return !app || app.getAttribute('data-test-script-state') !== 'notRunning'
-    || !!document.querySelector('[data-stale="true"]') }"""
 
 
 @contextlib.contextmanager
@@ -121,14 +68,6 @@ def up(url: str) -> bool:
         return False
 
 
-# The sidebar's link to a page path, marked for Python to click (false until it is drawn).
-LINK = """(path) => { const links = [...document.querySelectorAll('[data-testid="stSidebar"] a[href]')];
-  links.forEach(a => a.removeAttribute('data-walk-link'));
-  const a = links.find(a => a.getAttribute('href') && new URL(a.href).pathname === path);
-  if (a) a.setAttribute('data-walk-link', '1');
-  return !!a }"""
-PATHS = """() => [...new Set([...document.querySelectorAll('[data-testid="stSidebar"] a[href]')]
-  .filter(a => a.getAttribute('href')).map(a => new URL(a.href).pathname))]"""
 
 
 def models_of_my_own(folder: Path) -> list[str]:
@@ -157,10 +96,6 @@ def models_of_my_own(folder: Path) -> list[str]:
     return sorted(p.stem for p in folder.glob("*.safetensors") if "." not in p.stem)  # not .movie, .denoise
 
 
-# whether the page shows a training of this session that has not ended (the Train page's live
-# view names its state: "NAME (KIND) — running")
-LIVE_RUN = """() => [...document.querySelectorAll('[data-testid="stMarkdown"]')].some(e =>
-    /— (queued|loading|running|paused)$/.test(e.innerText.trim()))"""
 
 
 def settle(pg, rerun: bool = True, limit: float = SETTLE_S) -> None:
@@ -260,9 +195,7 @@ class Walk:
                     # moment for a 1-epoch run, or in minutes): stop it, wait for the page that
                     # follows its end (the settings unfolded), and look again
                     waited = True
-                    stop = pg.locator('[data-testid="stButton"] button').filter(has_text=re.compile("^Stop$"))
-                    if stop.count() and stop.first.is_enabled():
-                        stop.first.click()
+                    self.stop_run()
                     pg.wait_for_function(f"() => !({LIVE_RUN})()", timeout=90_000)
                     self.settle()
                     continue
@@ -304,11 +237,17 @@ class Walk:
                         + (f"; disabled at the end: {disabled}" if disabled else ""))
         if unpressed:
             self.errors.append(f"{path}: visible controls left unpressed: {unpressed}")
-        stop = pg.locator('[data-testid="stButton"] button').filter(has_text=re.compile("^Stop$"))
-        if stop.count() and stop.first.is_enabled():  # a training the walk started ends here
-            stop.first.click()
+        if self.stop_run():  # a training the walk started ends here
             self.settle()
         self.check(f"the walk of {path}")
+
+    def stop_run(self) -> bool:
+        """Press the live view's Stop if it is there and enabled; whether it was pressed."""
+        stop = self.pg.locator('[data-testid="stButton"] button').filter(has_text=re.compile("^Stop$"))
+        if stop.count() and stop.first.is_enabled():
+            stop.first.click()
+            return True
+        return False
 
 
 def test_press_everything_on_every_page(tmp_path, monkeypatch):

@@ -3,9 +3,10 @@ pause, step of a named part, reset with new settings, ping, quit), packed frames
 
 While playing it sends a frame every ``FRAME_S`` (training in between), and spends at most
 about a quarter of its time drawing frames (slower frames come less often); slow motion is
-``SLOW_HZ`` iterations a second, each its own frame. The JS divergence (5,000 samples) is measured at most every ``JS_S`` seconds and never
-takes more than a fifth of the time. Without a ping for ``IDLE_PAUSE_S`` it pauses (nobody is
-watching); without one for ``IDLE_EXIT_S``, or when its parent dies, it exits."""
+``SLOW_HZ`` iterations a second, each its own frame. The JS divergence (5,000 samples) is
+measured at most every ``JS_S`` seconds and never takes more than a fifth of the time. Without
+a ping for ``IDLE_PAUSE_S`` it pauses (nobody is watching); without one for ``IDLE_EXIT_S``, or
+when its parent dies, it exits."""
 from __future__ import annotations
 
 import multiprocessing as mp
