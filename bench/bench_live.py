@@ -36,6 +36,7 @@ HIDE = """(hidden) => { Object.defineProperty(document, 'visibilityState',
     {configurable: true, get: () => hidden ? 'hidden' : 'visible'});
     document.dispatchEvent(new Event('visibilitychange')) }"""
 STEP = re.compile(r"step ([\d,]+) /")
+STEP_BYTES = re.compile(rb"step ([\d,]+) /")
 
 
 def report(name: str, value: float, unit: str, target: str, ok: bool | None) -> None:
@@ -104,38 +105,51 @@ def step_of(pg) -> int:
     return int(m.group(1).replace(",", "")) if m else 0
 
 
-def window(pg, server: Server, seconds: float, sent: list | None = None) -> dict:
+def window(pg, server: Server, seconds: float, sent: list | None = None,
+           steps: list | None = None) -> dict:
     """CPU-s/s of the server process and of Chromium over ``seconds``; step-counter changes
     (the run's report rate: every 10 steps) and the page's messages to the server (``sent``:
-    one per refresh it asks for)."""
+    one per refresh it asks for). The step counter is read from the messages the page receives
+    (``steps``, see ``listen``), not from its DOM: reading the DOM 5 times a second cost
+    Chromium CPU that the page itself does not spend (bench/RESULTS.md)."""
     c0, b0, t0 = server.cpu(), cpu_seconds(os.getpid(), ("chrom", "headless"), tree=True), time.perf_counter()
-    n0 = len(sent or [])
-    steps, changes, last = [], 0, None
-    while time.perf_counter() - t0 < seconds:
-        s = step_of(pg)
-        changes += last is not None and s != last
-        last = s
-        steps.append(s)
-        pg.wait_for_timeout(200)
+    n0, k0 = len(sent or []), len(steps or [])
+    pg.wait_for_timeout(seconds * 1000)  # the listeners run meanwhile
     wall = time.perf_counter() - t0
+    seen = (steps or [])[k0:]
+    changes = sum(a != b for a, b in zip(seen, seen[1:]))
     return {"server": (server.cpu() - c0) / wall, "browser":
             (cpu_seconds(os.getpid(), ("chrom", "headless"), tree=True) - b0) / wall,
             "changes_per_s": changes / wall, "asks_per_s": (len(sent or []) - n0) / wall}
 
 
+def listen(pg) -> tuple[list, list]:
+    """Lists that fill as the page talks to the server: one entry per message it sends (a
+    refresh asked for), and the step number of each step counter it receives."""
+    sent, steps = [], []
+
+    def received(payload) -> None:
+        raw = payload if isinstance(payload, bytes) else payload.encode()
+        for m in STEP_BYTES.finditer(raw):
+            steps.append(int(m.group(1).replace(b",", b"")))
+    pg.on("websocket", lambda ws: (ws.on("framesent", lambda _: sent.append(1)),
+                                   ws.on("framereceived", received)))
+    return sent, steps
+
+
 def page_cost(root: Path, seconds: float, dataset: str) -> dict:
     server, (pw, b) = Server(root), browser()
     try:
-        pg, sent = open_page(b, server.url), []
-        pg.on("websocket", lambda ws: ws.on("framesent", lambda _: sent.append(1)))
+        pg = open_page(b, server.url)
+        sent, steps = listen(pg)
         pg.reload()  # the listener sees the page's websocket from its start
         pg.get_by_role("heading", name="Train a model").wait_for()
         first = start_run(pg, "live-bench", dataset, 50)
         pg.wait_for_timeout(3000)
-        visible = window(pg, server, seconds, sent)
+        visible = window(pg, server, seconds, sent, steps)
         pg.evaluate(HIDE, True)
         pg.wait_for_timeout(1500)
-        hidden = window(pg, server, seconds, sent)
+        hidden = window(pg, server, seconds, sent, steps)
         return {"first": first, "visible": visible, "hidden": hidden}
     finally:
         b.close()

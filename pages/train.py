@@ -47,7 +47,28 @@ def _fmt(s: float) -> str:
     return f"{int(s // 60)} min {int(s % 60):02d} s" if s >= 60 else f"{s:.0f} s"
 
 
-def live():
+def _buttons(snap, job) -> tuple:
+    """What ``controls`` draws depends on. Pause, Resume and Stop rerun the whole page
+    themselves; of the rest, only the first step (Pause can be pressed from then on) and the
+    run's end change it."""
+    return snap.state == "paused", snap.state == "running", snap.active, job.stop_requested
+
+
+def controls(job, snap):
+    """Pause / Resume and Stop. While a run is active they are drawn above the live fragment,
+    not in it: redrawn once a second they cost Chromium a fifth of the live page's CPU
+    (bench/RESULTS.md); when what they show changes, the fragment reruns the whole page."""
+    c1, c2, c3 = st.columns([1, 1, 4])
+    if snap.state == "paused":
+        c1.button("Resume", on_click=job.resume, key="tr_resume", type="primary")
+    else:
+        c1.button("Pause", on_click=job.pause, key="tr_pause",
+                  disabled=snap.state != "running" or job.stop_requested)
+    c2.button("Stop", on_click=job.stop, key="tr_stop", disabled=not snap.active or job.stop_requested)
+    return c3  # beside the buttons: the run's name and state where they are drawn with them
+
+
+def live(in_fragment: bool = False, drawn: tuple | None = None):
     """The run's live view. Polled (a fragment) only while the run is queued, loading or
     training, every second (every 3 s while it waits behind others): a page with nothing
     running costs the server nothing."""
@@ -58,14 +79,12 @@ def live():
     snap = job.snapshot(max_rows=300)
     if waiting and not _waits(snap):
         st.rerun()  # its turn came: the whole page again, polled every second from now on
-    c1, c2, c3 = st.columns([1, 1, 4])
-    if snap.state == "paused":
-        c1.button("Resume", on_click=job.resume, key="tr_resume", type="primary")
+    if not in_fragment:
+        controls(job, snap).markdown(f"**{snap.name}** ({KIND_NAMES[snap.kind]}) — *{snap.state}*")
+    elif snap.state in ("loading", "running", "paused"):  # the name stands beside the buttons
+        st.caption(f"*{snap.state}* · {snap.message}")
     else:
-        c1.button("Pause", on_click=job.pause, key="tr_pause",
-                  disabled=snap.state != "running" or job.stop_requested)
-    c2.button("Stop", on_click=job.stop, key="tr_stop", disabled=not snap.active or job.stop_requested)
-    c3.markdown(f"**{snap.name}** ({KIND_NAMES[snap.kind]}) — *{snap.state}*")
+        st.markdown(f"*{snap.state}*")
     if snap.state == "queued":
         st.info(f"Waiting for a free training slot: position {snap.queue_position} in the queue."
                 if snap.queue_position else "A training slot is free: starting the training process...")
@@ -73,7 +92,7 @@ def live():
         st.error(snap.message)
     elif snap.state in ("done", "stopped"):
         st.success(snap.message) if snap.saved_path else st.warning(snap.message)
-    else:
+    elif not in_fragment:
         st.caption(snap.message)
     text = (f"step {snap.step:,} / {snap.total_steps:,} · epoch {snap.epoch:.2f} / {snap.epochs} · "
             f"{snap.images_per_s:,.0f} images/s · ETA {_fmt(snap.eta_s)} · elapsed {_fmt(snap.elapsed_s)}")
@@ -112,6 +131,8 @@ def live():
     st.session_state["tr_seen_active"] = snap.id if snap.active else None
     if was == snap.id and not snap.active:
         st.rerun()  # the new model appears in every picker
+    if in_fragment and _buttons(snap, job) != drawn:
+        st.rerun()  # the buttons above the live view change: the whole page again
     if snap.active:
         refresh(job, snap, waiting)  # the next refresh, only while the tab is visible
 
@@ -139,7 +160,10 @@ def settings() -> None:
 
 
 if busy:  # the live view first, the folded settings under it
-    st.fragment(live)()  # refreshed by its own timer (refresh(): not while the tab is hidden)
+    # the run's name beside the buttons; its state changes: in the fragment, on the line under
+    controls(current, first).markdown(f"**{first.name}** ({KIND_NAMES[first.kind]})")
+    # refreshed by its own timer (refresh(): not while the tab is hidden)
+    st.fragment(live)(True, _buttons(first, current))
     lesson, _ = chosen()
     if lesson is not None:
         st.info(f"**{lesson.title}** — what to look for: {lesson.look_for}", icon=":material/school:")

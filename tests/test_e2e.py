@@ -194,6 +194,9 @@ def test_home(page, shots):
     pg.screenshot(path=str(shots / "home.png"))
 
 
+IDLE = "() => document.querySelector('[data-testid=stApp]')?.dataset.testScriptState === 'notRunning'"
+
+
 def start_training(pg, name: str) -> None:
     """Digits, a VAE for 1000 epochs (far longer than the test), then Start; the job shown
     with the name and epochs typed proves the page got every value."""
@@ -204,6 +207,8 @@ def start_training(pg, name: str) -> None:
     pg.get_by_label("Epochs", exact=True).press("Enter")
     pg.get_by_label("Save the model as").fill(name)
     pg.get_by_label("Save the model as").press("Enter")
+    pg.wait_for_function(IDLE)  # the rerun Enter started has ended (seen under load: a click
+    # during it started the run with the name before)
     pg.get_by_role("button", name="Start training").click()
     try:
         pg.locator('[data-testid="stMarkdown"]').filter(has_text=name).first.wait_for()
@@ -214,7 +219,9 @@ def start_training(pg, name: str) -> None:
         text = pg.locator('[data-testid="stMain"]').inner_text(timeout=5_000)[-3000:]
         raise AssertionError(f"the run {name!r} did not show after Start (screenshot {shot}); "
                              f"the page said:\n{text}") from exc
-    pg.locator('[data-testid="stProgress"]').filter(has_text=re.compile(r"epoch [\d.]+ / 1000 ")).wait_for()
+    bar = pg.locator('[data-testid="stProgress"]').filter(has_text=re.compile(r"epoch [\d.]+ / 1000 "))
+    bar.first.wait_for()  # a rerun's new bar may stand beside the old one for a moment:
+    assert wait_until(lambda: bar.count() == 1, 30), "two progress bars stayed on the page"
 
 
 def step_of(pg) -> int:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from app_procs import descendants
-from test_e2e import ARGS, CHROMIUM, free_port, start_training, step_of, wait_until
+from test_e2e import ARGS, CHROMIUM, IDLE, free_port, start_training, step_of, wait_until
 from test_worker import proc_state, running
 
 from genlab.store.checkpoint import read_meta
@@ -20,9 +20,6 @@ from genlab.store.checkpoint import read_meta
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
 # the page's script is not running (Streamlit's own attribute on its app element)
-IDLE = "() => document.querySelector('[data-testid=stApp]')?.dataset.testScriptState === 'notRunning'"
-
-
 def serve(models: Path, max_jobs: int = 2) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "GENLAB_OFFLINE": "1", "GENLAB_MODELS": str(models),
