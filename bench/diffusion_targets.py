@@ -5,7 +5,7 @@ bench/QUALITY.md (with --write) and assets/diffusion-quality-vs-steps.png:
   them (the verdicts against the targets: agreement >= 0.97, Fréchet <= 3x the floor);
 - quality against the number of steps (genlab.metrics.steps, the Sampling studio's numbers) for
   each sampler of each shipped model;
-- a conditional flow at guidance 0 / 1 / 3 / 7 (20 Euler steps): agreement, coverage, Fréchet,
+- a conditional flow at guidance 0 / 1 / 1.5 / 2 / 3 / 7 (20 Euler steps): agreement, coverage, Fréchet,
   and the share of pixels overshooting [0, 1] (the "saturated samples" alarm's number);
 - the time to sample 64 images with guidance at 20 steps (genlab.metrics.leaderboard) at the
   lesson width 16 and the default width 32, with the machine's load.
@@ -40,7 +40,7 @@ from genlab.train.denoise_health import OVERSHOOT  # noqa: E402
 
 WEIGHTS = ROOT / "weights"
 SHIPPED = ("mnist-cflow", "fashion-mnist-cflow", "mnist-ddpm")
-GUIDANCE = (0.0, 1.0, 3.0, 7.0)
+GUIDANCE = (0.0, 1.0, 1.5, 2.0, 3.0, 7.0)  # the lesson's 0 / 1 / 3 / 7, and the defaults
 PNG = ROOT / "assets" / "diffusion-quality-vs-steps.png"
 
 
@@ -76,7 +76,7 @@ def main(argv=None) -> int:
              f"{os.cpu_count()} CPU cores, {torch.get_num_threads()} torch threads, load average "
              "LOAD (a machine shared with other work: the times are under that load).", "",
              "Shipped models, as `python -m genlab eval` stored them:", "", *stored_rows(), ""]
-    curves = {}
+    curves, own = {}, {}  # own: each conditional model's guidance, as its file says
     datasets = {}
     for name in SHIPPED:
         p = WEIGHTS / f"{name}.safetensors"
@@ -86,6 +86,8 @@ def main(argv=None) -> int:
         dname = meta["dataset"]["name"]
         data = datasets.setdefault(dname, load_dataset(dname, allow_download=False))
         clf = metric_classifier(data, "cpu")
+        if model.config.conditional:
+            own[name] = model.guidance
         for sampler in model.samplers:
             rows = quality_vs_steps(model, data, clf, sampler, STEPS, n=args.n)
             curves[(name, sampler)] = rows
@@ -109,7 +111,9 @@ def main(argv=None) -> int:
             lines.append("")
     if curves:
         lines += [f"Quality against steps ({args.n} samples per point; Fréchet on the metric classifier's "
-                  "features; the floor is as many real training images; agreement for conditional models):", "",
+                  "features; the floor is as many real training images; agreement for conditional models, "
+                  "sampled at the guidance their files name: " + ", ".join(f"{k} w = {w:g}" for k, w in own.items())
+                  + "):", "",
                   "| model | sampler | " + " | ".join(f"{s} steps" for s in STEPS) + " |",
                   "| --- | --- | " + " | ".join("---:" for _ in STEPS) + " |"]
         for (name, sampler), rows in curves.items():

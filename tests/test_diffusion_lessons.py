@@ -73,13 +73,14 @@ def test_diffusion_vs_flow_the_flow_is_near_its_best_at_10_steps_where_ddpm_is_n
 
 
 def test_guidance_agreement_climbs_with_w_and_fidelity_costs_diversity():
-    """Its text: class agreement climbs with w (the shipped mnist-cflow: 0.82 at w = 1, 0.985 at
+    """Its text: class agreement climbs with w (the shipped mnist-cflow: 0.89 at w = 1, 0.995 at
     w = 2, 1.0 at w = 3, as the studio's Measure shows them), and the Fréchet distance, which
     counts fidelity and diversity, rises again at high w. Measured (20 Euler steps, 200 samples,
-    the 36-epoch file of 2026-12-04): agreement 0.11, 0.815, 0.985, 1.0, 1.0 at w = 0, 1, 2, 3,
-    7; Fréchet 61.1, 21.4, 16.6, 25.7, 55.6. (The "Saturated samples" alarm at 7:
-    tests/test_diffusion_alarms.py.)"""
-    assert says("guidance", "climbs with w", "0.82 at w = 1, 0.985 at w = 2, 1.0 at w = 3")
+    the 72-epoch file of 2026-12-05): agreement 0.065, 0.89, 0.985, 0.995, 1.0, 1.0 at w = 0, 1,
+    1.5 (its own default), 2, 3, 7; Fréchet 61.3, 14.6, 12.6, 17.6, 26.6, 47.8 (the 36-epoch
+    file: agreement 0.11, 0.815, -, 0.985, 1.0, 1.0; Fréchet 61.1, 21.4, -, 16.6, 25.7, 55.6).
+    (The "Saturated samples" alarm at 7: tests/test_diffusion_alarms.py.)"""
+    assert says("guidance", "climbs with w", "0.89 at w = 1, 0.995 at w = 2, 1.0 at w = 3")
     rows = {w: measure("mnist-cflow", "euler", (20,), w)[20] for w in (0.0, 1.0, 2.0, 3.0, 7.0)}
     agree = {w: r["agreement"] for w, r in rows.items()}
     assert agree[0.0] < 0.3 and agree[1.0] > agree[0.0] + 0.4, agree

@@ -208,6 +208,29 @@ def test_checkpoint_round_trip_gives_the_same_samples(tmp_path, kind, k, extra):
                            m.decode(z, sampler=sampler, steps=4))
 
 
+def test_a_conditional_models_own_guidance_weight_travels_in_its_file(tmp_path):
+    """A shipped model samples at its own guidance weight (weights/build.py, GUIDANCE): the file
+    keeps it, a loaded model draws with it by default, and a bad value is refused by name."""
+    from genlab.store.checkpoint import CheckpointError, update_meta
+    m = _model("flow", 16, 1, 10)
+    for p in m.unet.out.parameters():
+        torch.nn.init.normal_(p, std=0.1)
+    m.guidance = 1.5
+    path = save_checkpoint(tmp_path / "cflow", m)
+    loaded, meta = load_checkpoint(path)
+    assert meta["guidance"] == 1.5 and loaded.guidance == 1.5
+    z = _noise(m, 4, seed=5)
+    assert torch.equal(loaded.decode(z, 3, steps=3), m.decode(z, 3, steps=3, guidance=1.5))
+    assert not torch.equal(loaded.decode(z, 3, steps=3), m.decode(z, 3, steps=3, guidance=2.0))
+    update_meta(path, metrics={"x": 1})  # a file rewritten keeps it
+    assert load_checkpoint(path)[0].guidance == 1.5
+    assert load_checkpoint(save_checkpoint(tmp_path / "default", _model("flow", 16, 1, 10)))[0].guidance == 2.0
+    assert "guidance" not in load_checkpoint(save_checkpoint(tmp_path / "u", _model("flow", 16, 1)))[1]
+    update_meta(path, guidance="strong")
+    with pytest.raises(CheckpointError, match="cflow.safetensors: its guidance weight should be a number"):
+        load_checkpoint(path)
+
+
 # --- training on real digits through the real trainer -------------------------------------------
 
 @pytest.fixture(scope="module")

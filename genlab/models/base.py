@@ -89,3 +89,11 @@ class GenerativeModel(nn.Module):
     def preview(self, fixed: torch.Tensor) -> tuple[torch.Tensor, int]:
         """(images, per row) for ``fixed`` (floats): originals above their reconstructions."""
         return torch.cat([fixed, self.reconstruct(fixed)]), len(fixed)
+
+    def sampling_meta(self) -> dict:
+        """How this model samples by default, as its checkpoint records it (``use_sampling_meta``
+        applies it when the file is loaded): nothing for most kinds."""
+        return {}
+
+    def use_sampling_meta(self, meta: dict) -> None:
+        """Take the defaults ``sampling_meta`` recorded (``meta``: a checkpoint's description)."""

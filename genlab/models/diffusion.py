@@ -71,6 +71,19 @@ class DenoisingModel(Conditional, GenerativeModel):
     def has_encoder(self) -> bool:
         return False
 
+    def sampling_meta(self) -> dict:
+        """A conditional model's default guidance weight: a trained model samples best at its
+        own (weights/build.py sets the shipped ones' from measurements)."""
+        return {"guidance": float(self.guidance)} if self.config.conditional else {}
+
+    def use_sampling_meta(self, meta: dict) -> None:
+        w = meta.get("guidance")
+        if w is None or not self.config.conditional:
+            return
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0.0 <= w <= 100.0:
+            raise ValueError(f"its guidance weight should be a number from 0 to 100, not {w!r}.")
+        self.guidance = float(w)
+
     def reconstruct(self, x: torch.Tensor, labels=None) -> torch.Tensor:
         raise NotImplementedError(f"A {self.config.kind.upper()} model has no encoder, so it "
                                   "cannot reconstruct an image.")

@@ -124,7 +124,8 @@ def save_checkpoint(path: str | os.PathLike, model: GenerativeModel, *,
     ``dtype=torch.float16`` stores floating tensors at half size (shipped weights)."""
     target = checkpoint_path(path)
     info = {"format": FORMAT, "name": target.stem, "model": model.config.to_dict(),
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "versions": versions(), **meta}
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "versions": versions(),
+            **model.sampling_meta(), **meta}
     if "history" in info:
         info["history"] = downsample(info["history"])
     try:
@@ -258,6 +259,10 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu"
                                   "weights cannot be used.")
     model = build_model(cfg)
     model.load_state_dict(tensors)
+    try:
+        model.use_sampling_meta(meta)
+    except ValueError as exc:
+        raise CheckpointError(f"{p.name}: {exc}") from exc
     return model.to(device).eval(), meta
 
 
