@@ -36,7 +36,7 @@ HIDE = """(hidden) => { Object.defineProperty(document, 'visibilityState',
     {configurable: true, get: () => hidden ? 'hidden' : 'visible'});
     document.dispatchEvent(new Event('visibilitychange')) }"""
 STEP = re.compile(r"step ([\d,]+) /")
-STEP_BYTES = re.compile(rb"step ([\d,]+) /")
+STEP_BYTES = re.compile(STEP.pattern.encode())  # the same, in the websocket's raw frames
 
 
 def report(name: str, value: float, unit: str, target: str, ok: bool | None) -> None:

@@ -47,6 +47,10 @@ def _fmt(s: float) -> str:
     return f"{int(s // 60)} min {int(s % 60):02d} s" if s >= 60 else f"{s:.0f} s"
 
 
+def _name(snap) -> str:
+    return f"**{snap.name}** ({KIND_NAMES[snap.kind]})"
+
+
 def _buttons(snap, job) -> tuple:
     """What ``controls`` draws depends on. Pause, Resume and Stop rerun the whole page
     themselves; of the rest, only the first step (Pause can be pressed from then on) and the
@@ -56,8 +60,8 @@ def _buttons(snap, job) -> tuple:
 
 def controls(job, snap):
     """Pause / Resume and Stop. While a run is active they are drawn above the live fragment,
-    not in it: redrawn once a second they cost Chromium a fifth of the live page's CPU
-    (bench/RESULTS.md); when what they show changes, the fragment reruns the whole page."""
+    not in it: redrawn once a second they cost Chromium about 0.015 of the live page's ~0.1
+    CPU-s/s (bench/RESULTS.md); when what they show changes, the fragment reruns the whole page."""
     c1, c2, c3 = st.columns([1, 1, 4])
     if snap.state == "paused":
         c1.button("Resume", on_click=job.resume, key="tr_resume", type="primary")
@@ -80,7 +84,7 @@ def live(in_fragment: bool = False, drawn: tuple | None = None):
     if waiting and not _waits(snap):
         st.rerun()  # its turn came: the whole page again, polled every second from now on
     if not in_fragment:
-        controls(job, snap).markdown(f"**{snap.name}** ({KIND_NAMES[snap.kind]}) — *{snap.state}*")
+        controls(job, snap).markdown(f"{_name(snap)} — *{snap.state}*")
     elif snap.state in ("loading", "running", "paused"):  # the name stands beside the buttons
         st.caption(f"*{snap.state}* · {snap.message}")
     else:
@@ -161,7 +165,7 @@ def settings() -> None:
 
 if busy:  # the live view first, the folded settings under it
     # the run's name beside the buttons; its state changes: in the fragment, on the line under
-    controls(current, first).markdown(f"**{first.name}** ({KIND_NAMES[first.kind]})")
+    controls(current, first).markdown(_name(first))
     # refreshed by its own timer (refresh(): not while the tab is hidden)
     st.fragment(live)(True, _buttons(first, current))
     lesson, _ = chosen()
